@@ -1,0 +1,67 @@
+#pragma once
+// Counter-based random numbers (Philox4x32-10, Salmon et al. 2011).
+// A generator is fully described by (seed, stream, counter): streams are independent, so giving every chain,
+// probe or worker its own stream makes results identical whatever the thread count. The state is three
+// integers plus a small buffer, so checkpoints can store and restore it exactly.
+#include <array>
+#include <cstdint>
+
+#include "autodiff/tensor.hpp"
+
+namespace ad {
+
+class Rng {
+ public:
+  /// Everything needed to resume a generator bit-exactly.
+  struct State {
+    uint64_t seed = 0, stream = 0, counter = 0;
+    uint32_t used = 4;  // how many of the current block's four words were consumed
+    bool has_spare = false;
+    double spare = 0;   // the second Box-Muller normal
+  };
+
+  explicit Rng(uint64_t seed = 0, uint64_t stream = 0);
+  explicit Rng(const State& s);
+
+  uint32_t next_u32();
+  uint64_t next_u64();
+  /// Uniform on [0, 1), 53 random bits.
+  double uniform();
+  /// Uniform on (0, 1]: safe inside log().
+  double uniform_pos() { return 1.0 - uniform(); }
+  /// Standard normal (Box-Muller; the pair's second value is kept for the next call).
+  double normal();
+  /// ±1 with probability 1/2 each.
+  double rademacher() { return (next_u32() & 1u) ? 1.0 : -1.0; }
+  /// Uniform integer in [0, n), without modulo bias.
+  uint64_t below(uint64_t n);
+  /// An independent generator: same seed, stream derived from this stream and `child`.
+  Rng split(uint64_t child) const;
+
+  State state() const { return state_; }
+  uint64_t seed() const { return state_.seed; }
+  uint64_t stream() const { return state_.stream; }
+
+ private:
+  void refill();
+  State state_;
+  std::array<uint32_t, 4> block_{};
+};
+
+/// Fill with i.i.d. draws, row by row, consuming the generator in element order.
+template <class T>
+void fill_normal(Tensor<T>& t, Rng& rng, T mean = 0, T stddev = 1);
+template <class T>
+void fill_uniform(Tensor<T>& t, Rng& rng, T lo = 0, T hi = 1);
+template <class T>
+void fill_rademacher(Tensor<T>& t, Rng& rng);
+
+/// Shape-returning conveniences.
+template <class T>
+Tensor<T> randn(const Shape& shape, Rng& rng) {
+  Tensor<T> t(shape);
+  fill_normal(t, rng);
+  return t;
+}
+
+}  // namespace ad
