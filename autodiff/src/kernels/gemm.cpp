@@ -1,0 +1,146 @@
+// Blocked GEMM: B is packed into NR-wide column panels per KC slice of K, A into MR-row panels, and an
+// MR x NR register tile (MR rows x two SIMD vectors) is accumulated with FMAs. Row panels run in parallel.
+// Very narrow outputs (N below one SIMD vector, e.g. the d = 2 input layer) use dot products instead,
+// since an NR-wide panel would be mostly padding.
+#include "kernels/gemm.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "autodiff/tensor.hpp"
+#include "kernels/elementwise.hpp"
+
+namespace ad::kernels {
+namespace {
+
+template <class T>
+using Buffer = std::vector<T, ad::detail::AlignedAllocator<T>>;
+
+template <class T>
+struct Tile {
+  static constexpr int64_t W = kLanes<T>;
+  static constexpr int64_t NR = 2 * W;
+  // 512-bit registers: 32 of them, so 8 rows x 2 vectors of accumulators fit; 256-bit: 16, so 6 rows.
+  static constexpr int64_t MR = (W * sizeof(T) == 64) ? 8 : 6;
+  static constexpr int64_t KC = 256;
+};
+
+template <class T>
+void micro_kernel(int64_t kc, const T* Ap, const T* Bp, T* C, int64_t ldc, int64_t rows, int64_t cols,
+                  bool overwrite) {
+  using B = Batch<T>;
+  constexpr int64_t W = Tile<T>::W, NR = Tile<T>::NR, MR = Tile<T>::MR;
+  B acc0[MR], acc1[MR];
+  for (int64_t r = 0; r < MR; ++r) acc0[r] = acc1[r] = B(T(0));
+  for (int64_t k = 0; k < kc; ++k) {
+    const B b0 = B::load_aligned(Bp + k * NR), b1 = B::load_aligned(Bp + k * NR + W);
+    const T* a = Ap + k * MR;
+    for (int64_t r = 0; r < MR; ++r) {
+      const B av(a[r]);
+      acc0[r] = xsimd::fma(av, b0, acc0[r]);
+      acc1[r] = xsimd::fma(av, b1, acc1[r]);
+    }
+  }
+  if (rows == MR && cols == NR) {
+    for (int64_t r = 0; r < MR; ++r) {
+      T* c = C + r * ldc;
+      if (overwrite) {
+        acc0[r].store_unaligned(c);
+        acc1[r].store_unaligned(c + W);
+      } else {
+        (B::load_unaligned(c) + acc0[r]).store_unaligned(c);
+        (B::load_unaligned(c + W) + acc1[r]).store_unaligned(c + W);
+      }
+    }
+    return;
+  }
+  alignas(64) T buf[MR * NR];
+  for (int64_t r = 0; r < MR; ++r) {
+    acc0[r].store_aligned(buf + r * NR);
+    acc1[r].store_aligned(buf + r * NR + W);
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) C[r * ldc + c] = overwrite ? buf[r * NR + c] : C[r * ldc + c] + buf[r * NR + c];
+}
+
+template <class T>
+void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate) {
+  constexpr int64_t NR = Tile<T>::NR, MR = Tile<T>::MR, KC = Tile<T>::KC;
+  const int64_t NP = (N + NR - 1) / NR, MP = (M + MR - 1) / MR;
+  const int64_t work = M * N * K;
+  Buffer<T> Bp(static_cast<size_t>(std::min(K, KC) * NP * NR));
+  for (int64_t kb = 0; kb < K; kb += KC) {
+    const int64_t kc = std::min(KC, K - kb);
+    parallel_range(NP, 4, work < (1 << 16) ? NP + 1 : 8, [&](int64_t lo, int64_t hi) {
+      for (int64_t p = lo; p < hi; ++p) {
+        T* dst = Bp.data() + p * kc * NR;
+        for (int64_t k = 0; k < kc; ++k)
+          for (int64_t c = 0; c < NR; ++c) {
+            const int64_t j = p * NR + c;
+            dst[k * NR + c] = j >= N ? T(0) : (tb ? B[j * K + kb + k] : B[(kb + k) * N + j]);
+          }
+      }
+    });
+    const bool overwrite = kb == 0 && !accumulate;
+    const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 17) / std::max<int64_t>(1, kc * N * MR));
+    parallel_range(MP, grain, work < (1 << 16) ? MP + 1 : 2, [&](int64_t lo, int64_t hi) {
+      alignas(64) T Ap[Tile<T>::KC * Tile<T>::MR];
+      for (int64_t rp = lo; rp < hi; ++rp) {
+        const int64_t i0 = rp * MR, rows = std::min(MR, M - i0);
+        for (int64_t k = 0; k < kc; ++k)
+          for (int64_t r = 0; r < MR; ++r) {
+            const int64_t i = i0 + r;
+            Ap[k * MR + r] = i >= M ? T(0) : (ta ? A[(kb + k) * M + i] : A[i * K + kb + k]);
+          }
+        for (int64_t p = 0; p < NP; ++p)
+          micro_kernel(kc, Ap, Bp.data() + p * kc * NR, C + i0 * N + p * NR, N, rows, std::min(NR, N - p * NR),
+                       overwrite);
+      }
+    });
+  }
+}
+
+// C[i,j] = sum_k A(i,k) B(k,j) as SIMD dot products along k: for N smaller than one vector.
+template <class T>
+void gemm_dots(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate) {
+  using Bt = Batch<T>;
+  constexpr int64_t W = kLanes<T>;
+  const int64_t Kp = (K + W - 1) / W * W;
+  Buffer<T> cols(static_cast<size_t>(N * Kp), T(0));
+  for (int64_t j = 0; j < N; ++j)
+    for (int64_t k = 0; k < K; ++k) cols[static_cast<size_t>(j * Kp + k)] = tb ? B[j * K + k] : B[k * N + j];
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, K * N));
+  parallel_range(M, grain, M * N * K < (1 << 16) ? M + 1 : 2, [&](int64_t lo, int64_t hi) {
+    Buffer<T> row(static_cast<size_t>(Kp), T(0));
+    for (int64_t i = lo; i < hi; ++i) {
+      for (int64_t k = 0; k < K; ++k) row[static_cast<size_t>(k)] = ta ? A[k * M + i] : A[i * K + k];
+      for (int64_t j = 0; j < N; ++j) {
+        Bt acc(T(0));
+        const T* cj = cols.data() + j * Kp;
+        for (int64_t k = 0; k < Kp; k += W) acc = xsimd::fma(Bt::load_aligned(row.data() + k), Bt::load_aligned(cj + k), acc);
+        const T v = xsimd::hadd(acc);
+        C[i * N + j] = accumulate ? C[i * N + j] + v : v;
+      }
+    }
+  });
+}
+
+}  // namespace
+
+template <class T>
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (!accumulate) std::fill(C, C + M * N, T(0));
+    return;
+  }
+  if (N < kLanes<T> / 2 && K >= kLanes<T>)
+    gemm_dots(ta, tb, M, N, K, A, B, C, accumulate);
+  else
+    gemm_panels(ta, tb, M, N, K, A, B, C, accumulate);
+}
+
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, const float*, const float*, float*, bool);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, const double*, const double*, double*, bool);
+
+}  // namespace ad::kernels

@@ -1,0 +1,96 @@
+#pragma once
+// Tape internals: the node layout and the rule table entry each op defines (see ops/*.cpp).
+#include <array>
+#include <vector>
+
+#include "arena.hpp"
+#include "autodiff/tape.hpp"
+
+namespace ad::detail {
+
+template <class T>
+struct OpNode;
+
+/// What an op tells the engine about its derivatives; both rules are written in differentiable ops.
+template <class T>
+struct Rule {
+  const char* name;
+  /// Reverse mode: given the output adjoint g, set gin[k] for every input k with n.needs(k).
+  void (*backward)(const OpNode<T>& n, const Var<T>& g, Var<T>* gin);
+  /// Forward mode: given input tangents (undefined = zero, at least one defined), return the output tangent.
+  Var<T> (*tangent)(const OpNode<T>& n, const Var<T>* tin);
+};
+
+constexpr int kMaxInputs = 3;
+
+template <class T>
+struct Node {
+  const Rule<T>* rule = nullptr;  // null for leaves and constants
+  std::array<uint32_t, kMaxInputs> in{};
+  uint8_t nin = 0;
+  bool requires_grad = false;
+  T* data = nullptr;
+  Shape shape;
+  // Attributes an op may keep for its rules (scalar factors, axes, flags, a target shape).
+  double a = 0, b = 0;
+  int64_t i = 0, j = 0;
+  Shape s;
+};
+
+template <class T>
+class TapeImpl {
+ public:
+  std::vector<Node<T>> nodes;
+  Arena arena;
+  bool recording = true;
+
+  T* alloc(int64_t n) { return static_cast<T*>(arena.allocate(static_cast<size_t>(n) * sizeof(T))); }
+};
+
+/// The view a rule gets of its node: inputs and output as Vars, plus attributes.
+template <class T>
+struct OpNode {
+  Tape<T>* tape;
+  uint32_t id;
+  unsigned needs_mask;  // bit k: input k needs a gradient (backward only)
+
+  const Node<T>& node() const { return tape->impl().nodes[id]; }
+  Var<T> in(int k) const { return Var<T>(tape, node().in[static_cast<size_t>(k)]); }
+  Var<T> out() const { return Var<T>(tape, id); }
+  bool needs(int k) const { return (needs_mask >> k) & 1u; }
+  const Shape& in_shape(int k) const { return tape->impl().nodes[node().in[static_cast<size_t>(k)]].shape; }
+  double a() const { return node().a; }
+  double b() const { return node().b; }
+  int64_t i() const { return node().i; }
+  int64_t j() const { return node().j; }
+  const Shape& s() const { return node().s; }
+};
+
+/// Attributes passed to `record`.
+struct Attrs {
+  double a = 0, b = 0;
+  int64_t i = 0, j = 0;
+  Shape s;
+};
+
+/// Allocates an output of `shape` on the tape of `inputs` and records a node for `rule` (or a constant when
+/// the tape is not recording or no input requires a gradient). Returns the Var; the caller fills its data.
+/// With `view`, the node reads existing memory instead (reshape and row slices copy nothing).
+template <class T>
+Var<T> record(const Rule<T>& rule, std::initializer_list<Var<T>> inputs, const Shape& shape, const Attrs& attrs = {},
+              T* view = nullptr);
+
+/// A new constant node of `shape` on `tape` whose data the caller fills.
+template <class T>
+Var<T> fresh(Tape<T>& tape, const Shape& shape);
+
+/// A constant node sharing `data` (no copy): for reshape-like views and stop_gradient.
+template <class T>
+Var<T> alias(Tape<T>& tape, T* data, const Shape& shape);
+
+template <class T>
+T* mutable_data(const Var<T>& v) {
+  return v.tape().impl().nodes[v.id()].data;
+}
+
+}  // namespace ad::detail

@@ -1,0 +1,110 @@
+// add, sub, mul, div (broadcasting), affine (every scalar operator), pow with a constant exponent.
+#include "ops/common.hpp"
+
+namespace ad {
+using namespace ops;
+
+template <class T>
+Var<T> add(const Var<T>& a, const Var<T>& b) {
+  static const Rule<T> rule{
+      "add",
+      [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) {
+        if (n.needs(0)) gin[0] = reduce_to(g, n.in_shape(0));
+        if (n.needs(1)) gin[1] = reduce_to(g, n.in_shape(1));
+      },
+      [](const OpNode<T>& n, const Var<T>* t) { return expand(acc(t[0], t[1]), n.out().shape()); }};
+  return binary(rule, a, b, [](auto x, auto y) { return x + y; });
+}
+
+template <class T>
+Var<T> sub(const Var<T>& a, const Var<T>& b) {
+  static const Rule<T> rule{
+      "sub",
+      [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) {
+        if (n.needs(0)) gin[0] = reduce_to(g, n.in_shape(0));
+        if (n.needs(1)) gin[1] = -reduce_to(g, n.in_shape(1));
+      },
+      [](const OpNode<T>& n, const Var<T>* t) {
+        const Var<T> d = !t[1].defined() ? t[0] : (!t[0].defined() ? -t[1] : t[0] - t[1]);
+        return expand(d, n.out().shape());
+      }};
+  return binary(rule, a, b, [](auto x, auto y) { return x - y; });
+}
+
+template <class T>
+Var<T> mul(const Var<T>& a, const Var<T>& b) {
+  static const Rule<T> rule{
+      "mul",
+      [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) {
+        if (n.needs(0)) gin[0] = reduce_to(g * n.in(1), n.in_shape(0));
+        if (n.needs(1)) gin[1] = reduce_to(g * n.in(0), n.in_shape(1));
+      },
+      [](const OpNode<T>& n, const Var<T>* t) {
+        Var<T> r;
+        if (t[0].defined()) r = t[0] * n.in(1);
+        if (t[1].defined()) r = acc(r, n.in(0) * t[1]);
+        return expand(r, n.out().shape());
+      }};
+  return binary(rule, a, b, [](auto x, auto y) { return x * y; });
+}
+
+template <class T>
+Var<T> div(const Var<T>& a, const Var<T>& b) {
+  // y = a / b:  dy = da / b - y db / b
+  static const Rule<T> rule{
+      "div",
+      [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) {
+        const Var<T> gb = g / n.in(1);
+        if (n.needs(0)) gin[0] = reduce_to(gb, n.in_shape(0));
+        if (n.needs(1)) gin[1] = reduce_to(-(gb * n.out()), n.in_shape(1));
+      },
+      [](const OpNode<T>& n, const Var<T>* t) {
+        Var<T> r;
+        if (t[0].defined()) r = t[0];
+        if (t[1].defined()) r = r.defined() ? r - n.out() * t[1] : -(n.out() * t[1]);
+        return expand(r / n.in(1), n.out().shape());
+      }};
+  return binary(rule, a, b, [](auto x, auto y) { return x / y; });
+}
+
+template <class T>
+Var<T> affine(const Var<T>& x, double scale, double shift) {
+  static const Rule<T> rule{
+      "affine",
+      [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = affine(g, n.a(), 0.0); },
+      [](const OpNode<T>& n, const Var<T>* t) { return affine(t[0], n.a(), 0.0); }};
+  const T s = static_cast<T>(scale), c = static_cast<T>(shift);
+  using B = kernels::Batch<T>;
+  if (shift == 0.0) return unary(rule, x, [s](auto v) { return v * B(s); }, Attrs{scale, shift});
+  return unary(rule, x, [s, c](auto v) { return xsimd::fma(v, B(s), B(c)); }, Attrs{scale, shift});
+}
+
+template <class T>
+Var<T> pow(const Var<T>& x, double p) {
+  // d/dx x^p = p x^(p-1); the derivative is itself a pow, so every order follows.
+  static const Rule<T> rule{
+      "pow",
+      [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g * (n.a() * pow(n.in(0), n.a() - 1.0)); },
+      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * (n.a() * pow(n.in(0), n.a() - 1.0)); }};
+  using B = kernels::Batch<T>;
+  const T pt = static_cast<T>(p);
+  if (p == 0.0) return unary(rule, x, [](auto v) { return B(T(1)) + v * B(T(0)); }, Attrs{p});
+  if (p == 1.0) return unary(rule, x, [](auto v) { return v; }, Attrs{p});
+  if (p == 2.0) return unary(rule, x, [](auto v) { return v * v; }, Attrs{p});
+  if (p == -1.0) return unary(rule, x, [](auto v) { return B(T(1)) / v; }, Attrs{p});
+  if (p == 0.5) return unary(rule, x, [](auto v) { return xsimd::sqrt(v); }, Attrs{p});
+  return unary(rule, x, [pt](auto v) { return xsimd::pow(v, B(pt)); }, Attrs{p});
+}
+
+#define AD_INSTANTIATE(T)                                          \
+  template Var<T> add(const Var<T>&, const Var<T>&);               \
+  template Var<T> sub(const Var<T>&, const Var<T>&);               \
+  template Var<T> mul(const Var<T>&, const Var<T>&);               \
+  template Var<T> div(const Var<T>&, const Var<T>&);               \
+  template Var<T> affine(const Var<T>&, double, double);           \
+  template Var<T> pow(const Var<T>&, double);
+AD_INSTANTIATE(float)
+AD_INSTANTIATE(double)
+#undef AD_INSTANTIATE
+
+}  // namespace ad
