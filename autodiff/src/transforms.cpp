@@ -1,0 +1,294 @@
+// The sweeps. Note [Flat sweeps]: nodes are numbered in creation order, which is a topological order, so
+// reverse mode is one backward loop over an index range and forward mode one forward loop: no recursion,
+// no visited sets, and shared subexpressions are visited once.
+#include "autodiff/transforms.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "autodiff/ops.hpp"
+#include "node.hpp"
+#include "ops/common.hpp"
+
+namespace ad {
+namespace {
+
+template <class T>
+Tape<T>& common_tape(const char* what, const std::vector<Var<T>>& a, const std::vector<Var<T>>& b) {
+  if (a.empty() || b.empty()) throw std::invalid_argument(std::string(what) + ": needs at least one output and one input");
+  Tape<T>& tape = a[0].tape();
+  for (const auto* list : {&a, &b})
+    for (const Var<T>& v : *list)
+      if (!v.defined() || &v.tape() != &tape)
+        throw std::invalid_argument(std::string(what) + ": all outputs and inputs must be defined and on one tape");
+  return tape;
+}
+
+template <class T>
+void check_like(const char* what, const char* role, size_t k, const Var<T>& v, const Shape& want) {
+  if (!v.defined() || v.shape() != want)
+    throw ShapeError(std::string(what) + ": " + role + " " + std::to_string(k) + " has shape " +
+                     (v.defined() ? v.shape().str() : std::string("(undefined)")) + ", expected " + want.str());
+}
+
+// Without create_graph, the sweep runs unrecorded; afterwards everything it left is dropped and only the
+// results are put back, as constants.
+template <class T>
+std::vector<Var<T>> keep_only(Tape<T>& tape, const typename Tape<T>::Mark& mark, const std::vector<Var<T>>& results) {
+  std::vector<Tensor<T>> values;
+  values.reserve(results.size());
+  for (const Var<T>& r : results) values.push_back(r.value());
+  tape.rewind(mark);
+  std::vector<Var<T>> out;
+  out.reserve(values.size());
+  for (const Tensor<T>& v : values) out.push_back(tape.constant(v));
+  return out;
+}
+
+// dep[i - lo]: node i depends on one of the inputs.
+template <class T>
+std::vector<char> dependents(const detail::TapeImpl<T>& impl, uint32_t lo, uint32_t hi, const std::vector<Var<T>>& inputs) {
+  std::vector<char> dep(hi - lo + 1, 0);
+  for (const Var<T>& x : inputs) dep[x.id() - lo] = 1;
+  for (uint32_t i = lo; i <= hi; ++i) {
+    if (dep[i - lo]) continue;
+    const auto& n = impl.nodes[i];
+    for (int k = 0; k < n.nin; ++k)
+      if (n.in[static_cast<size_t>(k)] >= lo && dep[n.in[static_cast<size_t>(k)] - lo]) {
+        dep[i - lo] = 1;
+        break;
+      }
+  }
+  return dep;
+}
+
+template <class T>
+std::pair<uint32_t, uint32_t> id_range(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs) {
+  uint32_t lo = UINT32_MAX, hi = 0;
+  for (const Var<T>& x : inputs) lo = std::min(lo, x.id());
+  for (const Var<T>& y : outputs) hi = std::max(hi, y.id());
+  return {lo, hi};
+}
+
+}  // namespace
+
+template <class T>
+std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                         const std::vector<Var<T>>& grad_outputs, bool create_graph) {
+  Tape<T>& tape = common_tape("grad", outputs, inputs);
+  auto& impl = tape.impl();
+  if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
+    throw std::invalid_argument("grad: " + std::to_string(grad_outputs.size()) + " grad_outputs for " +
+                                std::to_string(outputs.size()) + " outputs");
+  for (size_t k = 0; k < inputs.size(); ++k)
+    if (!inputs[k].requires_grad())
+      throw std::invalid_argument("grad: input " + std::to_string(k) +
+                                  " does not require a gradient (make it with Tape::variable, or record it from one)");
+  const auto mark = tape.mark();
+  std::vector<Var<T>> results;
+  {
+    std::optional<typename Tape<T>::NoGrad> no_grad;
+    if (!create_graph) no_grad.emplace(tape);
+    const auto [lo, hi] = id_range(outputs, inputs);
+    std::vector<Var<T>> adj(hi >= lo ? hi - lo + 1 : 0);
+    if (hi >= lo) {
+      const std::vector<char> dep = dependents(impl, lo, hi, inputs);
+      for (size_t j = 0; j < outputs.size(); ++j) {
+        const Shape shape = outputs[j].shape();
+        Var<T> seed;
+        if (grad_outputs.empty()) {
+          if (shape.numel() != 1)
+            throw std::invalid_argument("grad: output " + std::to_string(j) + " has shape " + shape.str() +
+                                        "; pass grad_outputs for outputs that are not single numbers");
+          seed = tape.constant(shape, T(1));
+        } else {
+          check_like("grad", "grad_output", j, grad_outputs[j], shape);
+          seed = grad_outputs[j];
+        }
+        const uint32_t id = outputs[j].id();
+        if (id >= lo && dep[id - lo]) adj[id - lo] = ops::acc(adj[id - lo], seed);
+      }
+      for (uint32_t i = hi + 1; i-- > lo;) {
+        if (!dep[i - lo] || !adj[i - lo].defined()) continue;
+        const detail::Node<T> node = impl.nodes[i];  // a copy: rules append to the node table
+        if (!node.rule) continue;
+        unsigned mask = 0;
+        for (int k = 0; k < node.nin; ++k) {
+          const uint32_t in = node.in[static_cast<size_t>(k)];
+          if (in >= lo && dep[in - lo]) mask |= 1u << k;
+        }
+        if (!mask) continue;
+        Var<T> gin[detail::kMaxInputs];
+        node.rule->backward(detail::OpNode<T>{&tape, i, mask}, adj[i - lo], gin);
+        for (int k = 0; k < node.nin; ++k) {
+          if (!((mask >> k) & 1u) || !gin[k].defined()) continue;
+          const uint32_t in = node.in[static_cast<size_t>(k)];
+          if (gin[k].shape() != impl.nodes[in].shape)
+            throw std::logic_error(std::string("grad: the rule of '") + node.rule->name + "' gave an adjoint of shape " +
+                                   gin[k].shape().str() + " for an input of shape " + impl.nodes[in].shape.str());
+          adj[in - lo] = ops::acc(adj[in - lo], gin[k]);
+        }
+        adj[i - lo] = Var<T>();  // a node's adjoint is complete and used once
+      }
+    }
+    for (const Var<T>& x : inputs) {
+      Var<T> g = hi >= lo ? adj[x.id() - lo] : Var<T>();
+      results.push_back(g.defined() ? g : tape.constant(x.shape(), T(0)));
+    }
+  }
+  return create_graph ? results : keep_only(tape, mark, results);
+}
+
+template <class T>
+Var<T> grad(const Var<T>& output, const Var<T>& input, bool create_graph) {
+  return grad<T>({output}, {input}, {}, create_graph)[0];
+}
+
+template <class T>
+std::vector<Var<T>> vjp(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                        const std::vector<Var<T>>& cotangents, bool create_graph) {
+  if (cotangents.size() != outputs.size()) throw std::invalid_argument("vjp: one cotangent per output is needed");
+  return grad(outputs, inputs, cotangents, create_graph);
+}
+
+template <class T>
+std::vector<Var<T>> jvp(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                        const std::vector<Var<T>>& tangents, bool create_graph) {
+  Tape<T>& tape = common_tape("jvp", outputs, inputs);
+  auto& impl = tape.impl();
+  if (tangents.size() != inputs.size()) throw std::invalid_argument("jvp: one tangent per input is needed");
+  for (size_t k = 0; k < inputs.size(); ++k) check_like("jvp", "tangent", k, tangents[k], inputs[k].shape());
+  const auto mark = tape.mark();
+  std::vector<Var<T>> results;
+  {
+    std::optional<typename Tape<T>::NoGrad> no_grad;
+    if (!create_graph) no_grad.emplace(tape);
+    const auto [lo, hi] = id_range(outputs, inputs);
+    std::vector<Var<T>> tan(hi >= lo ? hi - lo + 1 : 0);
+    if (hi >= lo) {
+      for (size_t k = 0; k < inputs.size(); ++k) tan[inputs[k].id() - lo] = ops::acc(tan[inputs[k].id() - lo], tangents[k]);
+      for (uint32_t i = lo; i <= hi; ++i) {
+        const detail::Node<T> node = impl.nodes[i];
+        if (!node.rule) continue;
+        Var<T> tin[detail::kMaxInputs];
+        bool any = false;
+        for (int k = 0; k < node.nin; ++k) {
+          const uint32_t in = node.in[static_cast<size_t>(k)];
+          if (in >= lo && tan[in - lo].defined()) {
+            tin[k] = tan[in - lo];
+            any = true;
+          }
+        }
+        if (any) tan[i - lo] = node.rule->tangent(detail::OpNode<T>{&tape, i, 0}, tin);
+      }
+    }
+    for (const Var<T>& y : outputs) {
+      Var<T> t = (hi >= lo && y.id() >= lo) ? tan[y.id() - lo] : Var<T>();
+      results.push_back(t.defined() ? t : tape.constant(y.shape(), T(0)));
+    }
+  }
+  return create_graph ? results : keep_only(tape, mark, results);
+}
+
+template <class T>
+Var<T> hvp(const Var<T>& f, const Var<T>& x, const Var<T>& v, bool create_graph, HvpMode mode) {
+  Tape<T>& tape = f.tape();
+  const auto mark = tape.mark();
+  const Var<T> g = grad(f, x, true);
+  const Var<T> hv = mode == HvpMode::forward_over_reverse ? jvp<T>({g}, {x}, {v}, create_graph)[0]
+                                                          : grad<T>({g}, {x}, {v}, create_graph)[0];
+  return create_graph ? hv : keep_only<T>(tape, mark, {hv})[0];
+}
+
+namespace {
+template <class T>
+void check_batch(const char* what, const Var<T>& x) {
+  if (x.rank() != 2) throw ShapeError(std::string(what) + ": x must be a batch of shape [B, d], got " + x.shape().str());
+}
+}  // namespace
+
+template <class T>
+Var<T> hessian_trace(const Var<T>& f, const Var<T>& x, bool create_graph, Var<T> grad_f) {
+  check_batch("hessian_trace", x);
+  Tape<T>& tape = f.tape();
+  const auto mark = tape.mark();
+  const Shape s = x.shape();
+  const int64_t d = s[1];
+  const Var<T> g = grad_f.defined() ? grad_f : grad(f, x, true);
+  Var<T> trace;
+  for (int64_t k = 0; k < d; ++k) {
+    Tensor<T> unit(Shape{1, d});
+    unit[k] = 1;
+    const Var<T> e = tape.constant(unit);
+    const Var<T> hk = jvp<T>({g}, {x}, {broadcast_to(e, s)}, create_graph)[0];  // column k of each H_n
+    trace = ops::acc(trace, reshape(slice_rows(transpose(hk), k, 1), Shape{s[0]}));
+  }
+  return create_graph ? trace : keep_only<T>(tape, mark, {trace})[0];
+}
+
+template <class T>
+Var<T> hutchinson_trace(const Var<T>& f, const Var<T>& x, int probes, Rng& rng, Probe kind, bool create_graph,
+                        Var<T> grad_f) {
+  check_batch("hutchinson_trace", x);
+  if (probes < 1) throw std::invalid_argument("hutchinson_trace: probes must be at least 1");
+  Tape<T>& tape = f.tape();
+  const auto mark = tape.mark();
+  const Var<T> g = grad_f.defined() ? grad_f : grad(f, x, true);
+  Var<T> total;
+  for (int m = 0; m < probes; ++m) {
+    Tensor<T> probe(x.shape());
+    kind == Probe::rademacher ? fill_rademacher(probe, rng) : fill_normal(probe, rng);
+    const Var<T> v = tape.constant(probe);
+    const Var<T> hv = grad<T>({g}, {x}, {v}, create_graph)[0];
+    total = ops::acc(total, sum(v * hv, 1));
+  }
+  const Var<T> est = total / static_cast<double>(probes);
+  return create_graph ? est : keep_only<T>(tape, mark, {est})[0];
+}
+
+template <class T>
+Tensor<T> jacobian(const Var<T>& y, const Var<T>& x) {
+  Tape<T>& tape = y.tape();
+  const int64_t m = y.numel(), n = x.numel();
+  Tensor<T> J(Shape{m, n});
+  for (int64_t i = 0; i < m; ++i) {
+    const auto mark = tape.mark();
+    Tensor<T> e(y.shape());
+    e[i] = 1;
+    const Var<T> row = grad<T>({y}, {x}, {tape.constant(e)}, false)[0];
+    std::copy(row.data(), row.data() + n, J.data() + i * n);
+    tape.rewind(mark);
+  }
+  return J;
+}
+
+template <class T>
+Tensor<T> hessian(const Var<T>& f, const Var<T>& x) {
+  if (f.numel() != 1) throw ShapeError("hessian: f must be a single number, got shape " + f.shape().str());
+  Tape<T>& tape = f.tape();
+  const auto mark = tape.mark();
+  const Tensor<T> H = jacobian(grad(f, x, true), x);
+  tape.rewind(mark);
+  return H;
+}
+
+#define AD_INSTANTIATE(T)                                                                                          \
+  template std::vector<Var<T>> grad(const std::vector<Var<T>>&, const std::vector<Var<T>>&,                        \
+                                    const std::vector<Var<T>>&, bool);                                             \
+  template Var<T> grad(const Var<T>&, const Var<T>&, bool);                                                        \
+  template std::vector<Var<T>> vjp(const std::vector<Var<T>>&, const std::vector<Var<T>>&,                         \
+                                   const std::vector<Var<T>>&, bool);                                              \
+  template std::vector<Var<T>> jvp(const std::vector<Var<T>>&, const std::vector<Var<T>>&,                         \
+                                   const std::vector<Var<T>>&, bool);                                              \
+  template Var<T> hvp(const Var<T>&, const Var<T>&, const Var<T>&, bool, HvpMode);                                 \
+  template Var<T> hessian_trace(const Var<T>&, const Var<T>&, bool, Var<T>);                                       \
+  template Var<T> hutchinson_trace(const Var<T>&, const Var<T>&, int, Rng&, Probe, bool, Var<T>);                  \
+  template Tensor<T> jacobian(const Var<T>&, const Var<T>&);                                                       \
+  template Tensor<T> hessian(const Var<T>&, const Var<T>&);
+AD_INSTANTIATE(float)
+AD_INSTANTIATE(double)
+#undef AD_INSTANTIATE
+
+}  // namespace ad
