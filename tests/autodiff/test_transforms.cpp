@@ -1,0 +1,202 @@
+// Transforms against closed forms: quadratic forms (H = A + Aᵀ, known trace), the score of a Gaussian energy,
+// an HVP differentiated by hand, float32 against float64, and tapes on two threads.
+#include <doctest/doctest.h>
+
+#include <autodiff/autodiff.hpp>
+#include <cmath>
+#include <thread>
+
+#include "expect_ad.hpp"
+
+using ad::Shape;
+using ad::Tape;
+using ad::Tensor;
+using ad::Var;
+
+namespace {
+constexpr int64_t B = 5, D = 3;
+const Tensor<double> kA(Shape{D, D}, {1.0, 2.0, -0.5, 0.3, -1.0, 0.7, 1.5, 0.2, 2.0});  // not symmetric
+
+// f(x) = Σ_n x_nᵀ A x_n for x of shape [B, D].
+Var<double> quadratic(Tape<double>& t, const Var<double>& x) {
+  return ad::sum(ad::matmul(x, t.constant(kA)) * x);
+}
+double sym(int i, int j) { return kA.at(i, j) + kA.at(j, i); }
+}  // namespace
+
+TEST_CASE("quadratic form: gradient, HVP in both modes, dense Hessian, exact and Hutchinson traces") {
+  Tape<double> tape;
+  const Tensor<double> x0 = test::uniform(Shape{B, D}, -1, 1, 1), v0 = test::uniform(Shape{B, D}, -1, 1, 2);
+  const Var<double> x = tape.variable(x0), v = tape.constant(v0);
+  const Var<double> f = quadratic(tape, x);
+  const Tensor<double> g = ad::grad(f, x).value();
+  const Tensor<double> hv_fr = ad::hvp(f, x, v, false, ad::HvpMode::forward_over_reverse).value();
+  const Tensor<double> hv_rr = ad::hvp(f, x, v, false, ad::HvpMode::reverse_over_reverse).value();
+  for (int64_t n = 0; n < B; ++n)
+    for (int i = 0; i < D; ++i) {
+      double gi = 0, hvi = 0;
+      for (int j = 0; j < D; ++j) {
+        gi += sym(i, j) * x0.at(n, j);  // ∇ = (A + Aᵀ) x
+        hvi += sym(i, j) * v0.at(n, j);
+      }
+      CHECK(g.at(n, i) == doctest::Approx(gi).epsilon(1e-13));
+      CHECK(hv_fr.at(n, i) == doctest::Approx(hvi).epsilon(1e-13));
+      CHECK(hv_rr.at(n, i) == doctest::Approx(hvi).epsilon(1e-13));
+    }
+  const Tensor<double> tr = ad::hessian_trace(f, x).value();
+  for (int64_t n = 0; n < B; ++n) CHECK(tr[n] == doctest::Approx(2 * (kA.at(0, 0) + kA.at(1, 1) + kA.at(2, 2))));
+
+  Tape<double> one;
+  const Var<double> x1 = one.variable(test::uniform(Shape{1, D}, -1, 1, 3));
+  const Tensor<double> H = ad::hessian(quadratic(one, x1), x1);
+  for (int i = 0; i < D; ++i)
+    for (int j = 0; j < D; ++j) CHECK(H.at(i, j) == doctest::Approx(sym(i, j)));
+
+  // Hutchinson with Rademacher probes is unbiased with per-probe variance 2 Σ_{i≠j} H_ij² (the diagonal
+  // contributes no variance since v_i² = 1). With M probes the mean is within 5 standard errors.
+  ad::Rng rng(7);
+  const int M = 400;
+  const Tensor<double> est = ad::hutchinson_trace(f, x, M, rng).value();
+  double off = 0;
+  for (int i = 0; i < D; ++i)
+    for (int j = 0; j < D; ++j)
+      if (i != j) off += sym(i, j) * sym(i, j);
+  const double se = std::sqrt(2 * off / M);
+  for (int64_t n = 0; n < B; ++n) CHECK(std::abs(est[n] - tr[n]) < 5 * se);
+}
+
+TEST_CASE("the score of a Gaussian energy is -P (x - mu)") {
+  // E(x) = ½ (x − μ)ᵀ P (x − μ) with P = LLᵀ positive definite.
+  const Tensor<double> L(Shape{2, 2}, {1.2, 0.0, -0.4, 0.8}), mu(Shape{2}, {0.5, -1.0});
+  Tape<double> tape;
+  const Tensor<double> x0 = test::uniform(Shape{B, 2}, -2, 2, 4);
+  const Var<double> x = tape.variable(x0);
+  const Var<double> r = ad::matmul(x - tape.constant(mu), tape.constant(L));  // rows (x−μ)ᵀ L
+  const Var<double> E = 0.5 * ad::sum(ad::square(r), 1);
+  const Tensor<double> score = (-ad::grad(ad::sum(E), x)).value();
+  const double P[2][2] = {{1.44, -0.48}, {-0.48, 0.16 + 0.64}};
+  for (int64_t n = 0; n < B; ++n)
+    for (int i = 0; i < 2; ++i) {
+      const double want = -(P[i][0] * (x0.at(n, 0) - 0.5) + P[i][1] * (x0.at(n, 1) + 1.0));
+      CHECK(score.at(n, i) == doctest::Approx(want).epsilon(1e-12));
+    }
+  // Exact trace of the Hessian is tr P for every sample.
+  CHECK(ad::hessian_trace(ad::sum(E), x).value()[0] == doctest::Approx(1.44 + 0.8));
+}
+
+TEST_CASE("HVP of a function differentiated by hand") {
+  // f(x) = Σ_n exp(aᵀx_n): ∇²f = exp(aᵀx) a aᵀ per sample, so H v = exp(aᵀx) (aᵀv) a.
+  const Tensor<double> a(Shape{D, 1}, {0.3, -0.7, 0.5});
+  Tape<double> tape;
+  const Tensor<double> x0 = test::uniform(Shape{B, D}, -1, 1, 5), v0 = test::uniform(Shape{B, D}, -1, 1, 6);
+  const Var<double> x = tape.variable(x0);
+  const Var<double> f = ad::sum(ad::exp(ad::matmul(x, tape.constant(a))));
+  for (auto mode : {ad::HvpMode::forward_over_reverse, ad::HvpMode::reverse_over_reverse}) {
+    const Tensor<double> hv = ad::hvp(f, x, tape.constant(v0), false, mode).value();
+    for (int64_t n = 0; n < B; ++n) {
+      double ax = 0, av = 0;
+      for (int i = 0; i < D; ++i) {
+        ax += a[i] * x0.at(n, i);
+        av += a[i] * v0.at(n, i);
+      }
+      for (int i = 0; i < D; ++i) CHECK(hv.at(n, i) == doctest::Approx(std::exp(ax) * av * a[i]).epsilon(1e-12));
+    }
+  }
+}
+
+TEST_CASE("jacobian of a linear map is its matrix") {
+  Tape<double> tape;
+  const Tensor<double> W = test::uniform(Shape{3, 4}, -1, 1, 7);
+  const Var<double> x = tape.variable(test::uniform(Shape{1, 3}, -1, 1, 8));
+  const Tensor<double> J = ad::jacobian(ad::matmul(x, tape.constant(W)), x);  // y_j = Σ_i x_i W_ij
+  REQUIRE(J.shape() == Shape{4, 3});
+  for (int j = 0; j < 4; ++j)
+    for (int i = 0; i < 3; ++i) CHECK(J.at(j, i) == W.at(i, j));
+}
+
+namespace {
+// An MLP energy's score and HVP, in either precision, on a batch big enough for the parallel kernels.
+template <class T>
+std::pair<Tensor<T>, Tensor<T>> mlp_score_and_hvp(int64_t batch, int64_t d, int64_t h) {
+  Tape<T> tape;
+  const auto f64 = [](const Shape& s, uint64_t seed) { return test::uniform(s, -1, 1, seed).template cast<T>(); };
+  const Var<T> x = tape.variable(f64(Shape{batch, d}, 10));
+  const Var<T> W1 = tape.constant(f64(Shape{h, d}, 11)), W2 = tape.constant(f64(Shape{h, h}, 12));
+  const Var<T> w3 = tape.constant(f64(Shape{h, 1}, 13));
+  const Var<T> a1 = ad::silu(ad::matmul(x, W1, false, true));
+  const Var<T> a2 = ad::tanh(ad::matmul(a1, W2, false, true) * 0.2);
+  const Var<T> E = ad::sum(ad::matmul(a2, w3));
+  const Tensor<T> s = ad::grad(E, x).value();
+  const Tensor<T> hv = ad::hvp(E, x, tape.constant(f64(Shape{batch, d}, 14))).value();
+  return {s, hv};
+}
+}  // namespace
+
+TEST_CASE("float32 agrees with float64") {
+  const auto [s64, hv64] = mlp_score_and_hvp<double>(64, 8, 32);
+  const auto [s32, hv32] = mlp_score_and_hvp<float>(64, 8, 32);
+  double max_s = 0, max_h = 0;
+  for (int64_t i = 0; i < s64.numel(); ++i) {
+    max_s = std::max(max_s, std::abs(s64[i] - s32[i]) / (1 + std::abs(s64[i])));
+    max_h = std::max(max_h, std::abs(hv64[i] - hv32[i]) / (1 + std::abs(hv64[i])));
+  }
+  // float32 carries ~7 digits; a few dozen accumulated roundings stay well below 1e-4.
+  CHECK(max_s < 1e-4);
+  CHECK(max_h < 1e-4);
+}
+
+TEST_CASE("tapes on two threads at once give results identical to one thread") {
+  const auto serial = mlp_score_and_hvp<double>(512, 16, 64);
+  std::pair<Tensor<double>, Tensor<double>> r1, r2;
+  std::thread t1([&] { r1 = mlp_score_and_hvp<double>(512, 16, 64); });
+  std::thread t2([&] { r2 = mlp_score_and_hvp<double>(512, 16, 64); });
+  t1.join();
+  t2.join();
+  for (const auto* r : {&r1, &r2})
+    for (int64_t i = 0; i < serial.first.numel(); ++i) {
+      REQUIRE(r->first[i] == serial.first[i]);
+      REQUIRE(r->second[i] == serial.second[i]);
+    }
+}
+
+TEST_CASE("kernels give bit-identical results with 1 and 2 threads") {
+  std::pair<Tensor<float>, Tensor<float>> one, two;
+  {
+    ad::ThreadLimit limit(1);
+    one = mlp_score_and_hvp<float>(1024, 64, 256);
+  }
+  {
+    ad::ThreadLimit limit(2);
+    two = mlp_score_and_hvp<float>(1024, 64, 256);
+  }
+  for (int64_t i = 0; i < one.first.numel(); ++i) {
+    REQUIRE(one.first[i] == two.first[i]);
+    REQUIRE(one.second[i] == two.second[i]);
+  }
+}
+
+TEST_CASE("a reused tape stops allocating, and grad without create_graph records nothing") {
+  Tape<double> tape;
+  const Tensor<double> x0 = test::uniform(Shape{B, D}, -1, 1, 9);
+  size_t bytes_after_first = 0;
+  for (int it = 0; it < 5; ++it) {
+    tape.clear();
+    const Var<double> x = tape.variable(x0);
+    const Var<double> f = quadratic(tape, x);
+    const size_t before = tape.size();
+    const Var<double> g = ad::grad(f, x);
+    CHECK(tape.size() == before + 1);  // only the result, as a constant
+    CHECK_FALSE(g.requires_grad());
+    if (it == 0) bytes_after_first = tape.arena_bytes();
+    CHECK(tape.arena_bytes() == bytes_after_first);
+  }
+}
+
+TEST_CASE("errors name the shapes") {
+  Tape<double> tape;
+  const Var<double> a = tape.variable(Tensor<double>(Shape{2, 3})), b = tape.variable(Tensor<double>(Shape{4, 5}));
+  CHECK_THROWS_WITH_AS(ad::add(a, b), "add: shapes [2, 3] and [4, 5] do not fit (cannot broadcast)", ad::ShapeError);
+  CHECK_THROWS_AS(ad::matmul(a, b), ad::ShapeError);
+  CHECK_THROWS_AS(ad::grad(ad::sum(a), tape.constant(Tensor<double>(Shape{2}))), std::invalid_argument);
+  CHECK_THROWS_AS(ad::grad(a, a), std::invalid_argument);  // not a single number and no grad_outputs
+}
