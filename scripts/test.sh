@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: the README's test command and what CI runs.
+#   scripts/test.sh            Release build in build/, then ctest
+#   EBM_SANITIZE=1 scripts/test.sh   also an ASan+UBSan build in build-asan/ and its tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$jobs"
+
+# The library installs and a separate CMake project links it (examples/embed).
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install build --prefix "$prefix" >/dev/null
+cmake -S examples/embed -B "$prefix/embed-build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$prefix/embed-build" -j"$jobs" >/dev/null
+"$prefix/embed-build/embed"
+
+if [ "${EBM_SANITIZE:-0}" = 1 ]; then
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEBM_SANITIZE=ON -DEBM_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-asan -j"$jobs"
+  (cd build-asan && ctest --output-on-failure -j"$jobs")
+fi
+cd build && ctest --output-on-failure -j"$jobs"
