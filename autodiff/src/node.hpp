@@ -71,6 +71,23 @@ struct Attrs {
   double a = 0, b = 0;
   int64_t i = 0, j = 0;
   Shape s;
+  static Attrs scalars(double a, double b = 0) {
+    Attrs r;
+    r.a = a;
+    r.b = b;
+    return r;
+  }
+  static Attrs ints(int64_t i, int64_t j = 0) {
+    Attrs r;
+    r.i = i;
+    r.j = j;
+    return r;
+  }
+  static Attrs shape(const Shape& s) {
+    Attrs r;
+    r.s = s;
+    return r;
+  }
 };
 
 /// Allocates an output of `shape` on the tape of `inputs` and records a node for `rule` (or a constant when

@@ -75,8 +75,8 @@ Var<T> affine(const Var<T>& x, double scale, double shift) {
       [](const OpNode<T>& n, const Var<T>* t) { return affine(t[0], n.a(), 0.0); }};
   const T s = static_cast<T>(scale), c = static_cast<T>(shift);
   using B = kernels::Batch<T>;
-  if (shift == 0.0) return unary(rule, x, [s](auto v) { return v * B(s); }, Attrs{scale, shift});
-  return unary(rule, x, [s, c](auto v) { return xsimd::fma(v, B(s), B(c)); }, Attrs{scale, shift});
+  if (shift == 0.0) return unary(rule, x, [s](auto v) { return v * B(s); }, Attrs::scalars(scale, shift));
+  return unary(rule, x, [s, c](auto v) { return xsimd::fma(v, B(s), B(c)); }, Attrs::scalars(scale, shift));
 }
 
 template <class T>
@@ -88,12 +88,12 @@ Var<T> pow(const Var<T>& x, double p) {
       [](const OpNode<T>& n, const Var<T>* t) { return t[0] * (n.a() * pow(n.in(0), n.a() - 1.0)); }};
   using B = kernels::Batch<T>;
   const T pt = static_cast<T>(p);
-  if (p == 0.0) return unary(rule, x, [](auto v) { return B(T(1)) + v * B(T(0)); }, Attrs{p});
-  if (p == 1.0) return unary(rule, x, [](auto v) { return v; }, Attrs{p});
-  if (p == 2.0) return unary(rule, x, [](auto v) { return v * v; }, Attrs{p});
-  if (p == -1.0) return unary(rule, x, [](auto v) { return B(T(1)) / v; }, Attrs{p});
-  if (p == 0.5) return unary(rule, x, [](auto v) { return xsimd::sqrt(v); }, Attrs{p});
-  return unary(rule, x, [pt](auto v) { return xsimd::pow(v, B(pt)); }, Attrs{p});
+  if (p == 0.0) return unary(rule, x, [](auto v) { return B(T(1)) + v * B(T(0)); }, Attrs::scalars(p));
+  if (p == 1.0) return unary(rule, x, [](auto v) { return v; }, Attrs::scalars(p));
+  if (p == 2.0) return unary(rule, x, [](auto v) { return v * v; }, Attrs::scalars(p));
+  if (p == -1.0) return unary(rule, x, [](auto v) { return B(T(1)) / v; }, Attrs::scalars(p));
+  if (p == 0.5) return unary(rule, x, [](auto v) { return xsimd::sqrt(v); }, Attrs::scalars(p));
+  return unary(rule, x, [pt](auto v) { return xsimd::pow(v, B(pt)); }, Attrs::scalars(p));
 }
 
 #define AD_INSTANTIATE(T)                                          \

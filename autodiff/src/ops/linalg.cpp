@@ -34,7 +34,7 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool ta, bool tb) {
   if (K != Kb)
     throw ShapeError(std::string("matmul") + (ta ? " (a transposed)" : "") + (tb ? " (b transposed)" : ""), sa, sb,
                      "inner dimensions " + std::to_string(K) + " and " + std::to_string(Kb) + " differ");
-  Var<T> y = record(rule, {a, b}, Shape{M, N}, Attrs{0, 0, ta, tb});
+  Var<T> y = record(rule, {a, b}, Shape{M, N}, Attrs::ints(ta, tb));
   kernels::gemm(ta, tb, M, N, K, a.data(), b.data(), mutable_data(y), false);
   return y;
 }

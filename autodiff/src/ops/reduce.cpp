@@ -42,7 +42,7 @@ Var<T> sum(const Var<T>& x, int axis, bool keepdims) {
       [](const OpNode<T>& n, const Var<T>* t) { return sum(t[0], static_cast<int>(n.i()), n.j() != 0); }};
   const Shape s = x.shape();
   const int a = normalise_axis("sum", axis, s);
-  Var<T> y = record(rule, {x}, reduced_shape(s, a, keepdims), Attrs{0, 0, a, keepdims});
+  Var<T> y = record(rule, {x}, reduced_shape(s, a, keepdims), Attrs::ints(a, keepdims));
   const auto sp = kernels::split_at(s, a);
   kernels::sum_axis(x.data(), sp.outer, sp.n, sp.inner, mutable_data(y));
   return y;
@@ -71,7 +71,7 @@ Var<T> max(const Var<T>& x, int axis, bool keepdims) {
   const Shape s = x.shape();
   const int a = normalise_axis("max", axis, s);
   Var<T> mask = detail::fresh(x.tape(), s);
-  Var<T> y = record(rule, {x, mask}, reduced_shape(s, a, keepdims), Attrs{0, 0, a, keepdims});
+  Var<T> y = record(rule, {x, mask}, reduced_shape(s, a, keepdims), Attrs::ints(a, keepdims));
   const auto sp = kernels::split_at(s, a);
   kernels::max_axis(x.data(), sp.outer, sp.n, sp.inner, mutable_data(y), mutable_data(mask));
   return y;

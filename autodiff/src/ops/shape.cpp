@@ -11,9 +11,7 @@ Var<T> reshape(const Var<T>& x, const Shape& shape) {
       "reshape", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = reshape(g, n.in_shape(0)); },
       [](const OpNode<T>& n, const Var<T>* t) { return reshape(t[0], n.s()); }};
   if (shape.numel() != x.numel()) throw ShapeError("reshape", x.shape(), shape, "element counts differ");
-  Attrs at;
-  at.s = shape;
-  return record(rule, {x}, shape, at, mutable_data(x));
+  return record(rule, {x}, shape, Attrs::shape(shape), mutable_data(x));
 }
 
 template <class T>
@@ -24,9 +22,7 @@ Var<T> broadcast_to(const Var<T>& x, const Shape& shape) {
   const Shape s = x.shape();
   if (kernels::broadcast_shape("broadcast_to", s, shape) != shape)
     throw ShapeError("broadcast_to", s, shape, "the first does not stretch to the second");
-  Attrs at;
-  at.s = shape;
-  Var<T> y = record(rule, {x}, shape, at);
+  Var<T> y = record(rule, {x}, shape, Attrs::shape(shape));
   kernels::broadcast_to(x.data(), s, mutable_data(y), shape);
   return y;
 }
@@ -39,9 +35,7 @@ Var<T> sum_to(const Var<T>& x, const Shape& shape) {
   const Shape s = x.shape();
   if (kernels::broadcast_shape("sum_to", shape, s) != s)
     throw ShapeError("sum_to", s, shape, "the second does not stretch to the first");
-  Attrs at;
-  at.s = shape;
-  Var<T> y = record(rule, {x}, shape, at);
+  Var<T> y = record(rule, {x}, shape, Attrs::shape(shape));
   kernels::sum_to(x.data(), s, mutable_data(y), shape);
   return y;
 }
@@ -57,7 +51,7 @@ Var<T> slice_rows(const Var<T>& x, int64_t start, int64_t count) {
     throw ShapeError("slice_rows: rows [" + std::to_string(start) + ", " + std::to_string(start + count) +
                      ") are not within shape " + s.str());
   const int64_t row = s[0] == 0 ? 0 : s.numel() / s[0];
-  return record(rule, {x}, s.with(0, count), Attrs{0, 0, start, count}, mutable_data(x) + start * row);
+  return record(rule, {x}, s.with(0, count), Attrs::ints(start, count), mutable_data(x) + start * row);
 }
 
 template <class T>
@@ -70,7 +64,7 @@ Var<T> pad_rows(const Var<T>& x, int64_t start, int64_t total) {
   if (s.rank() < 1 || start < 0 || start + s[0] > total)
     throw ShapeError("pad_rows: shape " + s.str() + " at row " + std::to_string(start) + " does not fit in " +
                      std::to_string(total) + " rows");
-  Var<T> y = record(rule, {x}, s.with(0, total), Attrs{0, 0, start, total});
+  Var<T> y = record(rule, {x}, s.with(0, total), Attrs::ints(start, total));
   const int64_t row = s[0] == 0 ? 0 : s.numel() / s[0];
   T* out = mutable_data(y);
   std::fill(out, out + total * row, T(0));
@@ -141,7 +135,7 @@ Var<T> scatter_cols(const Var<T>& x, const Var<T>& index, int64_t cols) {
   const Shape s = x.shape();
   if (s.rank() != 1) throw ShapeError("scatter_cols: expected a 1-D value, got shape " + s.str());
   check_gather("scatter_cols", s, index, cols);
-  Var<T> y = record(rule, {x, index}, Shape{s[0], cols}, Attrs{0, 0, cols});
+  Var<T> y = record(rule, {x, index}, Shape{s[0], cols}, Attrs::ints(cols));
   T* out = mutable_data(y);
   std::fill(out, out + s[0] * cols, T(0));
   for (int64_t n = 0; n < s[0]; ++n) out[n * cols + static_cast<int64_t>(index.data()[n])] = x.data()[n];
