@@ -1,0 +1,75 @@
+#pragma once
+// The objective interface: a loss for one batch, as a Var on the tape (so ∇θ comes from ad::grad), plus
+// named terms for logging. All randomness (noise, projections, noise samples) comes from the Rng passed in,
+// so a fixed seed gives a fixed loss function of θ (which is what gradcheck needs).
+//
+// Objectives may learn parameters of their own (NCE's log Z): they live in extra_params() and are bound next
+// to the model's. Objectives that keep state between batches (persistent chains, later) may mutate
+// themselves in loss(), hence it is not const. Labels are passed for supervised objectives (JEM, later).
+#include <string>
+#include <vector>
+
+#include "ebm/models/energy.hpp"
+
+namespace ebm {
+
+/// A named scalar for logging.
+struct Term {
+  std::string name;
+  double value = 0;
+};
+
+template <class T>
+struct Loss {
+  ad::Var<T> value;         // the scalar to minimise
+  std::vector<Term> terms;  // its parts and diagnostics, for logs
+  /// The value of a term by name; throws std::out_of_range.
+  double term(const std::string& name) const;
+};
+
+template <class T>
+struct LossInput {
+  ad::Tape<T>& tape;
+  const Energy<T>& model;
+  const std::vector<ad::Var<T>>& theta;  // the model's parameters on `tape`, in params() order
+  const std::vector<ad::Var<T>>& extra;  // the objective's extra_params() on `tape`
+  const ad::Tensor<T>& x;                // the batch [B, d]
+  ad::Rng& rng;
+  const std::vector<int64_t>* labels = nullptr;  // one per row, for supervised objectives
+};
+
+template <class T>
+class Objective {
+ public:
+  virtual ~Objective() = default;
+  virtual std::string name() const = 0;
+  /// True when the loss uses ∂²E/∂x² (exact and sliced score matching): relu energies are then degenerate.
+  virtual bool uses_second_derivatives() const { return false; }
+  virtual Loss<T> loss(const LossInput<T>& in) = 0;
+
+  std::vector<Param<T>>& extra_params() { return extra_; }
+  const std::vector<Param<T>>& extra_params() const { return extra_; }
+
+ protected:
+  std::vector<Param<T>> extra_;
+};
+
+template <class T>
+struct LossAndGrad {
+  double loss = 0;
+  std::vector<Term> terms;
+  std::vector<ad::Tensor<T>> grad_theta;  // one per model parameter
+  std::vector<ad::Tensor<T>> grad_extra;  // one per objective extra parameter
+};
+
+/// Clears `tape`, binds the model's and the objective's parameters as variables, evaluates the loss on x and
+/// returns its value, terms and gradients.
+template <class T>
+LossAndGrad<T> loss_and_grad(ad::Tape<T>& tape, const Energy<T>& model, Objective<T>& objective, const ad::Tensor<T>& x,
+                             ad::Rng& rng, const std::vector<int64_t>* labels = nullptr);
+
+/// Mean over rows of a [B] Var as a logging term.
+template <class T>
+Term mean_term(const std::string& name, const ad::Var<T>& per_sample);
+
+}  // namespace ebm

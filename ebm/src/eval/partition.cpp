@@ -1,0 +1,164 @@
+#include "ebm/eval/partition.hpp"
+
+#include <tbb/parallel_for.h>
+
+#include <cmath>
+#include <limits>
+#include <numbers>
+#include <stdexcept>
+
+namespace ebm {
+namespace {
+
+// Running log-sum-exp in a fixed order.
+struct LogSum {
+  double max = -std::numeric_limits<double>::infinity();
+  double sum = 0;  // Σ exp(a_i − max)
+  void add(double a) {
+    if (a == -std::numeric_limits<double>::infinity()) return;
+    if (a > max) {
+      sum = sum * std::exp(max - a) + 1.0;
+      max = a;
+    } else {
+      sum += std::exp(a - max);
+    }
+  }
+  double value() const { return sum > 0 ? max + std::log(sum) : -std::numeric_limits<double>::infinity(); }
+};
+
+}  // namespace
+
+template <class T>
+BatchEnergy batch_energy(const Energy<T>& model) {
+  return [&model](const ad::Tensor<double>& states) {
+    const ad::Tensor<T> e = model.evaluate(states.template cast<T>());
+    std::vector<double> out(static_cast<size_t>(e.numel()));
+    for (int64_t i = 0; i < e.numel(); ++i) out[static_cast<size_t>(i)] = static_cast<double>(e[i]);
+    return out;
+  };
+}
+
+double log_partition_enumerate(int n, Units units, const BatchEnergy& energy, int chunk_bits) {
+  if (n < 1 || n > 30) throw std::invalid_argument("log_partition_enumerate: needs 1 <= n <= 30 units, got " + std::to_string(n));
+  chunk_bits = std::max(0, std::min(chunk_bits, n));
+  const int64_t chunk = int64_t{1} << chunk_bits;
+  const int64_t chunks = int64_t{1} << (n - chunk_bits);
+  const double off = units == Units::spin ? -1.0 : 0.0;
+  std::vector<double> part(static_cast<size_t>(chunks));
+  tbb::parallel_for(int64_t{0}, chunks, [&](int64_t c) {
+    ad::Tensor<double> states(ad::Shape{chunk, n});
+    for (int64_t r = 0; r < chunk; ++r) {
+      const uint64_t s = static_cast<uint64_t>(c * chunk + r);
+      for (int i = 0; i < n; ++i) states.at(r, i) = (s >> i) & 1u ? 1.0 : off;
+    }
+    const std::vector<double> e = energy(states);
+    if (static_cast<int64_t>(e.size()) != chunk) throw std::logic_error("log_partition_enumerate: energy returned the wrong count");
+    LogSum ls;
+    for (double v : e) ls.add(-v);
+    part[static_cast<size_t>(c)] = ls.value();
+  });
+  LogSum total;
+  for (double p : part) total.add(p);
+  return total.value();
+}
+
+template <class T>
+double log_partition_enumerate(const Energy<T>& model, Units units, int chunk_bits) {
+  return log_partition_enumerate(static_cast<int>(model.dim()), units, batch_energy(model), chunk_bits);
+}
+
+GaussLegendre gauss_legendre(int n) {
+  if (n < 1) throw std::invalid_argument("gauss_legendre: needs n >= 1");
+  GaussLegendre r;
+  r.nodes.resize(static_cast<size_t>(n));
+  r.weights.resize(static_cast<size_t>(n));
+  for (int i = 0; i < (n + 1) / 2; ++i) {
+    // Start from the Chebyshev-like approximation of the i-th root, then Newton on P_n.
+    double x = std::cos(std::numbers::pi * (i + 0.75) / (n + 0.5));
+    double dp = 0;
+    for (int it = 0; it < 100; ++it) {
+      double p0 = 1, p1 = x;  // P_0, P_1; recurrence k P_k = (2k − 1) x P_{k−1} − (k − 1) P_{k−2}
+      for (int k = 2; k <= n; ++k) {
+        const double p2 = ((2.0 * k - 1.0) * x * p1 - (k - 1.0) * p0) / k;
+        p0 = p1;
+        p1 = p2;
+      }
+      dp = n * (x * p1 - p0) / (x * x - 1.0);  // P_n'
+      const double dx = p1 / dp;
+      x -= dx;
+      if (std::abs(dx) < 1e-16) break;
+    }
+    {
+      double p0 = 1, p1 = x;
+      for (int k = 2; k <= n; ++k) {
+        const double p2 = ((2.0 * k - 1.0) * x * p1 - (k - 1.0) * p0) / k;
+        p0 = p1;
+        p1 = p2;
+      }
+      dp = n * (x * p1 - p0) / (x * x - 1.0);
+    }
+    const double w = 2.0 / ((1.0 - x * x) * dp * dp);
+    r.nodes[static_cast<size_t>(i)] = -x;
+    r.nodes[static_cast<size_t>(n - 1 - i)] = x;
+    r.weights[static_cast<size_t>(i)] = r.weights[static_cast<size_t>(n - 1 - i)] = w;
+  }
+  return r;
+}
+
+double log_partition_quadrature(int d, const BatchEnergy& energy, const std::vector<double>& lo, const std::vector<double>& hi,
+                                const QuadratureOptions& opt) {
+  if (d != 1 && d != 2) throw std::invalid_argument("log_partition_quadrature: d must be 1 or 2");
+  if (static_cast<int>(lo.size()) != d || static_cast<int>(hi.size()) != d)
+    throw std::invalid_argument("log_partition_quadrature: needs one bound per dimension");
+  if (opt.panels < 1 || opt.order < 1) throw std::invalid_argument("log_partition_quadrature: panels and order must be positive");
+  const GaussLegendre gl = gauss_legendre(opt.order);
+  // 1-D composite rule per axis: points and log-weights.
+  std::vector<std::vector<double>> pts(static_cast<size_t>(d)), logw(static_cast<size_t>(d));
+  for (int k = 0; k < d; ++k) {
+    if (!(hi[static_cast<size_t>(k)] > lo[static_cast<size_t>(k)])) throw std::invalid_argument("log_partition_quadrature: empty box");
+    const double h = (hi[static_cast<size_t>(k)] - lo[static_cast<size_t>(k)]) / opt.panels;
+    for (int p = 0; p < opt.panels; ++p)
+      for (int i = 0; i < opt.order; ++i) {
+        const double mid = lo[static_cast<size_t>(k)] + (p + 0.5) * h;
+        pts[static_cast<size_t>(k)].push_back(mid + 0.5 * h * gl.nodes[static_cast<size_t>(i)]);
+        logw[static_cast<size_t>(k)].push_back(std::log(0.5 * h * gl.weights[static_cast<size_t>(i)]));
+      }
+  }
+  const int64_t m = static_cast<int64_t>(pts[0].size());
+  // One row of the grid per task (the whole axis in 1-D); rows combined in order.
+  const int64_t rows = d == 1 ? 1 : m;
+  std::vector<double> part(static_cast<size_t>(rows));
+  tbb::parallel_for(int64_t{0}, rows, [&](int64_t r) {
+    ad::Tensor<double> x(ad::Shape{m, d});
+    for (int64_t j = 0; j < m; ++j) {
+      x.at(j, 0) = pts[0][static_cast<size_t>(j)];
+      if (d == 2) x.at(j, 1) = pts[1][static_cast<size_t>(r)];
+    }
+    const std::vector<double> e = energy(x);
+    if (static_cast<int64_t>(e.size()) != m) throw std::logic_error("log_partition_quadrature: energy returned the wrong count");
+    LogSum ls;
+    for (int64_t j = 0; j < m; ++j)
+      ls.add(-e[static_cast<size_t>(j)] + logw[0][static_cast<size_t>(j)] + (d == 2 ? logw[1][static_cast<size_t>(r)] : 0.0));
+    part[static_cast<size_t>(r)] = ls.value();
+  });
+  LogSum total;
+  for (double p : part) total.add(p);
+  return total.value();
+}
+
+template <class T>
+double log_partition_quadrature(const Energy<T>& model, const std::vector<double>& lo, const std::vector<double>& hi,
+                                const QuadratureOptions& options) {
+  return log_partition_quadrature(static_cast<int>(model.dim()), batch_energy(model), lo, hi, options);
+}
+
+#define EBM_INSTANTIATE(T)                                                                                       \
+  template BatchEnergy batch_energy(const Energy<T>&);                                                           \
+  template double log_partition_enumerate(const Energy<T>&, Units, int);                                         \
+  template double log_partition_quadrature(const Energy<T>&, const std::vector<double>&, const std::vector<double>&, \
+                                           const QuadratureOptions&);
+EBM_INSTANTIATE(float)
+EBM_INSTANTIATE(double)
+#undef EBM_INSTANTIATE
+
+}  // namespace ebm

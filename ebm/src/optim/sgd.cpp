@@ -1,0 +1,40 @@
+#include "ebm/optim/sgd.hpp"
+
+#include <stdexcept>
+
+namespace ebm {
+
+template <class T>
+Sgd<T>::Sgd(LrSchedule schedule, SgdOptions options) : Optimizer<T>(schedule), opt_(options) {
+  if (options.nesterov && (options.momentum <= 0 || options.dampening != 0))
+    throw std::invalid_argument("Sgd: Nesterov momentum requires momentum > 0 and zero dampening");
+}
+
+template <class T>
+void Sgd<T>::update(const std::vector<ad::Tensor<T>*>& params, const std::vector<ad::Tensor<T>>& grads, double lr, int64_t) {
+  const bool first = buf_.empty();
+  if (opt_.momentum != 0 && first) buf_.resize(params.size());
+  const T mom = static_cast<T>(opt_.momentum), damp = static_cast<T>(1.0 - opt_.dampening);
+  const T wd = static_cast<T>(opt_.weight_decay), step = static_cast<T>(lr);
+  for (size_t k = 0; k < params.size(); ++k) {
+    ad::Tensor<T>& p = *params[k];
+    ad::Tensor<T> d = grads[k];
+    if (opt_.weight_decay != 0)
+      for (int64_t i = 0; i < d.numel(); ++i) d[i] += wd * p[i];
+    if (opt_.momentum != 0) {
+      ad::Tensor<T>& b = buf_[k];
+      if (first) {
+        b = d;
+      } else {
+        for (int64_t i = 0; i < d.numel(); ++i) b[i] = mom * b[i] + damp * d[i];
+      }
+      for (int64_t i = 0; i < d.numel(); ++i) d[i] = opt_.nesterov ? d[i] + mom * b[i] : b[i];
+    }
+    for (int64_t i = 0; i < d.numel(); ++i) p[i] -= step * d[i];
+  }
+}
+
+template class Sgd<float>;
+template class Sgd<double>;
+
+}  // namespace ebm
