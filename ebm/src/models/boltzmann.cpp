@@ -79,6 +79,20 @@ ad::Tensor<T> BoltzmannMachine<T>::gibbs_sweep(const ad::Tensor<T>& x0, ad::Rng&
   return x;
 }
 
+template <class T>
+samplers::BinaryUnits BoltzmannMachine<T>::units() const {
+  return units_ == Units::spin ? samplers::BinaryUnits::plus_minus_one : samplers::BinaryUnits::zero_one;
+}
+
+template <class T>
+double BoltzmannMachine<T>::conditional_logit(const T* x, int64_t i) const {
+  const ad::Tensor<T>& w = this->params_[0].value;
+  double a = static_cast<double>(this->params_[1].value[i]);
+  for (int64_t j = 0; j < n_; ++j)
+    if (j != i) a += 0.5 * (static_cast<double>(w.at(i, j)) + static_cast<double>(w.at(j, i))) * static_cast<double>(x[j]);
+  return units_ == Units::spin ? 2.0 * a : a;
+}
+
 template class BoltzmannMachine<float>;
 template class BoltzmannMachine<double>;
 

@@ -9,6 +9,10 @@
 //
 // Conditionals (the local field a_i = Σ_j W_ij x_j + b_i does not involve x_i since W_ii = 0):
 //   binary: p(x_i = 1 | x_rest) = sigmoid(a_i);   spin: p(x_i = +1 | x_rest) = sigmoid(2 a_i).
+// The machine is a samplers::BinaryConditionals, so samplers::SingleSiteGibbs runs on it directly
+// (conditional_logit reads the stored W in O(n) per call, no cached copies, so it stays valid while training).
+#include <samplers/conditionals.hpp>
+
 #include "ebm/models/energy.hpp"
 
 namespace ebm {
@@ -16,7 +20,7 @@ namespace ebm {
 enum class Units { binary, spin };
 
 template <class T>
-class BoltzmannMachine : public Energy<T> {
+class BoltzmannMachine : public Energy<T>, public samplers::BinaryConditionals<T> {
  public:
   /// W = 0, b = 0.
   explicit BoltzmannMachine(int64_t n, Units units = Units::binary);
@@ -28,7 +32,7 @@ class BoltzmannMachine : public Energy<T> {
   std::unique_ptr<Energy<T>> clone() const override { return std::make_unique<BoltzmannMachine>(*this); }
   ad::Var<T> energy(const std::vector<ad::Var<T>>& params, const ad::Var<T>& x) const override;
 
-  Units units() const { return units_; }
+  Units unit_kind() const { return units_; }
   /// W_eff = ½(W + Wᵀ) with a zero diagonal, [n, n].
   ad::Tensor<T> coupling() const;
   /// Local fields a = x W_eff + b, [B, n].
@@ -37,6 +41,11 @@ class BoltzmannMachine : public Energy<T> {
   ad::Tensor<T> conditional_on(const ad::Tensor<T>& x) const;
   /// One systematic-scan Gibbs sweep over units 0..n−1 of every row (rows independently).
   ad::Tensor<T> gibbs_sweep(const ad::Tensor<T>& x, ad::Rng& rng) const;
+
+  // samplers::BinaryConditionals
+  int64_t num_units() const override { return n_; }
+  samplers::BinaryUnits units() const override;
+  double conditional_logit(const T* x, int64_t i) const override;
 
  private:
   int64_t n_;

@@ -15,15 +15,17 @@
 // centred on b_i + (W h)_i with variance σ_i². Summing h_j ∈ {0,1} out of e^{−E} gives the softplus.
 // σ is either fixed (constructor argument) or learnt through the extra parameter "log_sigma" [V].
 //
-// Gibbs interface: the samplers layer has no Gibbs interface yet (when this was written); these conditionals
-// and sample_* functions are what it needs (hidden | visible, visible | hidden). Randomness is consumed in
-// row-major element order from the Rng passed in, so runs are reproducible.
+// Both are samplers::RbmConditionals, so samplers::BlockGibbs (many chains, one stream per chain) runs on
+// them directly. The sample_* / gibbs_step functions here are simpler single-stream versions (randomness
+// consumed in row-major element order from the Rng passed in).
+#include <samplers/conditionals.hpp>
+
 #include "ebm/models/energy.hpp"
 
 namespace ebm {
 
 template <class T>
-class BernoulliRbm : public Energy<T> {
+class BernoulliRbm : public Energy<T>, public samplers::RbmConditionals<T> {
  public:
   /// W ~ N(0, init_std²), b = c = 0.
   BernoulliRbm(int64_t visible, int64_t hidden, ad::Rng& rng, double init_std = 0.01);
@@ -47,12 +49,19 @@ class BernoulliRbm : public Energy<T> {
   /// One block Gibbs sweep v → h → v'.
   ad::Tensor<T> gibbs_step(const ad::Tensor<T>& v, ad::Rng& rng) const;
 
+  // samplers::RbmConditionals
+  int64_t num_visible() const override { return nv_; }
+  int64_t num_hidden() const override { return nh_; }
+  samplers::VisibleUnits visible_units() const override { return samplers::VisibleUnits::bernoulli; }
+  ad::Tensor<T> hidden_mean(const ad::Tensor<T>& v) const override { return hidden_probs(v); }
+  ad::Tensor<T> visible_mean(const ad::Tensor<T>& h) const override { return visible_probs(h); }
+
  private:
   int64_t nv_, nh_;
 };
 
 template <class T>
-class GaussianBernoulliRbm : public Energy<T> {
+class GaussianBernoulliRbm : public Energy<T>, public samplers::RbmConditionals<T> {
  public:
   /// W ~ N(0, init_std²), b = c = 0, σ_i = sigma; σ is a parameter ("log_sigma") iff learn_sigma.
   GaussianBernoulliRbm(int64_t visible, int64_t hidden, ad::Rng& rng, double sigma = 1.0, bool learn_sigma = false,
@@ -71,10 +80,17 @@ class GaussianBernoulliRbm : public Energy<T> {
   ad::Tensor<T> sigma() const;
   ad::Tensor<T> hidden_probs(const ad::Tensor<T>& v) const;
   /// E[v | h] = b + W h, [B, V].
-  ad::Tensor<T> visible_mean(const ad::Tensor<T>& h) const;
+  ad::Tensor<T> visible_mean(const ad::Tensor<T>& h) const override;
   ad::Tensor<T> sample_hidden(const ad::Tensor<T>& v, ad::Rng& rng) const;
   ad::Tensor<T> sample_visible(const ad::Tensor<T>& h, ad::Rng& rng) const;
   ad::Tensor<T> gibbs_step(const ad::Tensor<T>& v, ad::Rng& rng) const;
+
+  // samplers::RbmConditionals
+  int64_t num_visible() const override { return nv_; }
+  int64_t num_hidden() const override { return nh_; }
+  samplers::VisibleUnits visible_units() const override { return samplers::VisibleUnits::gaussian; }
+  ad::Tensor<T> hidden_mean(const ad::Tensor<T>& v) const override { return hidden_probs(v); }
+  ad::Tensor<T> visible_stddev() const override { return sigma(); }
 
  private:
   /// 1/σ² as a Var on the tape: from the parameter when learnt, else a constant.
