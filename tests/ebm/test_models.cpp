@@ -92,6 +92,9 @@ TEST_CASE("MLP: relu warning for second-order objectives only") {
   CHECK(ebm::score_matching_warning(ebm::Activation::relu, true).has_value());
   CHECK_FALSE(ebm::score_matching_warning(ebm::Activation::relu, false).has_value());
   CHECK_FALSE(ebm::score_matching_warning(ebm::Activation::silu, true).has_value());
+  ad::Rng rng(1);
+  CHECK(ebm::score_matching_warning<double>(ebm::MlpEnergy<double>(2, {4}, ebm::Activation::relu, rng), true).has_value());
+  CHECK_FALSE(ebm::score_matching_warning<double>(ebm::GaussianEnergy<double>(2), true).has_value());
   CHECK(ebm::activation_from_string("softplus") == ebm::Activation::softplus);
   CHECK_THROWS_AS(ebm::activation_from_string("gelu"), std::invalid_argument);
 }

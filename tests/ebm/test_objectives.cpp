@@ -165,3 +165,30 @@ TEST_CASE("NCE: the fitted noise reproduces the data moments, and its density is
   const Tensor<double> lq = q.log_density(pts), e = g.evaluate(pts);
   for (int64_t n = 0; n < 3; ++n) CHECK(lq[n] == doctest::Approx(-e[n] - g.log_partition()).epsilon(1e-12));
 }
+
+TEST_CASE("objectives in float32 agree with float64") {
+  // Same data, parameters and random draws (the Rng produces doubles, rounded to float): the losses and
+  // gradients agree to float32 rounding, amplified by the O(10) condition of the losses here; 1e-4 relative.
+  ad::Rng r1(3), r2(3);
+  ebm::MlpEnergy<double> md(2, {8}, ebm::Activation::softplus, r1);
+  ebm::MlpEnergy<float> mf(2, {8}, ebm::Activation::softplus, r2);
+  const Tensor<double> x = normal(Shape{16, 2}, 5);
+  const auto run = [&](auto& model, auto& obj, const auto& data) {
+    using T = typename std::decay_t<decltype(data)>::value_type;
+    ad::Tape<T> tape;
+    ad::Rng rng(77);
+    return ebm::loss_and_grad(tape, model, obj, data, rng);
+  };
+  ebm::ScoreMatching<double> smd;
+  ebm::ScoreMatching<float> smf;
+  const auto a = run(md, smd, x);
+  const auto b = run(mf, smf, x.cast<float>());
+  CHECK(double(b.loss) == doctest::Approx(a.loss).epsilon(1e-4));
+  CHECK(double(b.grad_theta[0][3]) == doctest::Approx(a.grad_theta[0][3]).epsilon(1e-4));
+  ebm::SlicedScoreMatching<double> ssd(1, ebm::Projection::gaussian);
+  ebm::SlicedScoreMatching<float> ssf(1, ebm::Projection::gaussian);
+  CHECK(double(run(mf, ssf, x.cast<float>()).loss) == doctest::Approx(run(md, ssd, x).loss).epsilon(1e-4));
+  ebm::DenoisingScoreMatching<double> dd(0.1, true);
+  ebm::DenoisingScoreMatching<float> df(0.1, true);
+  CHECK(double(run(mf, df, x.cast<float>()).loss) == doctest::Approx(run(md, dd, x).loss).epsilon(1e-4));
+}

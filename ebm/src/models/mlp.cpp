@@ -1,5 +1,7 @@
 #include "ebm/models/mlp.hpp"
 
+#include "ebm/models/classifier.hpp"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -86,11 +88,20 @@ std::optional<std::string> score_matching_warning(Activation act, bool objective
   return std::nullopt;
 }
 
+template <class T>
+std::optional<std::string> score_matching_warning(const Energy<T>& model, bool objective_uses_second_derivatives) {
+  if (const auto* m = dynamic_cast<const MlpEnergy<T>*>(&model)) return score_matching_warning(m->activation(), objective_uses_second_derivatives);
+  if (const auto* c = dynamic_cast<const ClassifierEnergy<T>*>(&model))
+    return score_matching_warning(c->activation(), objective_uses_second_derivatives);
+  return std::nullopt;
+}
+
 #define EBM_INSTANTIATE(T)                                                                                        \
   template ad::Var<T> activate(const ad::Var<T>&, Activation);                                                    \
   template std::vector<Param<T>> mlp_init(const std::vector<int64_t>&, ad::Rng&, const std::string&);             \
   template ad::Var<T> mlp_forward(const std::vector<ad::Var<T>>&, size_t, size_t, const ad::Var<T>&, Activation); \
-  template class MlpEnergy<T>;
+  template class MlpEnergy<T>;                                                                                    \
+  template std::optional<std::string> score_matching_warning(const Energy<T>&, bool);
 EBM_INSTANTIATE(float)
 EBM_INSTANTIATE(double)
 #undef EBM_INSTANTIATE

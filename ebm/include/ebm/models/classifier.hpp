@@ -19,6 +19,7 @@ class ClassifierEnergy : public Energy<T> {
   ad::Var<T> energy(const std::vector<ad::Var<T>>& params, const ad::Var<T>& x) const override;
 
   int64_t classes() const { return widths_.back(); }
+  Activation activation() const { return act_; }
   /// f(x), [B, K].
   ad::Var<T> logits(const std::vector<ad::Var<T>>& params, const ad::Var<T>& x) const;
   /// E(x, y) = −f(x)[y], [B]; labels in [0, K).

@@ -53,6 +53,10 @@ class MlpEnergy : public Energy<T> {
 /// every ∂²E/∂x² is zero almost everywhere, so the trace term vanishes and the loss only shrinks ‖∇ₓE‖.
 /// Returns nullopt when the combination is fine.
 std::optional<std::string> score_matching_warning(Activation act, bool objective_uses_second_derivatives);
+/// The same for a model: looks through MLP and classifier energies (other models never warn).
+/// Pass objective.uses_second_derivatives().
+template <class T>
+std::optional<std::string> score_matching_warning(const Energy<T>& model, bool objective_uses_second_derivatives);
 
 extern template class MlpEnergy<float>;
 extern template class MlpEnergy<double>;
