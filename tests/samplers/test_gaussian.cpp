@@ -73,7 +73,7 @@ double rhat_bound(const samplers::Chains& c) {
 
 // Checks the five moments against `truth` (means, then Σ11, Σ12, Σ22) within 4.5 MCSE + bias[i].
 void check_moments(const std::string& who, const samplers::Trace<double>& tr, const double truth[5],
-                   const double bias[5]) {
+                   const double bias[5], bool check_rhat = true) {
   const std::function<double(const double*)> f[5] = {
       [](const double* x) { return x[0]; },
       [](const double* x) { return x[1]; },
@@ -96,7 +96,7 @@ void check_moments(const std::string& who, const samplers::Trace<double>& tr, co
       std::printf("%-6s %-8s est %+.4f truth %+.4f  |err|/mcse %.2f  ess %.0f\n", who.c_str(), names[i], est,
                   truth[i], std::abs(est - truth[i]) / mcse, ess);
   }
-  for (int64_t k = 0; k < tr.dim(); ++k) {
+  for (int64_t k = 0; check_rhat && k < tr.dim(); ++k) {
     const samplers::Chains c = tr.coordinate(k);
     const double rhat = samplers::rhat(c), bound = rhat_bound(c);
     CAPTURE(k);
@@ -169,12 +169,14 @@ TEST_CASE("ULA with a small step recovers the Gaussian up to its known O(eps) bi
   samplers::Langevin<double> ula(gaussian_energy, {.step_size = eps});
   CHECK(ula.temperature() == doctest::Approx(1.0));
   ula.run(s, 1000);  // burn-in: the slowest mode contracts by (1 − ε/(2λ_max))^1000 ≈ 1e-4
-  samplers::Trace<double> tr;
+  // Successive ULA draws are strongly correlated (lag-4 autocorrelation of the slow mode ≈ 0.96), so
+  // keeping every 4th loses little ESS and makes the diagnostics 4x cheaper.
+  samplers::Trace<double> tr(0, -1, 4);
   const auto st = ula.run(s, 6000, tr.observer());
   CHECK(st.acceptance_rate() == 1.0);
   CHECK(st.temperature == doctest::Approx(1.0));
   check_moments("ULA/C", tr, ula_truth, kNoBias);  // the exact ULA law: validates the update itself
-  check_moments("ULA", tr, kTruth, bias);          // the target, within MC error plus the O(ε) bias
+  check_moments("ULA", tr, kTruth, bias, false);   // the target, within MC error plus the O(ε) bias
 
   SUBCASE("a separate noise scale samples at the implied temperature sigma^2/eps") {
     const double sigma = 0.5 * std::sqrt(eps);  // T = 0.25
@@ -182,7 +184,7 @@ TEST_CASE("ULA with a small step recovers the Gaussian up to its known O(eps) bi
     CHECK(cold.temperature() == doctest::Approx(0.25));
     State s2 = dispersed_start(64, 15);
     cold.run(s2, 1000);
-    samplers::Trace<double> tr2;
+    samplers::Trace<double> tr2(0, -1, 4);
     const auto st2 = cold.run(s2, 6000, tr2.observer());
     CHECK(st2.temperature == doctest::Approx(0.25));
     const double cold_truth[5] = {kMu[0], kMu[1], 0.25 * c[0], 0.25 * c[1], 0.25 * c[2]};
