@@ -1,0 +1,114 @@
+#pragma once
+// Registries of the components an experiment file can name: data sources, models, objectives, optimisers and
+// samplers. Each entry is {name, description, parameter schema, factory}. The experiment schema is assembled
+// from them, so adding a component is one file with a `register_*` function plus one line in registry.cpp;
+// validation, `ebm schema` and the runner pick it up without further changes.
+//
+// Registration is explicit (a list of calls in registry.cpp), not via static initialisers: ebm_core is a
+// static library and the linker would drop translation units nothing refers to.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <samplers/energy.hpp>
+#include <samplers/state.hpp>
+
+#include "ebm/experiment/schema.hpp"
+#include "ebm/models/energy.hpp"
+#include "ebm/objectives/objective.hpp"
+#include "ebm/optim/optimizer.hpp"
+
+namespace ebm::experiment {
+
+/// Thrown for input the user must fix (bad values found late, e.g. a dimension mismatch between data and
+/// model): the tool maps it to exit code 2, like config and data errors.
+class InputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A loaded data set, in float64 rows.
+struct Dataset {
+  ad::Tensor<double> x;       // [N, D]
+  std::vector<int> labels;    // optional, one per row
+  int64_t image_rows = 0, image_cols = 0;  // > 0 for image data (drawn as a grid)
+  /// log density of the true distribution when known (toy mixtures), for evaluation; empty otherwise.
+  std::function<ad::Tensor<double>(const ad::Tensor<double>&)> true_log_density;
+};
+
+struct DataSource {
+  std::string name, description;
+  std::vector<Field> params;
+  /// cfg is the validated data section; rng is the experiment's data stream.
+  std::function<Dataset(const json& cfg, ad::Rng& rng)> load;
+  /// Cheap checks before loading (files exist, shapes agree); appends "data.key: ..." messages.
+  std::function<void(const json& cfg, std::vector<std::string>& errors)> check;
+};
+
+struct ModelEntry {
+  std::string name, description;
+  std::vector<Field> params;
+  std::function<std::unique_ptr<Energy<double>>(const json& cfg, const Dataset& data, ad::Rng& rng)> make;
+  /// Human-meaningful learned parameters for summary.json (e.g. mu and sigma); may be empty.
+  std::function<json(const Energy<double>& model)> describe;
+};
+
+struct ObjectiveEntry {
+  std::string name, description;
+  std::vector<Field> params;
+  std::function<std::unique_ptr<Objective<double>>(const json& cfg, const Dataset& data)> make;
+};
+
+struct OptimizerEntry {
+  std::string name, description;
+  std::vector<Field> params;
+  std::function<std::unique_ptr<Optimizer<double>>(const json& cfg, const LrSchedule& schedule)> make;
+  /// Optimiser state (moments, buffers, step count) to and from a checkpoint, exactly.
+  std::function<json(Optimizer<double>& opt)> save;
+  /// `params` gives the shapes (the state is stored flat).
+  std::function<void(Optimizer<double>& opt, const json& state, const std::vector<ad::Tensor<double>*>& params)> load;
+};
+
+struct SamplerRun {
+  samplers::SamplerStats stats;
+  std::vector<samplers::Summary> diagnostics;  // per coordinate, when a trace was kept
+};
+
+struct SamplerEntry {
+  std::string name, description;
+  std::vector<Field> params;
+  /// Warm-up (if any) then `steps` transitions of every chain in `state`, recording a trace for diagnostics.
+  std::function<SamplerRun(const json& cfg, const samplers::BatchEnergy<double>& energy,
+                           samplers::ChainState<double>& state)> run;
+};
+
+struct Registry {
+  std::vector<DataSource> data;
+  std::vector<ModelEntry> models;
+  std::vector<ObjectiveEntry> objectives;
+  std::vector<OptimizerEntry> optimizers;
+  std::vector<SamplerEntry> samplers;
+
+  const DataSource& data_source(const std::string& name) const;
+  const ModelEntry& model(const std::string& name) const;
+  const ObjectiveEntry& objective(const std::string& name) const;
+  const OptimizerEntry& optimizer(const std::string& name) const;
+  const SamplerEntry& sampler(const std::string& name) const;
+};
+
+/// The registry with every built-in component (built once, on first use).
+const Registry& registry();
+
+// One per file under src/experiment/ (registry.cpp calls them in this order).
+void register_data_sources(Registry& r);
+void register_models(Registry& r);
+void register_objectives(Registry& r);
+void register_optimizers(Registry& r);
+void register_samplers(Registry& r);
+
+// Helpers for factories.
+ad::Tensor<double> tensor_from_json(const json& j);  // nested arrays of numbers -> rank 1..3 tensor
+json tensor_to_json(const ad::Tensor<double>& t);    // flat values (shape stored separately where needed)
+
+}  // namespace ebm::experiment

@@ -1,0 +1,121 @@
+#include "ebm/experiment/config.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "ebm/experiment/registry.hpp"
+
+namespace ebm::experiment {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string join_lines(const std::string& file, const std::vector<std::string>& errors) {
+  std::string s;
+  for (const std::string& e : errors) s += (s.empty() ? "" : "\n") + file + ": " + e;
+  return s;
+}
+
+template <class E>
+std::vector<Field> variants(const std::vector<E>& entries) {
+  std::vector<Field> v;
+  for (const E& e : entries) {
+    Node n = object(e.description, e.params);
+    v.push_back({e.name, std::move(n)});
+  }
+  return v;
+}
+
+Node build_schema() {
+  const Registry& r = registry();
+  std::vector<Field> top = {
+      {"seed", integer("seed of every random stream (data, initialisation, training, sampling)", 0).non_negative()},
+      {"data", one_of("the training data", "type", variants(r.data), "two_moons")},
+      {"model", one_of("the energy model E(x)", "type", variants(r.models), "mlp")},
+      {"objective", one_of("the training objective", "type", variants(r.objectives), "ssm")},
+      {"sampler", one_of("the sampler drawing from the trained model", "type", variants(r.samplers), "langevin")},
+      {"optimiser", one_of("the optimiser and its learning-rate schedule", "type", variants(r.optimizers), "adam")},
+      {"training", object("the training loop",
+                          {{"steps", integer("optimiser steps", 2000).non_negative()},
+                           {"batch_size", integer("rows per step (drawn with replacement)", 256).at_least(1)},
+                           {"log_every", integer("steps between metrics.jsonl lines", 50).at_least(1)},
+                           {"checkpoint_every", integer("steps between checkpoints (the last step always writes one)", 500).at_least(1)},
+                           {"grad_clip", number("clip the global gradient norm to this (0: off)", 0.0).non_negative()},
+                           {"max_retries", integer("on NaN/Inf: retries of the step with a smaller learning rate (0: stop)", 2).non_negative()},
+                           {"retry_lr_factor", number("learning-rate factor per retry", 0.5).positive().below(1)}})},
+      {"evaluation", object("evaluation after training",
+                            {{"log_z", boolean("log Z by quadrature for 1-D and 2-D models", true)},
+                             {"box", array_of("quadrature box and plot range [lo, hi] per axis (null: data range + 25%)",
+                                              number("", std::nullopt), std::nullopt)
+                                         .items_between(2, 2)
+                                         .or_null()},
+                             {"quadrature_panels", integer("panels per axis", 32).at_least(1)},
+                             {"quadrature_order", integer("Gauss-Legendre nodes per panel", 16).range(1, 64)}})},
+      {"output", object("what is written to the run directory",
+                        {{"dir", string("run directory (null: runs/<experiment file name>); --out overrides", std::nullopt).or_null()},
+                         {"plots", boolean("write PNG pictures", true)},
+                         {"plot_size", integer("heat-map width and height in pixels", 480).range(64, 4096)}})}};
+  Node root = object("An ebm experiment: `ebm run FILE.json`", std::move(top));
+  return root;
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::string file, std::vector<std::string> errors)
+    : std::runtime_error(join_lines(file, errors)), errors_(std::move(errors)) {}
+
+const Node& experiment_schema() {
+  static const Node schema = build_schema();
+  return schema;
+}
+
+json resolve_config(const std::string& text, const std::string& file, const std::vector<std::string>& sets,
+                    const fs::path& base_dir) {
+  json in;
+  try {
+    in = json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    size_t cut = what.find("] ");
+    throw ConfigError(file, {"invalid JSON: " + (cut == std::string::npos ? what : what.substr(cut + 2))});
+  }
+  if (!in.is_object()) throw ConfigError(file, {"expected a JSON object at the top level, got " + brief(in)});
+  std::vector<std::string> errors;
+  for (const std::string& s : sets) {
+    try {
+      apply_set(in, s);
+    } catch (const std::exception& e) {
+      errors.push_back(e.what());
+    }
+  }
+  json out = validate(in, experiment_schema(), errors);
+  if (!errors.empty()) throw ConfigError(file, errors);
+
+  // Relative data paths are relative to the experiment file, then made absolute for the resolved config.
+  json& data = out["data"];
+  for (const char* key : {"path", "dir"})
+    if (data.contains(key) && data[key].is_string()) {
+      fs::path p = data[key].get<std::string>();
+      if (p.is_relative()) data[key] = (base_dir / p).lexically_normal().string();
+    }
+  const DataSource& src = registry().data_source(data["type"]);
+  if (src.check) src.check(data, errors);
+  if (out["output"]["dir"].is_null()) out["output"]["dir"] = (fs::path("runs") / fs::path(file).stem()).string();
+  if (!errors.empty()) throw ConfigError(file, errors);
+  return out;
+}
+
+json load_config(const fs::path& file, const std::vector<std::string>& sets) {
+  std::ifstream in(file, std::ios::binary);
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) throw ConfigError(file.string(), {"is a directory, expected an experiment JSON file"});
+  if (!in) throw ConfigError(file.string(), {"cannot open the experiment file (does it exist?)"});
+  std::stringstream ss;
+  ss << in.rdbuf();
+  fs::path base = file.parent_path();
+  if (base.empty()) base = ".";
+  return resolve_config(ss.str(), file.string(), sets, fs::absolute(base));
+}
+
+}  // namespace ebm::experiment

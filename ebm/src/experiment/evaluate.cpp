@@ -1,0 +1,163 @@
+// After training: drawing samples, evaluation numbers and pictures.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include "ebm/eval/partition.hpp"
+#include "ebm/experiment/rundir.hpp"
+#include "ebm/experiment/runner.hpp"
+#include "ebm/plot/plot.hpp"
+
+namespace ebm::experiment {
+
+namespace fs = std::filesystem;
+
+std::vector<std::pair<double, double>> plot_box(const Session& s) {
+  const json& box = s.cfg["evaluation"]["box"];
+  const ad::Tensor<double>& x = s.data.x;
+  std::vector<std::pair<double, double>> out;
+  for (int64_t k = 0; k < x.cols(); ++k) {
+    if (!box.is_null()) {
+      out.emplace_back(box[0].get<double>(), box[1].get<double>());
+      continue;
+    }
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (int64_t i = 0; i < x.rows(); ++i) lo = std::min(lo, x.at(i, k)), hi = std::max(hi, x.at(i, k));
+    double pad = 0.25 * std::max(hi - lo, 1e-3);
+    out.emplace_back(lo - pad, hi + pad);
+  }
+  return out;
+}
+
+ad::Tensor<double> draw_samples(Session& s, const json& c, json& stats) {
+  const SamplerEntry& entry = registry().sampler(c["type"]);
+  int64_t chains = c["chains"], d = s.data.x.cols();
+  uint64_t seed = s.cfg["seed"];
+  // Chain c draws from Rng(chain_seed, c) only (samplers' Note [One stream per chain]).
+  ad::Rng base(seed, kSampleStream);
+  uint64_t chain_seed = base.next_u64();
+  samplers::ChainState<double> state(chains, d, chain_seed);
+  state.fill_normal(0.0, c["init_sd"].get<double>());
+  if (c["init"].get<std::string>() == "data") {
+    for (int64_t i = 0; i < chains; ++i) {
+      int64_t r = static_cast<int64_t>(base.below(static_cast<uint64_t>(s.data.x.rows())));
+      for (int64_t k = 0; k < d; ++k) state.x.at(i, k) += s.data.x.at(r, k);
+    }
+  }
+  const Energy<double>& model = *s.model;
+  samplers::BatchEnergy<double> energy = [&model](ad::Tape<double>&, const ad::Var<double>& x) { return model.fixed_energy(x); };
+  SamplerRun run = entry.run(c, energy, state);
+  stats = {{"type", c["type"]},
+           {"chains", chains},
+           {"acceptance_rate", run.stats.acceptance_rate()},
+           {"nan_proposals", run.stats.nan_proposals},
+           {"divergences", run.stats.divergences},
+           {"step_size", run.stats.step_size}};
+  if (!run.diagnostics.empty()) {
+    double ess = std::numeric_limits<double>::infinity(), rhat = 0;
+    for (const auto& sm : run.diagnostics) ess = std::min(ess, sm.ess_bulk), rhat = std::max(rhat, sm.rhat);
+    stats["ess_bulk_min"] = std::isfinite(ess) ? json(ess) : json(nullptr);
+    stats["rhat_max"] = std::isfinite(rhat) ? json(rhat) : json(nullptr);
+  }
+  return state.x;
+}
+
+json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
+  json out = json::object();
+  const ModelEntry& m = registry().model(s.cfg["model"]["type"]);
+  if (m.describe) out["parameters"] = m.describe(*s.model);
+  ad::Tensor<double> ed = s.model->evaluate(s.data.x);
+  double mean_e = 0;
+  for (double v : ed) mean_e += v;
+  mean_e /= double(ed.numel());
+  out["energy_data_mean"] = mean_e;
+  if (samples.rows() > 0) {
+    ad::Tensor<double> es = s.model->evaluate(samples);
+    double ms = 0;
+    for (double v : es) ms += v;
+    out["energy_samples_mean"] = ms / double(es.numel());
+  }
+  int64_t d = s.data.x.cols();
+  if (s.cfg["evaluation"]["log_z"].get<bool>() && d <= 2) {
+    auto box = plot_box(s);
+    std::vector<double> lo, hi;
+    for (auto [a, b] : box) lo.push_back(a), hi.push_back(b);
+    QuadratureOptions q;
+    q.panels = s.cfg["evaluation"]["quadrature_panels"], q.order = s.cfg["evaluation"]["quadrature_order"];
+    double log_z = log_partition_quadrature(*s.model, lo, hi, q);
+    // With log Z, the model is a normalised density (on the box): report the data's negative log-likelihood.
+    out["log_z"] = {{"quadrature", log_z}, {"box", box}};
+    out["nll_data"] = mean_e + log_z;
+  }
+  if (s.data.true_log_density) {
+    ad::Tensor<double> lp = s.data.true_log_density(s.data.x);
+    double m_lp = 0;
+    for (double v : lp) m_lp += v;
+    out["nll_data_true_density"] = -m_lp / double(lp.numel());
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<plot::Series> curves_from_metrics(const fs::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  plot::Series loss{"loss", {}, {}}, gn{"grad norm", {}, {}};
+  while (std::getline(in, line)) {
+    try {
+      json j = json::parse(line);
+      double step = j["step"];
+      loss.x.push_back(step), loss.y.push_back(j["loss"].is_number() ? j["loss"].get<double>() : NAN);
+      gn.x.push_back(step), gn.y.push_back(j["grad_norm"].is_number() ? j["grad_norm"].get<double>() : NAN);
+    } catch (const json::exception&) {
+    }
+  }
+  return {loss, gn};
+}
+
+}  // namespace
+
+std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& samples, const fs::path& dir) {
+  std::vector<std::string> names;
+  const ad::Tensor<double>& x = s.data.x;
+  int size = s.cfg["output"]["plot_size"];
+  // At most 2000 data points on a picture: more only hides the samples.
+  int64_t shown = std::min<int64_t>(x.rows(), 2000);
+  ad::Tensor<double> data_shown(ad::Shape{shown, x.cols()}, x.data());
+  if (x.cols() == 2) {
+    auto box = plot_box(s);
+    plot::Range2D range{box[0].first, box[0].second, box[1].first, box[1].second};
+    plot::HeatmapOptions o;
+    o.width = o.height = size;
+    o.title = s.cfg["model"]["type"].get<std::string>() + " / " + s.cfg["objective"]["type"].get<std::string>();
+    const Energy<double>& model = *s.model;
+    plot::energy_heatmap([&model](const ad::Tensor<double>& p) { return model.evaluate(p); }, range, data_shown, samples, o)
+        .write_png(dir / "energy.png");
+    names.push_back("energy.png");
+  } else if (x.cols() == 1) {
+    std::vector<double> dv(x.begin(), x.end()), sv(samples.begin(), samples.end());
+    plot::HistogramOptions o;
+    o.title = "data vs samples";
+    plot::histogram_plot({{"data", dv}, {"samples", sv}}, 50, size, size * 5 / 8, o).write_png(dir / "histogram.png");
+    names.push_back("histogram.png");
+  }
+  if (s.data.image_rows > 0) {
+    int64_t n = std::min<int64_t>(samples.rows(), 64);
+    ad::Tensor<double> first(ad::Shape{n, samples.cols()}, samples.data());
+    plot::image_grid(first, int(s.data.image_rows), int(s.data.image_cols), 8, 2).write_png(dir / "samples.png");
+    names.push_back("samples.png");
+  }
+  auto series = curves_from_metrics(dir / kMetricsFile);
+  if (!series[0].x.empty()) {
+    plot::LinePlotOptions o;
+    o.title = "training";
+    o.x_label = "step";
+    plot::line_plot(series, 640, 400, o).write_png(dir / "training.png");
+    names.push_back("training.png");
+  }
+  return names;
+}
+
+}  // namespace ebm::experiment

@@ -1,0 +1,89 @@
+// Optimisers: Adam (and AdamW) and SGD with momentum; the learning-rate schedule fields are shared.
+#include "ebm/experiment/registry.hpp"
+#include "ebm/optim/adam.hpp"
+#include "ebm/optim/sgd.hpp"
+
+namespace ebm::experiment {
+
+namespace {
+
+std::vector<Field> with_schedule(std::vector<Field> own, double lr) {
+  std::vector<Field> f = {
+      {"lr", number("learning rate", lr).positive()},
+      {"schedule", enumeration("learning-rate schedule (cosine decays over training.steps)", {"constant", "step", "cosine"}, "constant")},
+      {"step_size", integer("step schedule: decay every this many steps", 1000).at_least(1)},
+      {"gamma", number("step schedule: decay factor", 0.1).positive()},
+      {"min_lr", number("cosine schedule: final rate", 0.0).non_negative()},
+      {"warmup_steps", integer("linear warm-up steps", 0).non_negative()}};
+  f.insert(f.end(), own.begin(), own.end());
+  return f;
+}
+
+json tensors(const std::vector<ad::Tensor<double>>& v) {
+  json a = json::array();
+  for (const auto& t : v) a.push_back(tensor_to_json(t));
+  return a;
+}
+
+std::vector<ad::Tensor<double>> tensors_like(const json& a, const std::vector<ad::Tensor<double>*>& shapes_of) {
+  std::vector<ad::Tensor<double>> out;
+  if (a.size() != shapes_of.size() && !a.empty()) throw std::runtime_error("optimiser state does not match the parameters");
+  for (size_t i = 0; i < a.size(); ++i) {
+    std::vector<double> v = a[i];
+    if (static_cast<int64_t>(v.size()) != shapes_of[i]->numel()) throw std::runtime_error("optimiser state does not match the parameters");
+    out.emplace_back(shapes_of[i]->shape(), v.data());
+  }
+  return out;
+}
+
+}  // namespace
+
+void register_optimizers(Registry& r) {
+  r.optimizers.push_back(
+      {"adam", "Adam (torch semantics); decoupled_weight_decay gives AdamW",
+       with_schedule({{"beta1", number("first-moment decay", 0.9).range(0, 1).below(1)},
+                      {"beta2", number("second-moment decay", 0.999).range(0, 1).below(1)},
+                      {"eps", number("denominator epsilon", 1e-8).positive()},
+                      {"weight_decay", number("L2 weight decay", 0.0).non_negative()},
+                      {"decoupled_weight_decay", boolean("AdamW-style decay", false)}},
+                     1e-3),
+       [](const json& c, const LrSchedule& s) -> std::unique_ptr<Optimizer<double>> {
+         AdamOptions o;
+         o.beta1 = c["beta1"], o.beta2 = c["beta2"], o.eps = c["eps"], o.weight_decay = c["weight_decay"];
+         o.decoupled_weight_decay = c["decoupled_weight_decay"];
+         return std::make_unique<Adam<double>>(s, o);
+       },
+       [](Optimizer<double>& o) {
+         auto st = dynamic_cast<Adam<double>&>(o).state();
+         return json{{"step", st.step}, {"m", tensors(st.m)}, {"v", tensors(st.v)}};
+       },
+       [](Optimizer<double>& o, const json& j, const std::vector<ad::Tensor<double>*>& shapes) {
+         Adam<double>::State st;
+         st.step = j["step"];
+         st.m = tensors_like(j["m"], shapes);
+         st.v = tensors_like(j["v"], shapes);
+         dynamic_cast<Adam<double>&>(o).set_state(std::move(st));
+       }});
+  r.optimizers.push_back(
+      {"sgd", "stochastic gradient descent with optional (Nesterov) momentum",
+       with_schedule({{"momentum", number("momentum", 0.0).range(0, 1).below(1)},
+                      {"nesterov", boolean("Nesterov momentum", false)},
+                      {"weight_decay", number("L2 weight decay", 0.0).non_negative()}},
+                     1e-2),
+       [](const json& c, const LrSchedule& s) -> std::unique_ptr<Optimizer<double>> {
+         SgdOptions o;
+         o.momentum = c["momentum"], o.nesterov = c["nesterov"], o.weight_decay = c["weight_decay"];
+         return std::make_unique<Sgd<double>>(s, o);
+       },
+       [](Optimizer<double>& o) {
+         auto& s = dynamic_cast<Sgd<double>&>(o);
+         return json{{"step", s.steps()}, {"momentum", tensors(s.momentum_buffers())}};
+       },
+       [](Optimizer<double>& o, const json& j, const std::vector<ad::Tensor<double>*>& shapes) {
+         auto& s = dynamic_cast<Sgd<double>&>(o);
+         s.set_steps(j["step"]);
+         s.momentum_buffers() = tensors_like(j["momentum"], shapes);
+       }});
+}
+
+}  // namespace ebm::experiment

@@ -1,0 +1,333 @@
+#include "ebm/experiment/schema.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+namespace ebm::experiment {
+
+namespace {
+
+std::string fmt(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+std::string join_path(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+
+std::string where(const std::string& path) { return path.empty() ? "(top level)" : path; }
+
+std::vector<std::string> keys_of(const std::vector<Field>& fields) {
+  std::vector<std::string> k;
+  for (const Field& f : fields) k.push_back(f.key);
+  return k;
+}
+
+std::string quoted_list(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", \"" : "\"") + v[i] + "\"";
+  return s;
+}
+
+bool in_range(const Node& n, double v) {
+  if (n.lo_open ? !(v > n.lo) : !(v >= n.lo)) return false;
+  if (n.hi_open ? !(v < n.hi) : !(v <= n.hi)) return false;
+  return true;
+}
+
+std::string range_phrase(const Node& n) {
+  bool has_lo = std::isfinite(n.lo), has_hi = std::isfinite(n.hi);
+  if (has_lo && has_hi) return std::string(" in ") + (n.lo_open ? "(" : "[") + fmt(n.lo) + ", " + fmt(n.hi) + (n.hi_open ? ")" : "]");
+  if (has_lo) return std::string(n.lo_open ? " > " : " >= ") + fmt(n.lo);
+  if (has_hi) return std::string(n.hi_open ? " < " : " <= ") + fmt(n.hi);
+  return "";
+}
+
+}  // namespace
+
+std::string Node::expectation() const {
+  switch (kind) {
+    case Kind::number:
+    case Kind::integer: {
+      std::string noun = kind == Kind::integer ? "integer" : "number";
+      if (lo == 0 && lo_open && !std::isfinite(hi)) return "a positive " + noun;
+      if (lo == 0 && !lo_open && !std::isfinite(hi)) return "a non-negative " + noun;
+      return (kind == Kind::integer ? "an " : "a ") + noun + range_phrase(*this);
+    }
+    case Kind::boolean: return "true or false";
+    case Kind::string: return "a string";
+    case Kind::enumeration: return "one of " + quoted_list(choices);
+    case Kind::array: {
+      std::string s = "an array";
+      if (max_items >= 0 && max_items == min_items) s += " of " + std::to_string(min_items);
+      else if (min_items > 0) s += " of at least " + std::to_string(min_items);
+      return s + (items ? " of " + items->expectation() : "");
+    }
+    case Kind::object: return "an object";
+    case Kind::one_of: return "an object with \"" + discriminator + "\": one of " + quoted_list(keys_of(variants));
+    case Kind::any: return "any value";
+  }
+  return "";
+}
+
+Node number(std::string description, std::optional<double> def) {
+  Node n;
+  n.kind = Node::Kind::number, n.description = std::move(description);
+  if (def) n.default_value = *def;
+  return n;
+}
+Node integer(std::string description, std::optional<int64_t> def) {
+  Node n;
+  n.kind = Node::Kind::integer, n.description = std::move(description);
+  if (def) n.default_value = *def;
+  return n;
+}
+Node boolean(std::string description, bool def) {
+  Node n;
+  n.kind = Node::Kind::boolean, n.description = std::move(description), n.default_value = def;
+  return n;
+}
+Node string(std::string description, std::optional<std::string> def) {
+  Node n;
+  n.kind = Node::Kind::string, n.description = std::move(description);
+  if (def) n.default_value = *def;
+  return n;
+}
+Node enumeration(std::string description, std::vector<std::string> choices, std::optional<std::string> def) {
+  Node n;
+  n.kind = Node::Kind::enumeration, n.description = std::move(description), n.choices = std::move(choices);
+  if (def) n.default_value = *def;
+  return n;
+}
+Node array_of(std::string description, Node items, std::optional<json> def) {
+  Node n;
+  n.kind = Node::Kind::array, n.description = std::move(description);
+  n.items = std::make_shared<const Node>(std::move(items));
+  if (def) n.default_value = *def;
+  return n;
+}
+Node object(std::string description, std::vector<Field> fields) {
+  Node n;
+  n.kind = Node::Kind::object, n.description = std::move(description), n.fields = std::move(fields);
+  n.default_value = json::object();
+  return n;
+}
+Node one_of(std::string description, std::string discriminator, std::vector<Field> variants, std::optional<std::string> def) {
+  Node n;
+  n.kind = Node::Kind::one_of, n.description = std::move(description);
+  n.discriminator = std::move(discriminator), n.variants = std::move(variants);
+  if (def) n.default_value = json{{n.discriminator, *def}};
+  return n;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = 3;
+  for (const std::string& c : candidates) {
+    size_t d = edit_distance(word, c);
+    // A prefix either way ("lr" vs "lr_schedule", "step" vs "steps") is as good a guess as one typo.
+    bool prefix = word.size() >= 2 && (c.rfind(word, 0) == 0 || word.rfind(c, 0) == 0);
+    if (prefix) d = std::min<size_t>(d, 1);
+    if (d < best_d) best_d = d, best = c;
+  }
+  return best;
+}
+
+std::string brief(const json& value) {
+  std::string s = value.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+namespace {
+
+json validate_object(const json& in, const std::vector<Field>& fields, const std::string& skip_key,
+                     std::vector<std::string>& errors, const std::string& path) {
+  json out = json::object();
+  if (!skip_key.empty() && in.contains(skip_key)) out[skip_key] = in[skip_key];
+  std::vector<std::string> known = keys_of(fields);
+  if (!skip_key.empty()) known.push_back(skip_key);
+  for (auto it = in.begin(); it != in.end(); ++it) {
+    if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
+    std::string msg = join_path(path, it.key()) + ": unknown key";
+    std::string guess = did_you_mean(it.key(), known);
+    if (!guess.empty()) msg += " (did you mean \"" + guess + "\"?)";
+    else msg += " (known keys: " + quoted_list(known) + ")";
+    errors.push_back(msg);
+  }
+  for (const Field& f : fields) {
+    std::string p = join_path(path, f.key);
+    if (in.contains(f.key)) {
+      out[f.key] = validate(in[f.key], f.node, errors, p);
+    } else if (f.node.default_value) {
+      // Defaults are themselves validated so nested objects get their own defaults filled in.
+      out[f.key] = validate(*f.node.default_value, f.node, errors, p);
+    } else {
+      errors.push_back(p + ": required key is missing (expected " + f.node.expectation() + ")");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+json validate(const json& in, const Node& n, std::vector<std::string>& errors, const std::string& path) {
+  auto bad = [&](const std::string& what) {
+    errors.push_back(where(path) + ": expected " + what + ", got " + brief(in));
+    return in;
+  };
+  if (in.is_null() && n.nullable) return in;
+  switch (n.kind) {
+    case Node::Kind::any: return in;
+    case Node::Kind::number:
+    case Node::Kind::integer: {
+      if (!in.is_number()) return bad(n.expectation());
+      double v = in.get<double>();
+      if (n.kind == Node::Kind::integer && !in.is_number_integer()) {
+        // 1e3 is a fine way to write 1000 in JSON; 2.5 is not an integer.
+        if (std::floor(v) != v || std::fabs(v) > 9.0e15) return bad(n.expectation());
+        json as_int = static_cast<int64_t>(v);
+        return in_range(n, v) ? as_int : bad(n.expectation());
+      }
+      if (!std::isfinite(v) || !in_range(n, v)) return bad(n.expectation());
+      return in;
+    }
+    case Node::Kind::boolean: return in.is_boolean() ? in : bad(n.expectation());
+    case Node::Kind::string: return in.is_string() ? in : bad(n.expectation());
+    case Node::Kind::enumeration: {
+      if (!in.is_string()) return bad(n.expectation());
+      std::string s = in.get<std::string>();
+      if (std::find(n.choices.begin(), n.choices.end(), s) != n.choices.end()) return in;
+      std::string guess = did_you_mean(s, n.choices);
+      errors.push_back(where(path) + ": expected " + n.expectation() + ", got " + brief(in) +
+                       (guess.empty() ? "" : " (did you mean \"" + guess + "\"?)"));
+      return in;
+    }
+    case Node::Kind::array: {
+      if (!in.is_array()) return bad(n.expectation());
+      int64_t size = static_cast<int64_t>(in.size());
+      if (size < n.min_items || (n.max_items >= 0 && size > n.max_items)) return bad(n.expectation());
+      json out = json::array();
+      for (size_t i = 0; i < in.size(); ++i) out.push_back(validate(in[i], *n.items, errors, path + "[" + std::to_string(i) + "]"));
+      return out;
+    }
+    case Node::Kind::object:
+      if (!in.is_object()) return bad(n.expectation());
+      return validate_object(in, n.fields, "", errors, path);
+    case Node::Kind::one_of: {
+      if (!in.is_object()) return bad(n.expectation());
+      std::string dpath = join_path(path, n.discriminator);
+      if (!in.contains(n.discriminator)) {
+        errors.push_back(dpath + ": required key is missing (expected one of " + quoted_list(keys_of(n.variants)) + ")");
+        return in;
+      }
+      const json& d = in[n.discriminator];
+      std::string name = d.is_string() ? d.get<std::string>() : "";
+      for (const Field& v : n.variants)
+        if (v.key == name) return validate_object(in, v.node.fields, n.discriminator, errors, path);
+      std::string guess = d.is_string() ? did_you_mean(name, keys_of(n.variants)) : "";
+      errors.push_back(dpath + ": expected one of " + quoted_list(keys_of(n.variants)) + ", got " + brief(d) +
+                       (guess.empty() ? "" : " (did you mean \"" + guess + "\"?)"));
+      return in;
+    }
+  }
+  return in;
+}
+
+json to_json_schema(const Node& n, bool root) {
+  json s = json::object();
+  if (root) s["$schema"] = "https://json-schema.org/draft/2020-12/schema";
+  if (!n.description.empty()) s["description"] = n.description;
+  auto with_null = [&](json type) { return n.nullable ? json::array({std::move(type), "null"}) : type; };
+  switch (n.kind) {
+    case Node::Kind::any: break;
+    case Node::Kind::number:
+    case Node::Kind::integer:
+      s["type"] = with_null(n.kind == Node::Kind::integer ? "integer" : "number");
+      if (std::isfinite(n.lo)) s[n.lo_open ? "exclusiveMinimum" : "minimum"] = n.lo;
+      if (std::isfinite(n.hi)) s[n.hi_open ? "exclusiveMaximum" : "maximum"] = n.hi;
+      break;
+    case Node::Kind::boolean: s["type"] = with_null("boolean"); break;
+    case Node::Kind::string: s["type"] = with_null("string"); break;
+    case Node::Kind::enumeration: s["enum"] = n.choices; break;
+    case Node::Kind::array:
+      s["type"] = with_null("array");
+      s["items"] = to_json_schema(*n.items, false);
+      if (n.min_items > 0) s["minItems"] = n.min_items;
+      if (n.max_items >= 0) s["maxItems"] = n.max_items;
+      break;
+    case Node::Kind::object: {
+      s["type"] = "object";
+      s["additionalProperties"] = false;
+      json props = json::object(), req = json::array();
+      for (const Field& f : n.fields) {
+        props[f.key] = to_json_schema(f.node, false);
+        if (!f.node.default_value) req.push_back(f.key);
+      }
+      s["properties"] = props;
+      if (!req.empty()) s["required"] = req;
+      break;
+    }
+    case Node::Kind::one_of: {
+      json alts = json::array();
+      for (const Field& v : n.variants) {
+        Node obj = v.node;
+        obj.description = v.node.description;
+        json a = to_json_schema(obj, false);
+        a["properties"][n.discriminator] = json{{"const", v.key}};
+        json req = a.contains("required") ? a["required"] : json::array();
+        req.push_back(n.discriminator);
+        a["required"] = req;
+        alts.push_back(a);
+      }
+      s["oneOf"] = alts;
+      break;
+    }
+  }
+  if (n.default_value && n.kind != Node::Kind::object) s["default"] = *n.default_value;
+  return s;
+}
+
+void apply_set(json& config, const std::string& assignment) {
+  size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw std::invalid_argument("--set " + assignment + ": expected path.to.key=value");
+  std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error&) {
+    value = text;  // bare words are strings: --set data.type=rings
+  }
+  json* node = &config;
+  size_t start = 0;
+  while (true) {
+    size_t dot = path.find('.', start);
+    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (key.empty()) throw std::invalid_argument("--set " + assignment + ": empty key in path \"" + path + "\"");
+    if (!node->is_object()) throw std::invalid_argument("--set " + assignment + ": \"" + path.substr(0, start ? start - 1 : 0) + "\" is not an object");
+    if (dot == std::string::npos) {
+      (*node)[key] = value;
+      return;
+    }
+    if (!node->contains(key)) (*node)[key] = json::object();
+    node = &(*node)[key];
+    start = dot + 1;
+  }
+}
+
+}  // namespace ebm::experiment

@@ -1,0 +1,279 @@
+// The training loop: batch -> objective loss -> gradients -> clipping -> optimiser step, with metrics,
+// progress, checkpoints and the divergence guard; then sampling, evaluation, plots and summary.json.
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "ebm/data/error.hpp"
+#include "ebm/data/npy.hpp"
+#include "ebm/experiment/config.hpp"
+#include "ebm/experiment/rundir.hpp"
+#include "ebm/experiment/runner.hpp"
+#include "ebm/models/mlp.hpp"
+
+namespace ebm::experiment {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::vector<ad::Tensor<double>*> Session::parameters() { return parameter_list(*model, objective.get()); }
+
+void Session::set_lr_scale(double scale) {
+  optimizer->schedule().lr = base_lr * scale;
+  optimizer->schedule().min_lr = base_min_lr * scale;
+}
+
+Session build_session(const json& cfg) {
+  Session s;
+  s.cfg = cfg;
+  const Registry& r = registry();
+  uint64_t seed = cfg["seed"];
+  ad::Rng data_rng(seed, kDataStream), init_rng(seed, kInitStream);
+  try {
+    s.data = r.data_source(cfg["data"]["type"]).load(cfg["data"], data_rng);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(std::string("data: ") + e.what());  // e.g. a covariance that is not positive definite
+  }
+  if (s.data.x.rank() != 2 || s.data.x.rows() < 1)
+    throw InputError("data: expected at least one example, got shape " + s.data.x.shape().str());
+  try {
+    s.model = r.model(cfg["model"]["type"]).make(cfg["model"], s.data, init_rng);
+    s.objective = r.objective(cfg["objective"]["type"]).make(cfg["objective"], s.data);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(std::string("model/objective: ") + e.what());
+  }
+  if (s.model->dim() != s.data.x.cols())
+    throw InputError("model: dimension " + std::to_string(s.model->dim()) + " does not match the data's " +
+                     std::to_string(s.data.x.cols()) + " columns");
+  const json& o = cfg["optimiser"];
+  LrSchedule sched;
+  std::string kind = o["schedule"];
+  sched.kind = kind == "step" ? LrSchedule::Kind::step : kind == "cosine" ? LrSchedule::Kind::cosine : LrSchedule::Kind::constant;
+  sched.lr = o["lr"], sched.step_size = o["step_size"], sched.gamma = o["gamma"], sched.min_lr = o["min_lr"];
+  sched.warmup_steps = o["warmup_steps"];
+  sched.total_steps = std::max<int64_t>(1, cfg["training"]["steps"].get<int64_t>());
+  s.base_lr = sched.lr, s.base_min_lr = sched.min_lr;
+  s.optimizer_entry = &r.optimizer(o["type"]);
+  s.optimizer = s.optimizer_entry->make(o, sched);
+  return s;
+}
+
+namespace {
+
+bool all_finite(const std::vector<ad::Tensor<double>*>& ts) {
+  for (const auto* t : ts)
+    for (double v : *t)
+      if (!std::isfinite(v)) return false;
+  return true;
+}
+
+// A snapshot of everything a step changes: what the divergence guard restores and what a checkpoint stores.
+json snapshot(Session& s, int64_t step, double lr_scale, int64_t retries, const json& events, double elapsed, const json& last) {
+  json params = json::array();
+  for (auto* t : s.parameters()) params.push_back(tensor_to_json(*t));
+  uint64_t seed = s.cfg["seed"];
+  return json{{"format", "ebm-checkpoint-1"},
+              {"step", step},
+              {"parameters", params},
+              {"optimizer", s.optimizer_entry->save(*s.optimizer)},
+              {"lr_scale", lr_scale},
+              {"retries", retries},
+              {"divergence_events", events},
+              {"elapsed_seconds", elapsed},
+              {"last", last},
+              // The training stream is re-derived per step from (seed, step); its base state is stored so a
+              // checkpoint is self-describing and a resume can verify it uses the same streams.
+              {"rng", {{"train", rng_to_json(ad::Rng(seed, kTrainStream).state())}}}};
+}
+
+class Progress {
+ public:
+  Progress(int64_t total, bool quiet) : total_(total), quiet_(quiet), tty_(::isatty(2) == 1), start_(Clock::now()) {}
+  void update(int64_t done, double loss, bool force = false) {
+    if (quiet_) return;
+    auto now = Clock::now();
+    double since = std::chrono::duration<double>(now - last_).count();
+    if (!force && since < (tty_ ? 0.1 : 5.0)) return;
+    last_ = now;
+    double el = std::chrono::duration<double>(now - start_).count();
+    double rate = el > 0 ? double(done - first_) / el : 0;
+    double eta = rate > 0 ? double(total_ - done) / rate : 0;
+    if (tty_) {
+      int width = 30, fill = total_ ? int(width * done / total_) : width;
+      std::fprintf(stderr, "\r[%s%s] %lld/%lld %.0f it/s ETA %.0fs loss %.4g  ", std::string(size_t(fill), '#').c_str(),
+                   std::string(size_t(width - fill), ' ').c_str(), (long long)done, (long long)total_, rate, eta, loss);
+    } else {
+      std::fprintf(stderr, "step %lld/%lld  loss %.6g  %.1f it/s  ETA %.0fs\n", (long long)done, (long long)total_, loss, rate, eta);
+    }
+    std::fflush(stderr);
+  }
+  void start_at(int64_t step) { first_ = step; }
+  void finish() {
+    if (!quiet_ && tty_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  int64_t total_, first_ = 0;
+  bool quiet_, tty_;
+  Clock::time_point start_, last_{};
+};
+
+ad::Tensor<double> draw_batch(const ad::Tensor<double>& x, int64_t b, ad::Rng& rng) {
+  int64_t d = x.cols(), n = x.rows();
+  ad::Tensor<double> out(ad::Shape{b, d});
+  for (int64_t i = 0; i < b; ++i) {
+    int64_t r = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
+    std::copy(x.data() + r * d, x.data() + (r + 1) * d, out.data() + i * d);
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t restore_checkpoint(Session& s, const json& ck) {
+  auto params = s.parameters();
+  const json& p = ck.at("parameters");
+  if (p.size() != params.size()) throw std::runtime_error("checkpoint: parameter count does not match the model");
+  for (size_t i = 0; i < params.size(); ++i) {
+    std::vector<double> v = p[i];
+    if (static_cast<int64_t>(v.size()) != params[i]->numel()) throw std::runtime_error("checkpoint: parameter shapes do not match the model");
+    std::copy(v.begin(), v.end(), params[i]->data());
+  }
+  s.optimizer_entry->load(*s.optimizer, ck.at("optimizer"), params);
+  s.set_lr_scale(ck.at("lr_scale").get<double>());
+  return ck.at("step").get<int64_t>();
+}
+
+Session open_run(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir / kConfigFile, ec)) throw InputError(dir.string() + ": not a run directory (no config.json)");
+  json stored = read_json(dir / kConfigFile);
+  Session s = build_session(resolve_config(stored.dump(), (dir / kConfigFile).string(), {}, dir));
+  auto ck = load_checkpoint(dir);
+  if (!ck) throw InputError(dir.string() + ": no checkpoint yet (the run has not trained)");
+  restore_checkpoint(s, *ck);
+  return s;
+}
+
+json run_experiment(Session& s, const RunOptions& opt) {
+  const json& tr = s.cfg["training"];
+  const fs::path dir = opt.dir;
+  auto t0 = Clock::now();
+  const int64_t steps = tr["steps"], batch = tr["batch_size"], log_every = tr["log_every"], ck_every = tr["checkpoint_every"];
+  const double clip = tr["grad_clip"];
+  const uint64_t seed = s.cfg["seed"];
+
+  int64_t step = 0, retries = 0;
+  double lr_scale = 1.0, elapsed0 = 0;
+  json events = json::array();
+  json last = {{"loss", nullptr}, {"terms", json::object()}, {"grad_norm", nullptr}};  // the latest step's numbers
+  if (opt.resume) {
+    if (auto ck = load_checkpoint(dir)) {
+      step = restore_checkpoint(s, *ck);
+      lr_scale = (*ck)["lr_scale"], retries = (*ck)["retries"], events = (*ck)["divergence_events"];
+      elapsed0 = (*ck)["elapsed_seconds"];
+      last = (*ck)["last"];
+      truncate_metrics(dir, step);
+      if (!opt.quiet) std::fprintf(stderr, "resuming %s from step %lld\n", dir.c_str(), (long long)step);
+    } else {
+      truncate_metrics(dir, 0);
+    }
+  }
+  if (!opt.quiet)
+    if (auto* mlp = dynamic_cast<MlpEnergy<double>*>(s.model.get()))
+      if (auto w = score_matching_warning(mlp->activation(), s.objective->uses_second_derivatives()))
+        std::fprintf(stderr, "warning: %s\n", w->c_str());
+
+  std::ofstream metrics(dir / kMetricsFile, std::ios::app);
+  if (!metrics) throw std::runtime_error((dir / kMetricsFile).string() + ": cannot open for writing");
+  ad::Tape<double> tape;
+  json good = snapshot(s, step, lr_scale, retries, events, elapsed0, last);  // last known-good state, in memory
+  Progress progress(steps, opt.quiet);
+  progress.start_at(step);
+  const char* crash_env = std::getenv("EBM_TEST_CRASH_AFTER_CHECKPOINT");  // test hook: simulates kill -9
+  auto t_train = Clock::now();
+
+  while (step < steps) {
+    ad::Rng rng = ad::Rng(seed, kTrainStream).split(static_cast<uint64_t>(step));
+    ad::Tensor<double> x = draw_batch(s.data.x, batch, rng);
+    double lr = s.optimizer->next_lr();
+    LossAndGrad<double> lg = loss_and_grad(tape, *s.model, *s.objective, x, rng);
+    std::vector<ad::Tensor<double>> grads = lg.grad_theta;
+    grads.insert(grads.end(), lg.grad_extra.begin(), lg.grad_extra.end());
+    double gnorm = clip > 0 ? clip_grad_norm(grads, clip) : global_norm(grads);
+    bool ok = std::isfinite(lg.loss) && std::isfinite(gnorm);
+    if (ok) {
+      s.optimizer->step(s.parameters(), grads);
+      ok = all_finite(s.parameters());
+    }
+    if (!ok) {
+      // Divergence guard: back to the last good state; retry with a smaller rate if the config allows.
+      int64_t back_to = restore_checkpoint(s, good);
+      if (retries >= tr["max_retries"].get<int64_t>())
+        throw std::runtime_error("training diverged at step " + std::to_string(step + 1) + " (non-finite loss, gradient or parameters; " +
+                                 std::to_string(retries) + " retries used); the last good checkpoint is kept");
+      ++retries;
+      lr_scale *= tr["retry_lr_factor"].get<double>();
+      s.set_lr_scale(lr_scale);
+      events.push_back({{"step", step + 1}, {"restored_to", back_to}, {"lr_scale", lr_scale}});
+      if (!opt.quiet)
+        std::fprintf(stderr, "\nnon-finite values at step %lld: restored step %lld, learning rate x%g\n", (long long)step + 1,
+                     (long long)back_to, lr_scale);
+      step = back_to;
+      continue;
+    }
+    ++step;
+    last = {{"loss", lg.loss}, {"terms", json::object()}, {"grad_norm", gnorm}};
+    for (const Term& t : lg.terms) last["terms"][t.name] = t.value;
+    double elapsed = elapsed0 + std::chrono::duration<double>(Clock::now() - t_train).count();
+    if (step % log_every == 0 || step == steps) {
+      json line = {{"step", step}, {"loss", lg.loss}};
+      for (const Term& t : lg.terms) line[t.name] = t.value;
+      line["grad_norm"] = gnorm;
+      line["lr"] = lr;
+      line["wall_time"] = elapsed;
+      metrics << line.dump() << "\n" << std::flush;
+      good = snapshot(s, step, lr_scale, retries, events, elapsed, last);
+      progress.update(step, lg.loss, step == steps);
+    }
+    if (step % ck_every == 0 || step == steps) {
+      save_checkpoint(dir, snapshot(s, step, lr_scale, retries, events, elapsed, last));
+      if (crash_env && step >= std::atoll(crash_env)) std::raise(SIGKILL);
+    }
+  }
+  progress.finish();
+  double train_s = std::chrono::duration<double>(Clock::now() - t_train).count();
+
+  auto t_sample = Clock::now();
+  json sampler_stats;
+  ad::Tensor<double> samples = draw_samples(s, s.cfg["sampler"], sampler_stats);
+  data::write_npy(dir / "samples.npy", samples);
+  double sample_s = std::chrono::duration<double>(Clock::now() - t_sample).count();
+
+  auto t_eval = Clock::now();
+  json eval = evaluate_model(s, samples);
+  std::vector<std::string> pngs;
+  if (s.cfg["output"]["plots"].get<bool>()) pngs = write_plots(s, samples, dir);
+  double eval_s = std::chrono::duration<double>(Clock::now() - t_eval).count();
+
+  json summary = {{"complete", true},
+                  {"steps", steps},
+                  {"final", last},
+                  {"parameters", eval.contains("parameters") ? eval["parameters"] : json::object()},
+                  {"evaluation", eval},
+                  {"sampler", sampler_stats},
+                  {"divergence_events", events},
+                  {"files", {{"samples", "samples.npy"}, {"plots", pngs}}},
+                  // Timings vary run to run; everything else in this file is reproducible bit for bit.
+                  {"timings", {{"train_seconds", train_s + elapsed0}, {"sample_seconds", sample_s}, {"eval_seconds", eval_s},
+                               {"total_seconds", std::chrono::duration<double>(Clock::now() - t0).count() + elapsed0}}}};
+  write_json(dir / kSummaryFile, summary);  // last: marks the run complete
+  return summary;
+}
+
+}  // namespace ebm::experiment

@@ -1,0 +1,37 @@
+// `ebm eval --run DIR`: evaluation numbers of a trained run (log Z, NLL, learned parameters), printed and
+// written to DIR/eval.json.
+#include <cstdio>
+
+#include <ebm/data/npy.hpp>
+#include <ebm/experiment/rundir.hpp>
+#include <ebm/experiment/runner.hpp>
+
+#include "cli.hpp"
+
+namespace cli {
+
+namespace fs = std::filesystem;
+using namespace ebm::experiment;
+
+int cmd_eval(int argc, char** argv) {
+  Args a = parse(argc, argv, 2, {{"--run", true}, {"--help", false}});
+  if (a.has("--help")) {
+    std::fputs("usage: ebm eval --run DIR\nEvaluates the run's latest checkpoint (with DIR/samples.npy when present);\n"
+               "prints the result and writes DIR/eval.json.\n",
+               stdout);
+    return kOk;
+  }
+  if (!a.has("--run")) throw UsageError("--run DIR is required");
+  if (!a.positional.empty()) throw UsageError("unexpected argument \"" + a.positional[0] + "\"");
+  fs::path dir = a.get("--run");
+  Session s = open_run(dir);
+  std::error_code ec;
+  ad::Tensor<double> samples(ad::Shape{0, s.data.x.cols()});
+  if (fs::exists(dir / "samples.npy", ec)) samples = ebm::data::read_npy(dir / "samples.npy");
+  json e = evaluate_model(s, samples);
+  write_json(dir / "eval.json", e);
+  std::printf("%s\n", e.dump(2).c_str());
+  return kOk;
+}
+
+}  // namespace cli

@@ -1,0 +1,83 @@
+// `ebm run FILE.json`: validate everything, load the data, then create the run directory and train. Bad input
+// is found before the directory exists, so a refused run leaves nothing behind.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include <autodiff/threads.hpp>
+#include <ebm/experiment/config.hpp>
+#include <ebm/experiment/rundir.hpp>
+#include <ebm/experiment/runner.hpp>
+
+#include "cli.hpp"
+
+namespace cli {
+
+namespace fs = std::filesystem;
+using namespace ebm::experiment;
+
+namespace {
+const char* kRunHelp =
+    "usage: ebm run FILE.json [--out DIR] [--resume] [--set path.to.key=value]... [--threads N] [--quiet]\n"
+    "\n"
+    "Trains, samples and evaluates the experiment; writes config.json, metrics.jsonl, checkpoint.cbor,\n"
+    "samples.npy, PNG pictures and (last) summary.json into the run directory (default: output.dir, else\n"
+    "runs/<FILE name>).\n"
+    "  --out DIR        run directory\n"
+    "  --resume         continue DIR from its last checkpoint (bit-identical to an uninterrupted run)\n"
+    "  --set k.k=value  override a config key (value parsed as JSON, else taken as a string); repeatable\n"
+    "  --threads N      threads for the kernels (results do not depend on it)\n"
+    "  --quiet          no progress output\n";
+
+// Two configs describe the same run when everything but the output section agrees.
+std::string first_difference(json a, json b) {
+  a.erase("output"), b.erase("output");
+  json patch = json::diff(a, b);
+  return patch.empty() ? "" : patch[0]["path"].get<std::string>();
+}
+}  // namespace
+
+int cmd_run(int argc, char** argv) {
+  Args a = parse(argc, argv, 2,
+                 {{"--out", true}, {"--resume", false}, {"--set", true}, {"--threads", true}, {"--quiet", false}, {"--help", false}});
+  if (a.has("--help")) return std::fputs(kRunHelp, stdout), kOk;
+  if (a.positional.size() != 1) throw UsageError("expected one experiment file, got " + std::to_string(a.positional.size()));
+  int threads = static_cast<int>(a.get_int("--threads", 0));
+  bool quiet = a.has("--quiet"), resume = a.has("--resume");
+  std::vector<std::string> sets = a.has("--set") ? a.values.at("--set") : std::vector<std::string>{};
+
+  json cfg = load_config(a.positional[0], sets);
+  if (a.has("--out")) cfg["output"]["dir"] = a.get("--out");
+  fs::path dir = cfg["output"]["dir"].get<std::string>();
+  std::error_code ec;
+  if (resume) {
+    if (!fs::exists(dir / kConfigFile, ec))
+      throw UsageError("--resume: " + dir.string() + " is not a run directory (no config.json)");
+    std::string diff = first_difference(read_json(dir / kConfigFile), cfg);
+    if (!diff.empty())
+      throw UsageError("--resume: the experiment differs from " + (dir / kConfigFile).string() + " at " + diff +
+                       "; resume with the same file and --set options");
+    if (fs::exists(dir / kSummaryFile, ec)) {
+      if (!quiet) std::fprintf(stderr, "%s is already complete\n", dir.c_str());
+      return kOk;
+    }
+  } else if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
+    throw UsageError("run directory " + dir.string() + " already exists; use --resume to continue it or --out for a new one");
+  }
+
+  std::unique_ptr<ad::ThreadLimit> limit;
+  if (threads > 0) limit = std::make_unique<ad::ThreadLimit>(threads);
+  Session s = build_session(cfg);  // data and dimension problems surface here, before anything is written
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(dir.string() + ": cannot create the run directory: " + ec.message());
+  if (!resume) write_json(dir / kConfigFile, cfg);
+  json summary = run_experiment(s, RunOptions{dir, resume, quiet});
+  if (!quiet) {
+    std::fprintf(stderr, "done: %s/summary.json", dir.c_str());
+    for (const auto& p : summary["files"]["plots"]) std::fprintf(stderr, ", %s/%s", dir.c_str(), p.get<std::string>().c_str());
+    std::fprintf(stderr, "\n");
+  }
+  return kOk;
+}
+
+}  // namespace cli
