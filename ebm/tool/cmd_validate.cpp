@@ -2,6 +2,9 @@
 // else: no run directory, no training.
 #include <cstdio>
 
+#include <filesystem>
+
+#include <ebm/data/idx.hpp>
 #include <ebm/experiment/config.hpp>
 #include <ebm/experiment/runner.hpp>
 
@@ -23,7 +26,11 @@ int cmd_validate(int argc, char** argv) {
   if (a.positional.size() != 1) throw UsageError("expected one experiment file, got " + std::to_string(a.positional.size()));
   std::vector<std::string> sets = a.has("--set") ? a.values.at("--set") : std::vector<std::string>{};
   json cfg = load_config(a.positional[0], sets);
-  bool lazy_download = cfg["data"]["type"].get<std::string>() == "fashion_mnist";
+  // The one thing validate does not do is install Fashion-MNIST: that is left to `run`.
+  std::error_code ec;
+  bool lazy_download = cfg["data"]["type"].get<std::string>() == "fashion_mnist" &&
+                       cfg["data"]["dir"].get<std::string>() == ebm::data::kFashionMnistDir &&
+                       !std::filesystem::exists(ebm::data::kFashionMnistDir, ec);
   if (!lazy_download) {
     Session s = build_session(cfg);  // loads the data: catches corrupt files and dimension mismatches
     std::fprintf(stderr, "%s: OK (%lld examples x %lld dims, model %s with %lld parameters, objective %s)\n", a.positional[0].c_str(),

@@ -66,7 +66,15 @@ ad::Tensor<double> draw_samples(Session& s, const json& c, json& stats) {
 json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
   json out = json::object();
   const ModelEntry& m = registry().model(s.cfg["model"]["type"]);
-  if (m.describe) out["parameters"] = m.describe(*s.model);
+  // A degenerate model (e.g. a collapsed Gaussian) must not lose the whole run at the last moment: problems
+  // in the optional numbers are reported in place.
+  if (m.describe) {
+    try {
+      out["parameters"] = m.describe(*s.model);
+    } catch (const std::exception& e) {
+      out["parameters"] = {{"error", e.what()}};
+    }
+  }
   ad::Tensor<double> ed = s.model->evaluate(s.data.x);
   double mean_e = 0;
   for (double v : ed) mean_e += v;
@@ -85,10 +93,17 @@ json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
     for (auto [a, b] : box) lo.push_back(a), hi.push_back(b);
     QuadratureOptions q;
     q.panels = s.cfg["evaluation"]["quadrature_panels"], q.order = s.cfg["evaluation"]["quadrature_order"];
-    double log_z = log_partition_quadrature(*s.model, lo, hi, q);
+    double log_z = NAN;
+    try {
+      log_z = log_partition_quadrature(*s.model, lo, hi, q);
+    } catch (const std::exception& e) {
+      out["log_z"] = {{"error", e.what()}};
+    }
     // With log Z, the model is a normalised density (on the box): report the data's negative log-likelihood.
-    out["log_z"] = {{"quadrature", log_z}, {"box", box}};
-    out["nll_data"] = mean_e + log_z;
+    if (std::isfinite(log_z)) {
+      out["log_z"] = {{"quadrature", log_z}, {"box", box}};
+      out["nll_data"] = mean_e + log_z;
+    }
   }
   if (s.data.true_log_density) {
     ad::Tensor<double> lp = s.data.true_log_density(s.data.x);

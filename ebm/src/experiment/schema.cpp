@@ -136,12 +136,13 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
   std::string best;
-  size_t best_d = 3;
+  double best_d = 2.5;
   for (const std::string& c : candidates) {
-    size_t d = edit_distance(word, c);
-    // A prefix either way ("lr" vs "lr_schedule", "step" vs "steps") is as good a guess as one typo.
+    double d = static_cast<double>(edit_distance(word, c));
+    // A prefix either way ("lr" vs "lr_schedule") is a good guess, but a real one-letter typo is a better one
+    // ("stepsize" is "step_size", not "steps").
     bool prefix = word.size() >= 2 && (c.rfind(word, 0) == 0 || word.rfind(c, 0) == 0);
-    if (prefix) d = std::min<size_t>(d, 1);
+    if (prefix) d = std::min(d, 1.5);
     if (d < best_d) best_d = d, best = c;
   }
   return best;

@@ -249,6 +249,19 @@ json run_experiment(Session& s, const RunOptions& opt) {
   progress.finish();
   double train_s = std::chrono::duration<double>(Clock::now() - t_train).count();
 
+  // The final parameters in plain JSON, for users and for comparing runs (the checkpoint also holds timings).
+  json pj = json::object();
+  auto dump_params = [&pj](const std::vector<Param<double>>& ps, const std::string& prefix) {
+    for (const auto& p : ps) {
+      json shape = json::array();
+      for (int k = 0; k < p.value.rank(); ++k) shape.push_back(p.value.shape()[k]);
+      pj[prefix + p.name] = {{"shape", shape}, {"values", tensor_to_json(p.value)}};
+    }
+  };
+  dump_params(s.model->params(), "");
+  dump_params(s.objective->extra_params(), "objective.");
+  write_json(dir / "parameters.json", pj);
+
   auto t_sample = Clock::now();
   json sampler_stats;
   ad::Tensor<double> samples = draw_samples(s, s.cfg["sampler"], sampler_stats);

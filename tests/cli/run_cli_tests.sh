@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `ebm` tool: usage: run_cli_tests.sh <ebm-binary> <source-dir>
+#   1. the bad-input corpus (tests/cli/bad/cases.txt): each case exits 2, names the problem, leaves no complete run
+#   2. examples run end to end; the Gaussian one recovers mu and sigma
+#   3. kill -9 after a checkpoint, then --resume: summary, parameters and samples identical to an uninterrupted run
+#   4. --threads 1 and --threads 2 give identical results
+#   5. PNGs are valid images of the stated size with non-constant content
+#   6. the other subcommands: validate, schema, sample, eval, check-grad, --help, --version
+# Prints "N passed, M failed" last and exits non-zero on any failure.
+set -u
+EBM=$(realpath "$1")
+SRC=$(realpath "$2")
+WORK=$(mktemp -d /tmp/ebm-cli-tests.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() { local what=$1; shift; if "$@"; then ok; else ko "$what"; fi; }
+
+# ---- 1. bad input -------------------------------------------------------------------------------------------
+cd "$SRC/tests/cli/bad"
+ncases=0
+while IFS='|' read -r name expect args; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  ncases=$((ncases + 1))
+  out="$WORK/bad/$name"
+  # shellcheck disable=SC2086  # args are deliberately word-split
+  "$EBM" run "$name.json" --out "$out" --quiet $args >"$WORK/stdout" 2>"$WORK/stderr"
+  rc=$?
+  msg=$(cat "$WORK/stderr")
+  if [[ $rc -ne 2 ]]; then ko "bad/$name: exit code $rc, expected 2 ($msg)"
+  elif [[ "$msg" != *"$expect"* ]]; then ko "bad/$name: message does not contain '$expect': $msg"
+  elif [[ -e "$out/summary.json" ]]; then ko "bad/$name: left a complete-looking run directory"
+  else ok; fi
+  # validate must refuse the same file (flag errors are specific to `run`).
+  if [[ -z "$args" ]]; then
+    "$EBM" validate "$name.json" >/dev/null 2>&1
+    rc=$?
+    if [[ $rc -ne 2 ]]; then ko "bad/$name: validate exit code $rc, expected 2"; else ok; fi
+  fi
+done <cases.txt
+check "bad-input corpus has >= 30 cases ($ncases)" test "$ncases" -ge 30
+
+cd "$WORK"
+py() { python3 - "$@"; }
+same_summary() {  # summary.json equal except for timings
+  py "$1" "$2" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for d in (a, b): d.pop("timings", None)
+sys.exit(0 if a == b else 1)
+PY
+}
+
+# ---- 2. examples ------------------------------------------------------------------------------------------------
+"$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/gauss" --quiet
+check "gaussian example exits 0" test $? -eq 0
+check "gaussian example recovers mu and sigma" py "$WORK/gauss/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+p = s["parameters"]
+mu, sigma = p["mu"], p["sigma"]
+ok = abs(mu[0] - 1) < 0.1 and abs(mu[1] + 2) < 0.15 and abs(sigma[0] / 0.5 - 1) < 0.08 and abs(sigma[1] / 2 - 1) < 0.08
+ok = ok and s["complete"] and abs(s["evaluation"]["log_z"]["quadrature"] - p["log_z_analytic"]) < 1e-3
+if not ok: print("gaussian summary:", json.dumps(p), s["evaluation"].get("log_z"))
+sys.exit(0 if ok else 1)
+PY
+
+EX="$SRC/examples/two_moons_ssm.json"
+"$EBM" run "$EX" --out "$WORK/t1" --threads 1 --quiet
+check "two-moons --threads 1 exits 0" test $? -eq 0
+"$EBM" run "$EX" --out "$WORK/t2" --threads 2 --quiet
+check "two-moons --threads 2 exits 0" test $? -eq 0
+check "--threads 1 and 2: identical summaries" same_summary "$WORK/t1/summary.json" "$WORK/t2/summary.json"
+check "--threads 1 and 2: identical samples" cmp -s "$WORK/t1/samples.npy" "$WORK/t2/samples.npy"
+check "--threads 1 and 2: identical parameters" cmp -s "$WORK/t1/parameters.json" "$WORK/t2/parameters.json"
+"$EBM" run "$EX" --out "$WORK/t1" --quiet 2>/dev/null
+check "rerun into an existing run directory is refused (exit 2)" test $? -eq 2
+
+# ---- 3. kill -9 after a checkpoint, then --resume --------------------------------------------------------------
+# EBM_TEST_CRASH_AFTER_CHECKPOINT makes the tool SIGKILL itself right after writing the checkpoint of that step:
+# a deterministic `kill -9 after a checkpoint`.
+EBM_TEST_CRASH_AFTER_CHECKPOINT=750 "$EBM" run "$EX" --out "$WORK/k" --quiet 2>/dev/null
+rc=$?
+check "crash hook killed the run (exit $rc)" test $rc -eq 137
+check "killed run does not look complete" test ! -e "$WORK/k/summary.json"
+check "killed run has a checkpoint" test -s "$WORK/k/checkpoint.cbor"
+"$EBM" run "$EX" --out "$WORK/k" --resume --quiet
+check "--resume exits 0" test $? -eq 0
+check "resumed summary identical to uninterrupted" same_summary "$WORK/t1/summary.json" "$WORK/k/summary.json"
+check "resumed parameters identical" cmp -s "$WORK/t1/parameters.json" "$WORK/k/parameters.json"
+check "resumed samples identical" cmp -s "$WORK/t1/samples.npy" "$WORK/k/samples.npy"
+check "resumed metrics identical (wall time aside)" test "$(sed 's/,"wall_time".*//' "$WORK/t1/metrics.jsonl" | md5sum)" = \
+  "$(sed 's/,"wall_time".*//' "$WORK/k/metrics.jsonl" | md5sum)"
+
+# ---- 4. a run-time failure: divergence with no retries left exits 1 and never looks complete -----------------------
+"$EBM" run "$EX" --out "$WORK/div" --quiet --set optimiser.type=sgd --set optimiser.lr=1e300 --set training.steps=300 \
+  --set training.max_retries=1 2>"$WORK/div.err"
+rc=$?
+check "divergence exits 1 (got $rc)" test $rc -eq 1
+check "divergence message" grep -q "diverged" "$WORK/div.err"
+check "diverged run does not look complete" test ! -e "$WORK/div/summary.json"
+# ... and with a retry at a (much) smaller learning rate, the guard recovers and logs the event.
+"$EBM" run "$EX" --out "$WORK/div2" --quiet --set optimiser.type=sgd --set optimiser.lr=1e300 --set training.steps=300 \
+  --set training.max_retries=3 --set training.retry_lr_factor=1e-302
+check "divergence guard recovers with a smaller learning rate" py "$WORK/div2/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+sys.exit(0 if s["complete"] and len(s["divergence_events"]) >= 1 and s["divergence_events"][0]["lr_scale"] < 1 else 1)
+PY
+
+# ---- 5. PNGs ----------------------------------------------------------------------------------------------------
+check_png() {  # file width height
+  py "$@" <<'PY'
+import struct, sys, zlib
+path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+b = open(path, "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG signature"
+pos, idat, size = 8, b"", None
+while pos < len(b):
+    n, kind = struct.unpack(">I4s", b[pos:pos + 8]); data = b[pos + 8:pos + 8 + n]
+    crc = struct.unpack(">I", b[pos + 8 + n:pos + 12 + n])[0]
+    assert zlib.crc32(kind + data) & 0xffffffff == crc, "bad CRC in " + kind.decode()
+    if kind == b"IHDR": size = struct.unpack(">II", data[:8]); depth, ctype = data[8], data[9]
+    if kind == b"IDAT": idat += data
+    pos += 12 + n
+assert size == (w, h), f"size {size}, expected {(w, h)}"
+raw = zlib.decompress(idat)
+bpp = {2: 3, 6: 4, 0: 1, 4: 2}[ctype]
+assert len(raw) == h * (1 + w * bpp), "wrong amount of pixel data"
+rows = [raw[i * (1 + w * bpp) + 1:(i + 1) * (1 + w * bpp)] for i in range(h)]
+# Filtered bytes: a constant image has identical rows (after row 0) made only of zeros or one repeated value.
+assert len(set(raw)) > 8, "image content looks constant"
+PY
+}
+check "energy.png is a valid 480x480 PNG with content" check_png "$WORK/t1/energy.png" 480 480
+check "training.png is a valid 640x400 PNG with content" check_png "$WORK/t1/training.png" 640 400
+"$EBM" run "$SRC/examples/mixture_1d_ssm.json" --out "$WORK/m1" --quiet --set training.steps=200 --set sampler.steps=50
+check "1-D example runs" test -s "$WORK/m1/summary.json"
+check "histogram.png is a valid 480x300 PNG with content" check_png "$WORK/m1/histogram.png" 480 300
+
+# ---- 6. other subcommands ------------------------------------------------------------------------------------------
+for ex in "$SRC"/examples/*.json; do
+  "$EBM" validate "$ex" >/dev/null 2>&1
+  check "validate $(basename "$ex")" test $? -eq 0
+done
+"$EBM" schema >"$WORK/schema.json"
+check "schema is JSON with the sections" py "$WORK/schema.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+sys.exit(0 if all(k in s["properties"] for k in ["data", "model", "objective", "sampler", "optimiser", "training", "evaluation", "output"]) else 1)
+PY
+"$EBM" sample --run "$WORK/t1" --n 64 --sampler mala --steps 20 --out "$WORK/s.npy" >/dev/null
+check "sample --sampler mala writes 64 samples" py "$WORK/s.npy" <<'PY'
+import sys
+b = open(sys.argv[1], "rb").read()
+sys.exit(0 if b[:6] == b"\x93NUMPY" and b"(64, 2)" in b[:128] else 1)
+PY
+"$EBM" eval --run "$WORK/gauss" >"$WORK/eval.json"
+check "eval prints log Z" grep -q quadrature "$WORK/eval.json"
+"$EBM" sample --run "$WORK/nope" 2>/dev/null
+check "sample on a missing run exits 2" test $? -eq 2
+"$EBM" check-grad "$SRC/examples/gaussian_sm.json" --order 2 >"$WORK/cg.txt"
+check "check-grad order 2 passes" test $? -eq 0
+check "check-grad prints per-order errors" grep -q "order 2: max abs error" "$WORK/cg.txt"
+for c in run validate sample eval check-grad schema; do
+  "$EBM" "$c" --help >/dev/null
+  check "$c --help" test $? -eq 0
+done
+"$EBM" --version | grep -q '^ebm [0-9]'
+check "--version" test $? -eq 0
+"$EBM" frobnicate 2>/dev/null
+check "unknown command exits 2" test $? -eq 2
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
