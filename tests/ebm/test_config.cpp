@@ -1,0 +1,111 @@
+// The experiment schema: defaults, error collection with JSON paths, "did you mean", --set, JSON Schema output,
+// and the run-directory helpers (atomic writes, RNG state round trip).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <ebm/experiment/config.hpp>
+#include <ebm/experiment/rundir.hpp>
+#include <ebm/experiment/schema.hpp>
+
+using namespace ebm::experiment;
+
+namespace {
+bool has_error(const std::vector<std::string>& errors, const std::string& fragment) {
+  return std::any_of(errors.begin(), errors.end(), [&](const std::string& e) { return e.find(fragment) != std::string::npos; });
+}
+}  // namespace
+
+TEST_CASE("schema: defaults are filled in, nested objects included") {
+  json cfg = resolve_config("{}", "x.json", {}, ".");
+  CHECK(cfg["data"]["type"] == "two_moons");
+  CHECK(cfg["data"]["n"] == 2000);
+  CHECK(cfg["objective"]["type"] == "ssm");
+  CHECK(cfg["training"]["steps"] == 2000);
+  CHECK(cfg["output"]["dir"] == "runs/x");
+  // Resolving the resolved config changes nothing: config.json reproduces the run.
+  CHECK(resolve_config(cfg.dump(), "x.json", {}, ".") == cfg);
+}
+
+TEST_CASE("schema: every error is reported, each with its JSON path") {
+  std::vector<std::string> errors;
+  json in = json::parse(R"({"objective": {"type": "dsm", "sigma": -0.1}, "trainig": {}, "training": {"steps": 2.5, "batch_size": "x"}})");
+  validate(in, experiment_schema(), errors);
+  CHECK(errors.size() == 4);
+  CHECK(has_error(errors, "objective.sigma: expected a positive number, got -0.1"));
+  CHECK(has_error(errors, "trainig: unknown key (did you mean \"training\"?)"));
+  CHECK(has_error(errors, "training.steps: expected a non-negative integer, got 2.5"));
+  CHECK(has_error(errors, "training.batch_size: expected an integer >= 1, got \"x\""));
+}
+
+TEST_CASE("schema: integers written as 1e3 are accepted and stored as integers") {
+  std::vector<std::string> errors;
+  json out = validate(json::parse(R"({"training": {"steps": 1e3}})"), experiment_schema(), errors);
+  CHECK(errors.empty());
+  CHECK(out["training"]["steps"].is_number_integer());
+  CHECK(out["training"]["steps"] == 1000);
+}
+
+TEST_CASE("did_you_mean prefers a typo over a prefix and gives up on far words") {
+  CHECK(did_you_mean("stepsize", {"steps", "step_size"}) == "step_size");
+  CHECK(did_you_mean("trainig", {"data", "training"}) == "training");
+  CHECK(did_you_mean("zzzzzz", {"data", "training"}).empty());
+  CHECK(edit_distance("kitten", "sitting") == 3);
+}
+
+TEST_CASE("--set parses JSON values, else strings, and creates objects") {
+  json c = json::object();
+  apply_set(c, "training.steps=10");
+  apply_set(c, "data.type=rings");
+  apply_set(c, "model.hidden=[8,8]");
+  CHECK(c["training"]["steps"] == 10);
+  CHECK(c["data"]["type"] == "rings");
+  CHECK(c["model"]["hidden"].size() == 2);
+  CHECK_THROWS_AS(apply_set(c, "novalue"), std::invalid_argument);
+  CHECK_THROWS_AS(apply_set(c, "a..b=1"), std::invalid_argument);
+}
+
+TEST_CASE("config errors: invalid JSON and data-source checks") {
+  CHECK_THROWS_WITH_AS(resolve_config("{\"seed\": ", "f.json", {}, "."), doctest::Contains("invalid JSON"), ConfigError);
+  try {
+    resolve_config(R"({"data": {"type": "gaussian_mixture", "means": [[0, 0]], "scales": [[1, 1, 1]]}})", "f.json", {}, ".");
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    CHECK(has_error(e.errors(), "data.scales: expected shape [1] or [1, 2]"));
+  }
+}
+
+TEST_CASE("JSON Schema output names every section and marks closed objects") {
+  json s = to_json_schema(experiment_schema());
+  CHECK(s["$schema"] == "https://json-schema.org/draft/2020-12/schema");
+  for (const char* k : {"data", "model", "objective", "sampler", "optimiser", "training", "evaluation", "output"})
+    CHECK(s["properties"].contains(k));
+  CHECK(s["properties"]["training"]["additionalProperties"] == false);
+  CHECK(s["properties"]["objective"]["oneOf"].size() >= 4);
+}
+
+TEST_CASE("run directory: atomic writes and exact RNG state round trip") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / "ebm_test_config_rundir";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  write_json(dir / "a.json", json{{"x", 0.1}});
+  write_json(dir / "a.json", json{{"x", 0.2}});
+  CHECK(read_json(dir / "a.json")["x"] == 0.2);
+  size_t files = 0;
+  for ([[maybe_unused]] auto& e : fs::directory_iterator(dir)) ++files;
+  CHECK(files == 1);  // no temporaries left behind
+
+  ad::Rng rng(7, 3);
+  rng.normal();  // leaves a spare normal in the state
+  ad::Rng::State st = rng.state();
+  json ck = {{"rng", rng_to_json(st)}, {"value", 0.1 + 0.2}};
+  save_checkpoint(dir, ck);
+  json back = *load_checkpoint(dir);
+  ad::Rng again(rng_from_json(back["rng"]));
+  CHECK(again.normal() == rng.normal());
+  CHECK(back["value"].get<double>() == 0.1 + 0.2);
+  fs::remove_all(dir);
+}
