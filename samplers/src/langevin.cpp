@@ -33,6 +33,8 @@ SamplerStats Langevin<T>::run(ChainState<T>& state, int64_t steps, const Observe
   k.lo = options_.lo, k.hi = options_.hi;
   detail::StepFlags flags;
   SamplerStats stats;
+  stats.step_size = options_.step_size;
+  stats.temperature = options_.temperature();
   if (steps <= 0) return stats;
   detail::Workspace<T> w;
   w.init(eval_, energy_, state, true);  // not cached across calls: the energy may have changed since
@@ -41,8 +43,6 @@ SamplerStats Langevin<T>::run(ChainState<T>& state, int64_t steps, const Observe
     flags.add_to(stats);
     if (observe) observe(t, state);
   }
-  stats.step_size = options_.step_size;
-  stats.temperature = options_.temperature();
   return stats;
 }
 

@@ -4,12 +4,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <vector>
 
 #include "autodiff/ops.hpp"
 #include "samplers/energy.hpp"
+#include "samplers/hmc.hpp"
+#include "samplers/metropolis.hpp"
+#include "samplers/tempering.hpp"
 #include "samplers/langevin.hpp"
 #include "samplers/mala.hpp"
 #include "samplers/replay.hpp"
@@ -147,4 +151,24 @@ TEST_CASE("replay buffer with capacity = batch is persistent chains") {
   auto b = pcd.draw(8);
   for (int64_t i = 0; i < 8; ++i) CHECK(b.slots[size_t(i)] == i);
   CHECK(same_bits(b.chains.x, before));  // no restarts: the chains continue where they were
+}
+
+TEST_CASE("the step-based samplers share one interface") {
+  samplers::TemperingOptions pt;
+  pt.betas = {1.0, 0.5};
+  std::vector<std::unique_ptr<samplers::Sampler<double>>> all;
+  all.push_back(std::make_unique<samplers::RandomWalkMetropolis<double>>(quadratic));
+  all.push_back(std::make_unique<samplers::Mala<double>>(quadratic));
+  all.push_back(std::make_unique<samplers::Hmc<double>>(quadratic));
+  all.push_back(std::make_unique<samplers::Langevin<double>>(quadratic));
+  all.push_back(std::make_unique<samplers::ParallelTempering<double>>(quadratic, pt));
+  for (auto& sampler : all) {
+    State s(8, 2, 5);
+    int64_t seen = 0;
+    sampler->warmup(s, 3);
+    const auto st = sampler->run(s, 4, [&](int64_t, const State&) { ++seen; });
+    CHECK(seen == 4);
+    CHECK(st.proposals == 4 * 8);
+    CHECK(st.step_size > 0);
+  }
 }

@@ -24,13 +24,13 @@ enum class ScanOrder {
 };
 
 template <class T>
-class SingleSiteGibbs {
+class SingleSiteGibbs final : public Sampler<T> {
  public:
   explicit SingleSiteGibbs(const BinaryConditionals<T>& model, ScanOrder order = ScanOrder::systematic);
 
   /// `sweeps` sweeps of d single-site updates per chain; `observe` sees the state after each sweep.
   /// Throws std::invalid_argument if the state's width is not num_units() or a value is not a unit value.
-  SamplerStats run(ChainState<T>& state, int64_t sweeps, const Observer<T>& observe = {});
+  SamplerStats run(ChainState<T>& state, int64_t sweeps, const Observer<T>& observe = {}) override;
 
  private:
   const BinaryConditionals<T>& model_;
@@ -38,13 +38,13 @@ class SingleSiteGibbs {
 };
 
 template <class T>
-class BlockGibbs {
+class BlockGibbs final : public Sampler<T> {
  public:
   explicit BlockGibbs(const RbmConditionals<T>& model);
 
   /// State rows are visible vectors. A sweep draws h ~ p(h | v), then v ~ p(v | h); `observe` sees the
   /// visible state after each sweep, and `hidden()` holds the last hidden sample.
-  SamplerStats run(ChainState<T>& state, int64_t sweeps, const Observer<T>& observe = {});
+  SamplerStats run(ChainState<T>& state, int64_t sweeps, const Observer<T>& observe = {}) override;
 
   /// The two half-sweeps on their own (for CD-k and PCD in training): row c uses rngs[c]. If `ok` is
   /// given, ok[c] is set to 0 for chains whose conditional means are not finite (their output row is

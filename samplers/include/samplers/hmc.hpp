@@ -32,13 +32,13 @@ struct HmcOptions {
 };
 
 template <class T>
-class Hmc {
+class Hmc final : public Sampler<T> {
  public:
   Hmc(BatchEnergy<T> energy, HmcOptions options = {});
 
-  SamplerStats run(ChainState<T>& state, int64_t steps, const Observer<T>& observe = {});
+  SamplerStats run(ChainState<T>& state, int64_t steps, const Observer<T>& observe = {}) override;
   /// Iterations that adapt ε (dual averaging); afterwards `step_size()` is the averaged step.
-  SamplerStats warmup(ChainState<T>& state, int64_t steps);
+  SamplerStats warmup(ChainState<T>& state, int64_t steps) override;
 
   double step_size() const { return options_.step_size; }
   const HmcOptions& options() const { return options_; }

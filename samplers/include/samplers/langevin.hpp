@@ -45,14 +45,14 @@ struct LangevinOptions {
 };
 
 template <class T>
-class Langevin {
+class Langevin final : public Sampler<T> {
  public:
   Langevin(BatchEnergy<T> energy, LangevinOptions options = {});
 
   /// `steps` updates of every chain, costing steps + 1 batched evaluations of E and ∇E (the first at the
   /// current positions: nothing is cached between calls, since the energy may change in between, as in
   /// training). Every checked update counts as accepted. stats.temperature is T_impl.
-  SamplerStats run(ChainState<T>& state, int64_t steps, const Observer<T>& observe = {});
+  SamplerStats run(ChainState<T>& state, int64_t steps, const Observer<T>& observe = {}) override;
 
   double temperature() const { return options_.temperature(); }
   const LangevinOptions& options() const { return options_; }

@@ -20,13 +20,13 @@ struct MalaOptions {
 };
 
 template <class T>
-class Mala {
+class Mala final : public Sampler<T> {
  public:
   Mala(BatchEnergy<T> energy, MalaOptions options = {});
 
-  SamplerStats run(ChainState<T>& state, int64_t steps, const Observer<T>& observe = {});
+  SamplerStats run(ChainState<T>& state, int64_t steps, const Observer<T>& observe = {}) override;
   /// Transitions that adapt ε by dual averaging; afterwards `step_size()` is the averaged step.
-  SamplerStats warmup(ChainState<T>& state, int64_t steps);
+  SamplerStats warmup(ChainState<T>& state, int64_t steps) override;
 
   double step_size() const { return options_.step_size; }
 

@@ -21,14 +21,14 @@ struct MetropolisOptions {
 };
 
 template <class T>
-class RandomWalkMetropolis {
+class RandomWalkMetropolis final : public Sampler<T> {
  public:
   RandomWalkMetropolis(BatchEnergy<T> energy, MetropolisOptions options = {});
 
   /// `steps` transitions of every chain; `observe` (optional) sees the state after each.
-  SamplerStats run(ChainState<T>& state, int64_t steps, const Observer<T>& observe = {});
+  SamplerStats run(ChainState<T>& state, int64_t steps, const Observer<T>& observe = {}) override;
   /// Warm-up: transitions that adapt the step size; afterwards `step_size()` is the averaged step.
-  SamplerStats warmup(ChainState<T>& state, int64_t steps);
+  SamplerStats warmup(ChainState<T>& state, int64_t steps) override;
 
   double step_size() const { return options_.step_size; }
   const MetropolisOptions& options() const { return options_; }

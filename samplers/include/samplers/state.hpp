@@ -58,7 +58,10 @@ struct ChainState {
 struct SamplerStats {
   int64_t proposals = 0;
   int64_t accepted = 0;
-  /// Proposals with a non-finite position or energy: always rejected (the chain keeps its old position).
+  /// NaN proposals, always rejected (the chain keeps its old position): a proposal whose position is not
+  /// finite or whose energy is NaN or −∞, and for the gradient-based samplers one whose gradient is not
+  /// finite (Langevin samplers also reject, and count here, an energy of +∞; for MH and MALA +∞ is an
+  /// ordinary rejection: outside the support). A Gibbs update with a NaN conditional counts here too.
   int64_t nan_proposals = 0;
   /// HMC: trajectories whose energy error H(end) − H(start) exceeded the threshold or was not finite.
   int64_t divergences = 0;
@@ -79,6 +82,20 @@ struct SamplerStats {
 /// Called after every step with the step index (from 0) and the state.
 template <class T>
 using Observer = std::function<void(int64_t step, const ChainState<T>& state)>;
+
+/// The common interface of the step-based samplers (all but annealed Langevin), for code that takes "a
+/// sampler", such as a training loop. A step is one transition of every chain (a sweep for Gibbs, a round
+/// for parallel tempering).
+template <class T>
+class Sampler {
+ public:
+  virtual ~Sampler() = default;
+  /// `steps` steps; `observe` (optional) sees the state after each.
+  virtual SamplerStats run(ChainState<T>& state, int64_t steps, const Observer<T>& observe = {}) = 0;
+  /// Steps before sampling: samplers that adapt a step size do it here (and use the adapted value
+  /// afterwards); for the others this is plain burn-in.
+  virtual SamplerStats warmup(ChainState<T>& state, int64_t steps) { return run(state, steps); }
+};
 
 /// Records draws of rows [first, first + rows) of the state after every `thin`-th step, as doubles, in
 /// the chain × iteration layout of diagnostics.hpp.

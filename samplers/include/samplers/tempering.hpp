@@ -39,16 +39,16 @@ struct TemperingOptions {
 };
 
 template <class T>
-class ParallelTempering {
+class ParallelTempering final : public Sampler<T> {
  public:
   ParallelTempering(BatchEnergy<T> energy, TemperingOptions options);
 
   /// K·chains rows at the origin, generators ad::Rng(seed, row).
   ChainState<T> make_state(int64_t chains, int64_t dim, uint64_t seed) const;
   /// `rounds` rounds; `observe` sees the whole state after each round.
-  SamplerStats run(ChainState<T>& state, int64_t rounds, const Observer<T>& observe = {});
+  SamplerStats run(ChainState<T>& state, int64_t rounds, const Observer<T>& observe = {}) override;
   /// Rounds that adapt each level's local step size by dual averaging.
-  SamplerStats warmup(ChainState<T>& state, int64_t rounds);
+  SamplerStats warmup(ChainState<T>& state, int64_t rounds) override;
 
   int levels() const { return int(options_.betas.size()); }
   const std::vector<double>& betas() const { return options_.betas; }
