@@ -1,0 +1,544 @@
+// ebm-bench: the EBM workloads of /work/shared/bench/WORKLOADS.md on this engine, mirroring
+// /work/shared/bench/torch_reference.py (same flags, same JSON rows). See bench/README.md.
+//
+//   ebm-bench [--only W] [--size small|mid|large|all] [--threads N] [--check]
+//             [--min-time S] [--budget S] [--max-reps N]
+//
+// Timing mode runs in float32, --check in float64 (one evaluation per workload, z = 0 in Langevin).
+// Every workload owns one tape. Loop-invariant leaves (θ, X, V, unit vectors) are put on it once, then
+// each iteration rewinds to the mark after them: after the first iteration nothing is allocated on the tape.
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "autodiff/autodiff.hpp"
+
+namespace {
+
+using ad::Shape;
+using ad::Tape;
+using ad::Tensor;
+using ad::Var;
+using json = nlohmann::ordered_json;
+
+// ------------------------------------------------------------------------------------------- constants
+constexpr double kSigma = 0.1;  // dsm noise scale
+constexpr double kEps = 0.01;   // Langevin step size
+constexpr int kLangevinSteps = 100;
+constexpr int kCdSteps = 20;
+constexpr double kLr = 1e-4, kBeta1 = 0.9, kBeta2 = 0.999, kAdamEps = 1e-8;
+
+struct Size {
+  const char* name;
+  int64_t d, h, B;
+};
+const Size kSizes[] = {{"small", 2, 128, 1024}, {"mid", 32, 128, 256}, {"large", 784, 512, 128}};
+const char* const kWorkloads[] = {"energy_grad", "score",    "hvp",      "ssm_step",
+                                  "sm_exact_step", "dsm_step", "langevin", "cd_step"};
+const char* const kParamNames[] = {"W1", "b1", "W2", "b2", "w3", "b3"};
+
+bool runs_at(const std::string& workload, const std::string& size) {
+  if (workload == "sm_exact_step") return size == "small" || size == "mid";
+  return size == "small" || size == "large";
+}
+
+// ------------------------------------------------------------------------------------------- problem
+template <class T>
+struct Problem {
+  int64_t d, h, B;
+  std::array<Tensor<T>, 6> theta;  // W1 [h,d], b1 [h], W2 [h,h], b2 [h], w3 [h], b3 []
+  Tensor<T> X, V;                  // [B,d]
+};
+
+// The deterministic initialisation, in double, in exactly the written order. No FMA contraction here:
+// the values must be bit-identical to the reference's Python math.sin / math.cos.
+template <class T>
+__attribute__((optimize("fp-contract=off"))) Problem<T> make_problem(const Size& s) {
+  const int64_t d = s.d, h = s.h, B = s.B;
+  const double sd = std::sqrt(static_cast<double>(d)), sh = std::sqrt(static_cast<double>(h));
+  Problem<T> p{d, h, B, {}, Tensor<T>(Shape{B, d}), Tensor<T>(Shape{B, d})};
+  Tensor<T> W1(Shape{h, d}), b1(Shape{h}), W2(Shape{h, h}), b2(Shape{h}), w3(Shape{h});
+  for (int64_t i = 0; i < h; ++i) {
+    const double di = static_cast<double>(i);
+    for (int64_t j = 0; j < d; ++j)
+      W1.at(i, j) = static_cast<T>(0.5 * std::sin(1.0 + 0.37 * di + 0.11 * static_cast<double>(j)) / sd);
+    b1[i] = static_cast<T>(0.1 * std::cos(0.5 * di));
+    for (int64_t j = 0; j < h; ++j)
+      W2.at(i, j) = static_cast<T>(0.5 * std::sin(2.0 + 0.23 * di + 0.19 * static_cast<double>(j)) / sh);
+    b2[i] = static_cast<T>(0.1 * std::cos(0.7 * di));
+    w3[i] = static_cast<T>(0.5 * std::sin(3.0 + 0.31 * di) / sh);
+  }
+  for (int64_t n = 0; n < B; ++n)
+    for (int64_t k = 0; k < d; ++k) {
+      const double dn = static_cast<double>(n), dk = static_cast<double>(k);
+      p.X.at(n, k) = static_cast<T>(std::sin(0.3 * dn + 0.7 * dk + 0.1) * 1.5);
+      p.V.at(n, k) = static_cast<T>(std::cos(0.9 * dn + 0.4 * dk) * 1.2);
+    }
+  p.theta = {std::move(W1), std::move(b1), std::move(W2), std::move(b2), std::move(w3), Tensor<T>::scalar(T(0.05))};
+  return p;
+}
+
+// ------------------------------------------------------------------------------------------- tapes
+// Engine bug workaround (bench/README.md, "Engine issues"): derivative rules hold `const Shape&` references
+// into the tape's node table (OpNode::in_shape, OpNode::s) while recording new nodes, so a reallocation of
+// the table in the middle of a sweep leaves them dangling (seen as a segfault in sm_exact_step/mid). Rewinding
+// keeps the table's capacity, so growing it once, far beyond any workload's peak (a few thousand nodes),
+// means it never reallocates afterwards.
+constexpr int kReservedNodes = 1 << 16;
+
+template <class T>
+std::shared_ptr<Tape<T>> make_tape() {
+  auto tape = std::make_shared<Tape<T>>();
+  for (int i = 0; i < kReservedNodes; ++i) tape->scalar(T(0));
+  tape->clear();
+  return tape;
+}
+
+// ------------------------------------------------------------------------------------------- model
+template <class T>
+struct Params {
+  Var<T> W1, b1, W2, b2, w3, b3;
+  std::vector<Var<T>> list() const { return {W1, b1, W2, b2, w3, b3}; }
+};
+
+/// θ onto the tape: as variables (gradients wanted) or as constants (θ constant).
+template <class T>
+Params<T> put(Tape<T>& tape, const std::array<Tensor<T>, 6>& th, bool variable) {
+  auto leaf = [&](const Tensor<T>& t) { return variable ? tape.variable(t) : tape.constant(t); };
+  return {leaf(th[0]), leaf(th[1]), leaf(th[2]), leaf(th[3]), leaf(th[4]), leaf(th[5])};
+}
+
+/// E(x_n) = w3 · silu(W2 silu(W1 x_n + b1) + b2) + b3 for every row of X: shape [B].
+template <class T>
+Var<T> energy(const Var<T>& X, const Params<T>& P) {
+  const Var<T> a1 = ad::silu(ad::matmul(X, P.W1, false, true) + P.b1);
+  const Var<T> a2 = ad::silu(ad::matmul(a1, P.W2, false, true) + P.b2);
+  return ad::sum(a2 * P.w3, 1) + P.b3;
+}
+
+// ------------------------------------------------------------------------------------------- workloads
+// A workload is a list of methods; run(out) performs one iteration and returns `value`. When `out` is
+// given (check mode) it also collects the named outputs.
+template <class T>
+using Outputs = std::vector<std::pair<std::string, Tensor<T>>>;
+template <class T>
+struct Method {
+  std::string name;
+  std::function<double(Outputs<T>*)> run;
+};
+
+template <class T>
+double total(const Var<T>& v) {
+  double s = 0;
+  const T* p = v.data();
+  for (int64_t i = 0, n = v.numel(); i < n; ++i) s += p[i];
+  return s;
+}
+
+template <class T>
+void report_grads(Outputs<T>* out, const Var<T>& L, const std::vector<Var<T>>& gs) {
+  if (!out) return;
+  out->emplace_back("loss", L.value());
+  for (size_t k = 0; k < gs.size(); ++k) out->emplace_back(std::string("g") + kParamNames[k], gs[k].value());
+}
+
+template <class T>
+std::vector<Method<T>> energy_grad(const Problem<T>& pb, bool) {
+  auto tape = make_tape<T>();
+  const Params<T> P = put(*tape, pb.theta, true);
+  const Var<T> X = tape->constant(pb.X);
+  const auto mark = tape->mark();
+  return {{"autograd", [=](Outputs<T>* out) {
+             tape->rewind(mark);
+             const Var<T> L = ad::mean(energy(X, P));
+             const auto gs = ad::grad<T>({L}, P.list());
+             report_grads(out, L, gs);
+             return static_cast<double>(L.item());
+           }}};
+}
+
+template <class T>
+std::vector<Method<T>> score(const Problem<T>& pb, bool) {
+  auto tape = make_tape<T>();
+  const Params<T> P = put(*tape, pb.theta, false);
+  const Var<T> X = tape->variable(pb.X);
+  const auto mark = tape->mark();
+  return {{"autograd", [=](Outputs<T>* out) {
+             tape->rewind(mark);
+             const Var<T> s = ad::grad(ad::sum(energy(X, P)), X);
+             if (out) out->emplace_back("s", s.value());
+             return total(s);
+           }}};
+}
+
+template <class T>
+std::vector<Method<T>> hvp(const Problem<T>& pb, bool) {
+  auto tape = make_tape<T>();
+  const Params<T> P = put(*tape, pb.theta, false);
+  const Var<T> X = tape->variable(pb.X), V = tape->constant(pb.V);
+  const auto mark = tape->mark();
+  auto method = [=](ad::HvpMode mode) {
+    return [=](Outputs<T>* out) {
+      tape->rewind(mark);
+      const Var<T> hv = ad::hvp(ad::sum(energy(X, P)), X, V, false, mode);
+      if (out) out->emplace_back("hv", hv.value());
+      return total(hv);
+    };
+  };
+  return {{"fwd_over_rev", method(ad::HvpMode::forward_over_reverse)},
+          {"rev_over_rev", method(ad::HvpMode::reverse_over_reverse)}};
+}
+
+template <class T>
+std::vector<Method<T>> ssm_step(const Problem<T>& pb, bool) {
+  auto tape = make_tape<T>();
+  const Params<T> P = put(*tape, pb.theta, true);
+  const Var<T> X = tape->variable(pb.X), V = tape->constant(pb.V);
+  const auto mark = tape->mark();
+  auto method = [=](bool forward) {
+    return [=](Outputs<T>* out) {
+      tape->rewind(mark);
+      const Var<T> g = ad::grad(ad::sum(energy(X, P)), X, true);
+      const Var<T> hv = forward ? ad::jvp<T>({g}, {X}, {V}, true)[0] : ad::grad<T>({g}, {X}, {V}, true)[0];
+      const Var<T> L = ad::mean(0.5 * ad::sum(g * g, 1) - ad::sum(V * hv, 1));
+      const auto gs = ad::grad<T>({L}, P.list());
+      report_grads(out, L, gs);
+      return static_cast<double>(L.item());
+    };
+  };
+  return {{"rev_over_rev", method(false)}, {"rev_over_fwd_over_rev", method(true)}};
+}
+
+// tr H_n by d HVPs along the unit vectors e_k, each for the whole batch at once. Two ways: the engine's
+// hessian_trace (forward over reverse), and a loop of reverse-over-reverse HVPs like the torch reference.
+// Both are generic HVPs; batching the d unit tangents into one pass is future work (bench/README.md).
+template <class T>
+std::vector<Method<T>> sm_exact_step(const Problem<T>& pb, bool) {
+  auto tape = make_tape<T>();
+  const Params<T> P = put(*tape, pb.theta, true);
+  const Var<T> X = tape->variable(pb.X);
+  std::vector<Var<T>> onehot;
+  for (int64_t k = 0; k < pb.d; ++k) {
+    Tensor<T> e(Shape{pb.B, pb.d});
+    for (int64_t n = 0; n < pb.B; ++n) e.at(n, k) = T(1);
+    onehot.push_back(tape->constant(e));
+  }
+  const auto mark = tape->mark();
+  auto method = [=](bool forward) {
+    return [=](Outputs<T>* out) {
+      tape->rewind(mark);
+      const Var<T> f = ad::sum(energy(X, P));
+      const Var<T> g = ad::grad(f, X, true);
+      Var<T> tr;
+      if (forward) {
+        tr = ad::hessian_trace(f, X, true, g);
+      } else {
+        for (const Var<T>& e : onehot) {
+          const Var<T> hk = ad::grad<T>({g}, {X}, {e}, true)[0];
+          const Var<T> diag = ad::sum(hk * e, 1);  // (H_n e_k)_k
+          tr = tr.defined() ? tr + diag : diag;
+        }
+      }
+      const Var<T> L = ad::mean(0.5 * ad::sum(g * g, 1) - tr);
+      const auto gs = ad::grad<T>({L}, P.list());
+      report_grads(out, L, gs);
+      return static_cast<double>(L.item());
+    };
+  };
+  return {{"rev_over_rev_loop", method(false)}, {"fwd_over_rev_loop(hessian_trace)", method(true)}};
+}
+
+template <class T>
+std::vector<Method<T>> dsm_step(const Problem<T>& pb, bool) {
+  auto tape = make_tape<T>();
+  const Params<T> P = put(*tape, pb.theta, true);
+  const Var<T> V = tape->constant(pb.V);
+  const auto mark = tape->mark();
+  auto xt = std::make_shared<Tensor<T>>(pb.X.shape());
+  return {{"autograd", [=, X = pb.X, Vh = pb.V](Outputs<T>* out) {
+             tape->rewind(mark);
+             for (int64_t i = 0; i < X.numel(); ++i) (*xt)[i] = X[i] + static_cast<T>(kSigma) * Vh[i];
+             const Var<T> Xt = tape->variable(*xt);
+             const Var<T> g = ad::grad(ad::sum(energy(Xt, P)), Xt, true);
+             const Var<T> r = g - V / kSigma;
+             const Var<T> L = 0.5 * ad::mean(ad::sum(r * r, 1));
+             const auto gs = ad::grad<T>({L}, P.list());
+             report_grads(out, L, gs);
+             return static_cast<double>(L.item());
+           }}};
+}
+
+/// K steps of x <- x - (ε/2) ∇ₓE(x) + √ε z, with P constants on `tape`. z = 0 when rng is null.
+/// The tape is rewound after every step, so it never grows.
+template <class T>
+void langevin_chain(Tape<T>& tape, const Params<T>& P, Tensor<T>& x, int K, ad::Rng* rng, Tensor<T>& z) {
+  const auto mark = tape.mark();
+  const T step = static_cast<T>(-kEps / 2.0), noise = static_cast<T>(std::sqrt(kEps));
+  const int64_t n = x.numel();
+  for (int t = 0; t < K; ++t) {
+    tape.rewind(mark);
+    const Var<T> xv = tape.variable(x);
+    const Var<T> g = ad::grad(ad::sum(energy(xv, P)), xv);
+    const T* gp = g.data();
+    for (int64_t i = 0; i < n; ++i) x[i] = x[i] + step * gp[i];
+    if (rng) {
+      ad::fill_normal(z, *rng);
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] + noise * z[i];
+    }
+  }
+  tape.rewind(mark);
+}
+
+template <class T>
+std::vector<Method<T>> langevin(const Problem<T>& pb, bool check) {
+  auto tape = make_tape<T>();
+  const Params<T> P = put(*tape, pb.theta, false);
+  struct State {
+    Tensor<T> x, z;
+    ad::Rng rng{0};
+  };
+  auto st = std::make_shared<State>(State{pb.V, pb.V, ad::Rng(0)});
+  return {{"autograd", [=, V0 = pb.V](Outputs<T>* out) {
+             std::copy(V0.begin(), V0.end(), st->x.begin());
+             langevin_chain(*tape, P, st->x, kLangevinSteps, check ? nullptr : &st->rng, st->z);
+             if (out) out->emplace_back("x", st->x);
+             double s = 0;
+             for (const T v : st->x) s += v;
+             return s;
+           }}};
+}
+
+/// Contrastive divergence: negatives from K_cd Langevin steps at the current θ, L = mean E(X) - mean
+/// E(x_neg), ∇θ L, one Adam step (torch.optim.Adam). θ and the Adam state persist across iterations.
+template <class T>
+std::vector<Method<T>> cd_step(const Problem<T>& pb, bool check) {
+  struct State {
+    std::array<Tensor<T>, 6> theta, m, v;
+    Tensor<T> x, z;
+    ad::Rng rng{0};
+    int64_t step = 0;
+    std::shared_ptr<Tape<T>> tape = make_tape<T>();
+  };
+  auto st = std::make_shared<State>();
+  st->theta = pb.theta;
+  for (int k = 0; k < 6; ++k) st->m[k] = st->v[k] = Tensor<T>(pb.theta[k].shape());
+  st->x = st->z = pb.V;
+  return {{"autograd+Adam", [=, X = pb.X, V0 = pb.V](Outputs<T>* out) {
+             Tape<T>& tape = *st->tape;
+             tape.clear();
+             const Params<T> Pc = put(tape, st->theta, false);
+             std::copy(V0.begin(), V0.end(), st->x.begin());
+             langevin_chain(tape, Pc, st->x, kCdSteps, check ? nullptr : &st->rng, st->z);
+             tape.clear();
+             const Params<T> P = put(tape, st->theta, true);
+             const Var<T> L = ad::mean(energy(tape.constant(X), P)) - ad::mean(energy(tape.constant(st->x), P));
+             const auto gs = ad::grad<T>({L}, P.list());
+             // Adam, written as torch 1.13's _single_tensor_adam.
+             ++st->step;
+             const double bc1 = 1.0 - std::pow(kBeta1, static_cast<double>(st->step));
+             const double bc2 = 1.0 - std::pow(kBeta2, static_cast<double>(st->step));
+             const T step_size = static_cast<T>(kLr / bc1), bc2_sqrt = static_cast<T>(std::sqrt(bc2));
+             const T b1 = static_cast<T>(kBeta1), b2 = static_cast<T>(kBeta2), eps = static_cast<T>(kAdamEps);
+             const T c1 = static_cast<T>(1.0 - kBeta1), c2 = static_cast<T>(1.0 - kBeta2);
+             for (int k = 0; k < 6; ++k) {
+               const T* g = gs[k].data();
+               T *p = st->theta[k].data(), *m = st->m[k].data(), *v = st->v[k].data();
+               for (int64_t i = 0, n = st->theta[k].numel(); i < n; ++i) {
+                 m[i] = m[i] * b1 + c1 * g[i];
+                 v[i] = v[i] * b2 + c2 * (g[i] * g[i]);
+                 const T denom = std::sqrt(v[i]) / bc2_sqrt + eps;
+                 p[i] = p[i] - step_size * (m[i] / denom);
+               }
+             }
+             if (out) {
+               report_grads(out, L, gs);
+               out->emplace_back("x_neg", st->x);
+               for (int k = 0; k < 6; ++k) out->emplace_back(std::string(kParamNames[k]) + "_new", st->theta[k]);
+             }
+             return static_cast<double>(L.item());
+           }}};
+}
+
+template <class T>
+std::vector<Method<T>> make(const std::string& w, const Problem<T>& pb, bool check) {
+  if (w == "energy_grad") return energy_grad(pb, check);
+  if (w == "score") return score(pb, check);
+  if (w == "hvp") return hvp(pb, check);
+  if (w == "ssm_step") return ssm_step(pb, check);
+  if (w == "sm_exact_step") return sm_exact_step(pb, check);
+  if (w == "dsm_step") return dsm_step(pb, check);
+  if (w == "langevin") return langevin(pb, check);
+  if (w == "cd_step") return cd_step(pb, check);
+  throw std::invalid_argument("unknown workload " + w);
+}
+
+// ------------------------------------------------------------------------------------------- output
+/// 0-dim tensors as plain numbers; others as {sum, asum, wsum} over the row-major flattening.
+template <class T>
+json checksum(const Tensor<T>& t) {
+  if (t.rank() == 0) return static_cast<double>(t.item());
+  double s = 0, a = 0, w = 0;
+  for (int64_t k = 0; k < t.numel(); ++k) {
+    const double x = static_cast<double>(t[k]);
+    s += x;
+    a += std::fabs(x);
+    w += static_cast<double>(k % 7 + 1) * x;
+  }
+  return json{{"sum", s}, {"asum", a}, {"wsum", w}};
+}
+
+void emit(const json& row) { std::cout << row.dump() << std::endl; }
+
+// ------------------------------------------------------------------------------------------- timing
+struct Timing {
+  double median_ms, min_ms;
+  int reps;
+  double value;
+  std::string method;
+};
+
+/// The reference's protocol: one call, warm-up, reps = clamp(ceil(min_time / t_est), 5, max_reps) within the
+/// budget (≥ 3 reps), each rep timed on its own.
+Timing bench(const std::function<double(void*)>& fn, double min_time, int max_reps, double budget) {
+  using clock = std::chrono::steady_clock;
+  auto seconds = [](clock::duration d) { return std::chrono::duration<double>(d).count(); };
+  auto t0 = clock::now();
+  fn(nullptr);
+  const double first = seconds(clock::now() - t0);
+  const int nwarm = first > 0.05 ? 2 : std::max(3, std::min(200, static_cast<int>(0.25 / std::max(first, 1e-6))));
+  t0 = clock::now();
+  for (int i = 0; i < nwarm; ++i) fn(nullptr);
+  const double est = seconds(clock::now() - t0) / nwarm;
+  int reps = std::max(5, std::min(max_reps, static_cast<int>(std::ceil(min_time / est))));
+  if (reps * est > budget) reps = std::max(3, static_cast<int>(budget / est));
+  std::vector<double> times;
+  double value = 0;
+  for (int r = 0; r < reps; ++r) {
+    const auto t = clock::now();
+    value = fn(nullptr);
+    times.push_back(seconds(clock::now() - t) * 1e3);
+  }
+  std::sort(times.begin(), times.end());
+  const size_t n = times.size();
+  const double median = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+  return {median, times.front(), reps, value, ""};
+}
+
+double round6(double x) { return std::round(x * 1e6) / 1e6; }
+
+struct Args {
+  std::string only, size = "all";
+  int threads = 2, max_reps = 5000;
+  bool check = false;
+  double min_time = 1.0, budget = 25.0;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(k + " needs a value");
+      return argv[++i];
+    };
+    if (k == "--only") a.only = next();
+    else if (k == "--size") a.size = next();
+    else if (k == "--threads") a.threads = std::stoi(next());
+    else if (k == "--check") a.check = true;
+    else if (k == "--min-time") a.min_time = std::stod(next());
+    else if (k == "--budget") a.budget = std::stod(next());
+    else if (k == "--max-reps") a.max_reps = std::stoi(next());
+    else throw std::invalid_argument("unknown argument " + k);
+  }
+  if (!a.only.empty() && std::find(std::begin(kWorkloads), std::end(kWorkloads), a.only) == std::end(kWorkloads))
+    throw std::invalid_argument("unknown workload " + a.only);
+  if (a.size != "all" && a.size != "small" && a.size != "mid" && a.size != "large")
+    throw std::invalid_argument("unknown size " + a.size);
+  return a;
+}
+
+void run_check(const Args& args, const std::vector<std::string>& workloads, const std::vector<Size>& sizes) {
+  for (const Size& s : sizes) {
+    const Problem<double> pb = make_problem<double>(s);
+    json outs;
+    for (int k = 0; k < 6; ++k) outs[kParamNames[k]] = checksum(pb.theta[k]);
+    outs["x"] = checksum(pb.X);
+    outs["v"] = checksum(pb.V);
+    emit({{"impl", "ours"}, {"mode", "check"}, {"dtype", "float64"}, {"workload", "init"}, {"size", s.name},
+          {"outputs", outs}});
+  }
+  for (const std::string& w : workloads)
+    for (const Size& s : sizes) {
+      if (!runs_at(w, s.name)) continue;
+      const Problem<double> pb = make_problem<double>(s);
+      for (const Method<double>& m : make(w, pb, true)) {
+        Outputs<double> out;
+        const double value = m.run(&out);
+        json outs;
+        for (const auto& [name, t] : out) outs[name] = checksum(t);
+        emit({{"impl", "ours"}, {"mode", "check"}, {"dtype", "float64"}, {"workload", w}, {"size", s.name},
+              {"method", m.name}, {"value", value}, {"outputs", outs}});
+      }
+    }
+}
+
+void run_timing(const Args& args, const std::vector<std::string>& workloads, const std::vector<Size>& sizes) {
+  for (const std::string& w : workloads)
+    for (const Size& s : sizes) {
+      if (!runs_at(w, s.name)) continue;
+      const auto wall0 = std::chrono::steady_clock::now();
+      const Problem<float> pb = make_problem<float>(s);
+      std::vector<Timing> res;
+      for (const Method<float>& m : make(w, pb, false)) {
+        Timing t = bench([&](void*) { return m.run(nullptr); }, args.min_time, args.max_reps, args.budget);
+        t.method = m.name;
+        res.push_back(t);
+      }
+      std::sort(res.begin(), res.end(), [](const Timing& a, const Timing& b) { return a.median_ms < b.median_ms; });
+      json row{{"impl", "ours"},          {"workload", w},       {"size", s.name},
+               {"threads", args.threads}, {"ms_median", round6(res[0].median_ms)},
+               {"ms_min", round6(res[0].min_ms)}, {"reps", res[0].reps}, {"value", res[0].value},
+               {"method", res[0].method}};
+      if (res.size() > 1) {
+        json alt;
+        for (size_t i = 1; i < res.size(); ++i)
+          alt[res[i].method] = {{"ms_median", round6(res[i].median_ms)}, {"ms_min", round6(res[i].min_ms)},
+                                {"reps", res[i].reps}};
+        row["alt"] = alt;
+      }
+      row["wall_s"] = std::round(std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count() * 100) / 100;
+      emit(row);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Args args = parse(argc, argv);
+    ad::ThreadLimit limit(args.threads);
+    std::vector<std::string> workloads;
+    if (args.only.empty()) workloads.assign(std::begin(kWorkloads), std::end(kWorkloads));
+    else workloads.push_back(args.only);
+    std::vector<Size> sizes;
+    for (const Size& s : kSizes)
+      if (args.size == "all" || args.size == s.name) sizes.push_back(s);
+    if (args.check) run_check(args, workloads, sizes);
+    else run_timing(args, workloads, sizes);
+  } catch (const std::exception& e) {
+    std::cerr << "ebm-bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
