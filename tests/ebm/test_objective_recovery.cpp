@@ -24,6 +24,7 @@
 #include <ebm/objectives/score_matching.hpp>
 #include <ebm/objectives/sliced.hpp>
 #include <ebm/optim/adam.hpp>
+#include <ebm/optim/train_step.hpp>
 
 using ad::Shape;
 using ad::Tensor;
@@ -57,15 +58,9 @@ Tensor<double> data_2d() {
 void fit(ebm::Energy<double>& model, ebm::Objective<double>& obj, const Tensor<double>& x, int steps, double lr,
          uint64_t seed) {
   ebm::Adam<double> adam(ebm::cosine_lr(lr, steps));
-  const auto params = ebm::parameter_list(model, &obj);
   ad::Tape<double> tape;
   ad::Rng rng(seed);
-  for (int t = 0; t < steps; ++t) {
-    auto r = ebm::loss_and_grad(tape, model, obj, x, rng);
-    std::vector<Tensor<double>> g = std::move(r.grad_theta);
-    for (auto& e : r.grad_extra) g.push_back(std::move(e));
-    adam.step(params, g);
-  }
+  for (int t = 0; t < steps; ++t) ebm::train_step(tape, model, obj, adam, x, rng);
 }
 
 struct Moments1 {
