@@ -7,7 +7,7 @@ until the CPUs have been >= --idle busy-free for a few seconds, runs `compare.py
 and measures how much CPU *other* processes used meanwhile (all busy time minus that of its own children),
 printed as `other` (in cores; 0 = the pair ran alone).
 
-    /usr/bin/python3 bench/quiet_compare.py --ours build-bench/bench/ebm-bench [--rounds 1] [--idle 0.9]
+    /usr/bin/python3 bench/quiet_compare.py --ours build-bench/bench/ebm-bench [--rounds 1] [--idle 0.9] [--max-wait 600]
 """
 import argparse
 import json
@@ -45,13 +45,14 @@ def main():
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--idle", type=float, default=0.9)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-wait", type=float, default=600.0, help="seconds to wait for idle CPUs before running anyway")
     args = ap.parse_args()
     hz = os.sysconf("SC_CLK_TCK")
     rows = []
     print(f"{'workload':14} {'size':6} {'torch ms':>9} {'ours ms':>9} {'ratio':>6} {'ours frac':>9} {'other':>6}  ours method",
           flush=True)
     for w, s in PAIRS:
-        idle_before = wait_idle(args.idle)
+        idle_before = wait_idle(args.idle, max_wait=args.max_wait)
         c0, (b0, _), t0 = os.times(), cpu_jiffies(), time.time()
         out = subprocess.run(["/usr/bin/python3", COMPARE, "--ours", args.ours, "--only", w, "--size", s,
                               "--rounds", str(args.rounds), "--threads", str(args.threads)],
