@@ -58,12 +58,13 @@ struct OpNode {
   Var<T> in(int k) const { return Var<T>(tape, node().in[static_cast<size_t>(k)]); }
   Var<T> out() const { return Var<T>(tape, id); }
   bool needs(int k) const { return (needs_mask >> k) & 1u; }
-  const Shape& in_shape(int k) const { return tape->impl().nodes[node().in[static_cast<size_t>(k)]].shape; }
+  // By value: rules record nodes, which may grow (reallocate) the node table while a reference is held.
+  Shape in_shape(int k) const { return tape->impl().nodes[node().in[static_cast<size_t>(k)]].shape; }
   double a() const { return node().a; }
   double b() const { return node().b; }
   int64_t i() const { return node().i; }
   int64_t j() const { return node().j; }
-  const Shape& s() const { return node().s; }
+  Shape s() const { return node().s; }
 };
 
 /// Attributes passed to `record`.

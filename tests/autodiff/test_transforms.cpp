@@ -200,3 +200,15 @@ TEST_CASE("errors name the shapes") {
   CHECK_THROWS_AS(ad::grad(ad::sum(a), tape.constant(Tensor<double>(Shape{2}))), std::invalid_argument);
   CHECK_THROWS_AS(ad::grad(a, a), std::invalid_argument);  // not a single number and no grad_outputs
 }
+
+TEST_CASE("rules stay valid when the node table grows during a sweep") {
+  // Regression: rules used to hold shape references into the node table while recording new nodes; a
+  // reallocation mid-sweep then read freed memory. Pad the tape to every size around a growth boundary.
+  for (int pad = 2030; pad < 2060; ++pad) {
+    Tape<double> tape;
+    for (int k = 0; k < pad; ++k) tape.scalar(0.0);
+    const Var<double> x = tape.variable(test::uniform(Shape{4, 3}, -1, 1, 20));
+    const Tensor<double> g = ad::grad(ad::sum(ad::sum(ad::square(x), 1)), x).value();
+    for (int64_t i = 0; i < g.numel(); ++i) REQUIRE(g[i] == 2 * x.value()[i]);
+  }
+}
