@@ -75,6 +75,14 @@ json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
       out["parameters"] = {{"error", e.what()}};
     }
   }
+  const ObjectiveEntry& o = registry().objective(s.cfg["objective"]["type"]);
+  if (o.describe) {
+    try {
+      out["objective"] = o.describe(*s.objective, *s.model, s.data);
+    } catch (const std::exception& e) {
+      out["objective"] = {{"error", e.what()}};
+    }
+  }
   ad::Tensor<double> ed = s.model->evaluate(s.data.x);
   double mean_e = 0;
   for (double v : ed) mean_e += v;

@@ -81,6 +81,8 @@ json snapshot(Session& s, int64_t step, double lr_scale, int64_t retries, const 
               {"step", step},
               {"parameters", params},
               {"optimizer", s.optimizer_entry->save(*s.optimizer)},
+              // Persistent chains / replay buffer with their generators (empty for stateless objectives).
+              {"objective_state", json::binary(s.objective->save_state())},
               {"lr_scale", lr_scale},
               {"retries", retries},
               {"divergence_events", events},
@@ -145,6 +147,7 @@ int64_t restore_checkpoint(Session& s, const json& ck) {
     std::copy(v.begin(), v.end(), params[i]->data());
   }
   s.optimizer_entry->load(*s.optimizer, ck.at("optimizer"), params);
+  if (ck.contains("objective_state")) s.objective->load_state(ck.at("objective_state").get_binary());
   s.set_lr_scale(ck.at("lr_scale").get<double>());
   return ck.at("step").get<int64_t>();
 }

@@ -58,6 +58,9 @@ struct ObjectiveEntry {
   std::string name, description;
   std::vector<Field> params;
   std::function<std::unique_ptr<Objective<double>>(const json& cfg, const Dataset& data)> make;
+  /// What the objective learned besides the model (NCE's log Z, f-EBM's density ratio), for summary.json
+  /// under "objective"; may be empty. Called after training with the trained model.
+  std::function<json(const Objective<double>& objective, const Energy<double>& model, const Dataset& data)> describe{};
 };
 
 struct OptimizerEntry {

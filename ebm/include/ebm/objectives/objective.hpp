@@ -3,9 +3,15 @@
 // named terms for logging. All randomness (noise, projections, noise samples) comes from the Rng passed in,
 // so a fixed seed gives a fixed loss function of θ (which is what gradcheck needs).
 //
-// Objectives may learn parameters of their own (NCE's log Z): they live in extra_params() and are bound next
-// to the model's. Objectives that keep state between batches (persistent chains, later) may mutate
-// themselves in loss(), hence it is not const. Labels are passed for supervised objectives (JEM, later).
+// Objectives may learn parameters of their own (NCE's log Z, f-EBM's variational function, an adversarial
+// sampler): they live in extra_params() and are bound next to the model's, and one optimiser descends the loss
+// in all of them. A min-max objective therefore returns a surrogate whose gradient is the descent direction
+// for every group (ascent parts enter with a minus sign and the other group behind ad::stop_gradient).
+//
+// Objectives that keep state between batches (persistent chains, a replay buffer) mutate themselves in loss(),
+// hence it is not const; save_state/load_state carry that state through checkpoints, so a resumed run draws
+// exactly what an uninterrupted one would. Labels are passed for supervised objectives (JEM).
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -46,6 +52,12 @@ class Objective {
   /// True when the loss uses ∂²E/∂x² (exact and sliced score matching): relu energies are then degenerate.
   virtual bool uses_second_derivatives() const { return false; }
   virtual Loss<T> loss(const LossInput<T>& in) = 0;
+
+  /// State carried between batches (persistent chains, buffers, their generators) as an opaque blob;
+  /// empty for stateless objectives. load_state(save_state()) restores the objective exactly.
+  virtual std::vector<uint8_t> save_state() const { return {}; }
+  /// Throws std::runtime_error if the blob does not belong to this objective's configuration.
+  virtual void load_state(const std::vector<uint8_t>& blob) { (void)blob; }
 
   std::vector<Param<T>>& extra_params() { return extra_; }
   const std::vector<Param<T>>& extra_params() const { return extra_; }
