@@ -9,6 +9,9 @@
 //     for Gaussian v, i.e. SE ×√3); SSM-VR with Rademacher projections in 1-D is exactly SM;
 //   * DSM with the control variate targets Σ + σ²I (it fits the noised data) with SE ×√2 at most for
 //     the scale (the ‖z‖² fluctuation adds a relative variance 2/N to the fitted variance);
+//   * CD with an exact MCMC kernel (MALA) started at the data: the negatives' mean gradient vanishes exactly
+//     when the model equals the data's law, so its fixed point is the MLE's; the negatives add sampling noise
+//     of the same size as the data's, which the decaying rate averages over hundreds of steps;
 //   * NCE with noise equal to the data distribution has asymptotic covariance (1 + 1/ν)× the MLE's
 //     (Gutmann & Hyvärinen 2012), ×2 for ν = 1, i.e. SE ×√2.
 // Hence a bound of 5 SE leaves ≥ 2.9 standard deviations of the estimator for the worst case (√3), a false
@@ -19,6 +22,7 @@
 #include <numbers>
 
 #include <ebm/models/gaussian.hpp>
+#include <ebm/objectives/contrastive_divergence.hpp>
 #include <ebm/objectives/denoising.hpp>
 #include <ebm/objectives/nce.hpp>
 #include <ebm/objectives/score_matching.hpp>
@@ -193,4 +197,19 @@ TEST_CASE("recovery: NCE with noise fitted to the data, and its learnt log Z") {
   MESSAGE("nce 2-D: learnt log Z = " << nce2.log_z() << ", analytic at fit = " << m2.log_partition() << ", truth = " << lz2_true);
   CHECK(std::abs(nce2.log_z() - m2.log_partition()) < 1 / std::sqrt(double(kN)));
   CHECK(std::abs(nce2.log_z() - lz2_true) < 5 * std::sqrt(2.0) * std::sqrt(2.0 / (2.0 * kN)));
+}
+
+TEST_CASE("recovery: contrastive divergence with MALA (CD-5 from the data) and PCD") {
+  samplers::MalaOptions mala;
+  mala.step_size = 0.3;
+  ebm::NegativeOptions o;
+  o.steps = 5;
+  ebm::ContrastiveDivergence<double> cd(ebm::NegativePhase<double>(ebm::mala_sampler<double>(mala), o, 1));
+  check_1d(cd, kSigma);
+  check_2d(cd, 0.0);
+  // PCD: 4000 persistent chains from N(0, 2²), five MALA steps per update.
+  o.start = ebm::ChainStart::persistent;
+  o.buffer.noise = samplers::InitNoise::normal, o.buffer.sd = 2.0;
+  ebm::ContrastiveDivergence<double> pcd(ebm::NegativePhase<double>(ebm::mala_sampler<double>(mala), o, 2));
+  check_1d(pcd, kSigma);
 }

@@ -4,11 +4,14 @@
 
 #include <cmath>
 
+#include <ebm/models/classifier.hpp>
 #include <ebm/models/composite.hpp>
 #include <ebm/models/gaussian.hpp>
 #include <ebm/models/mlp.hpp>
 #include <ebm/models/rbm.hpp>
+#include <ebm/objectives/contrastive_divergence.hpp>
 #include <ebm/objectives/denoising.hpp>
+#include <ebm/objectives/jem.hpp>
 #include <ebm/objectives/nce.hpp>
 #include <ebm/objectives/score_matching.hpp>
 #include <ebm/objectives/sliced.hpp>
@@ -28,7 +31,10 @@ Tensor<double> normal(const Shape& s, uint64_t seed) {
 }
 
 // gradcheck of θ ↦ loss(θ) (model parameters, then the objective's extra parameters), order 1 in float64.
-void check_objective_gradient(const ebm::Energy<double>& model, ebm::Objective<double>& obj, const Tensor<double>& x) {
+// Stateful objectives (persistent chains) are reset to the same state before every evaluation.
+void check_objective_gradient(const ebm::Energy<double>& model, ebm::Objective<double>& obj, const Tensor<double>& x,
+                              const std::vector<int64_t>* labels = nullptr) {
+  const std::vector<uint8_t> state = obj.save_state();
   std::vector<Tensor<double>> inputs;
   for (const auto& p : model.params()) inputs.push_back(p.value);
   for (const auto& p : obj.extra_params()) inputs.push_back(p.value);
@@ -36,9 +42,10 @@ void check_objective_gradient(const ebm::Energy<double>& model, ebm::Objective<d
   const ad::GradcheckReport r = ad::gradcheck(
       [&](ad::Tape<double>& tape, const V& in) {
         ad::Rng rng(1234);  // the same noise/projections on every call: a deterministic function of θ
+        obj.load_state(state);
         const V theta(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n_theta));
         const V extra(in.begin() + static_cast<std::ptrdiff_t>(n_theta), in.end());
-        return obj.loss(ebm::LossInput<double>{tape, model, theta, extra, x, rng}).value;
+        return obj.loss(ebm::LossInput<double>{tape, model, theta, extra, x, rng, labels}).value;
       },
       inputs);
   INFO(obj.name() << " on " << model.name() << "\n" << r.str());
@@ -124,6 +131,32 @@ TEST_CASE("every objective's θ-gradient passes gradcheck with fixed random draw
     check_objective_gradient(*model, vr, x);
     ebm::NoiseContrastiveEstimation<double> nce(x, 1.5, 1.2, 0.3);
     check_objective_gradient(*model, nce, x);
+    // Maximum likelihood: the negatives are drawn with θ's current values as constants, so with the draws
+    // fixed the surrogate's gradient is E_data ∇θE − E_samples ∇θE (+ the regulariser's).
+    ebm::NegativeOptions cd_k;
+    cd_k.steps = 3;
+    ebm::ContrastiveDivergence<double> cd(ebm::NegativePhase<double>(ebm::mala_sampler<double>({.step_size = 0.1}), cd_k, 1), 0.1);
+    check_objective_gradient(*model, cd, x);
+    ebm::NegativeOptions pcd = cd_k;
+    pcd.start = ebm::ChainStart::persistent, pcd.count = 4, pcd.buffer.capacity = 9, pcd.buffer.reinit_prob = 0.3;
+    ebm::ContrastiveDivergence<double> replay(ebm::NegativePhase<double>(ebm::langevin_sampler<double>({.step_size = 0.05}), pcd, 2), 0.2);
+    ad::Tape<double> warm;
+    ad::Rng warm_rng(3);
+    ebm::loss_and_grad(warm, *model, replay, x, warm_rng);  // chains in mid-flight, not at their start
+    check_objective_gradient(*model, replay, x);
+  }
+  {  // An RBM with Gibbs negatives on binary data; JEM with labels.
+    ad::Rng rng(5);
+    ebm::BernoulliRbm<double> rbm(3, 2, rng, 0.5);
+    const Tensor<double> v(Shape{5, 3}, {1, 0, 1, 0, 0, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0});
+    ebm::NegativeOptions o;
+    o.steps = 2;
+    ebm::ContrastiveDivergence<double> cd(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 1));
+    check_objective_gradient(rbm, cd, v);
+    ebm::ClassifierEnergy<double> clf(2, {5}, 3, ebm::Activation::silu, rng);
+    const std::vector<int64_t> y = {0, 2, 1, 1, 0, 2};
+    ebm::JointEnergyModel<double> jem(ebm::NegativePhase<double>(ebm::langevin_sampler<double>({.step_size = 0.05}), o, 1), 0.7, 0.1);
+    check_objective_gradient(clf, jem, x, &y);
   }
   // The ladder, on noise-conditional energies of both kinds.
   ad::Rng rng(8);

@@ -1,0 +1,90 @@
+#pragma once
+// The negative phase of maximum-likelihood training: samples from the current model, drawn by any sampler.
+//
+// ∇θ of the negative log-likelihood is E_data[∇θE] − E_model[∇θE]; the second expectation needs samples of
+// p_θ, which MCMC provides only approximately. Three standard ways to start the chains:
+//   - CD-k (Hinton 2002): k transitions starting at the data batch itself;
+//   - PCD (Tieleman 2008): chains that persist across batches, k transitions per batch;
+//   - a replay buffer (Du & Mordatch 2019): persistent chains in a large pool, a random subset per batch,
+//     a few restarted from noise each time. PCD is the buffer whose capacity is the number of negatives
+//     and whose restart probability is 0 (every chain is advanced every batch).
+// The sampler is any samplers::Sampler (Langevin, MALA, HMC, Gibbs), built from the
+// model at every draw with θ held fixed (the model's current parameter values, as constants), so the
+// negatives carry no gradient and a gradcheck of the loss sees them as fixed draws.
+//
+// Reproducibility: CD-k chains draw from generators split off the batch's Rng; persistent chains own theirs
+// (replay.hpp), and save_state/load_state carry chains, generators and the buffer's own generator through
+// checkpoints.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <samplers/hmc.hpp>
+#include <samplers/langevin.hpp>
+#include <samplers/mala.hpp>
+#include <samplers/replay.hpp>
+
+#include "ebm/models/energy.hpp"
+
+namespace ebm {
+
+/// Builds a sampler for a model; the model must outlive the sampler.
+template <class T>
+using SamplerFactory = std::function<std::unique_ptr<samplers::Sampler<T>>(const Energy<T>& model)>;
+
+// Ready-made factories over sampler_energy(model).
+template <class T> SamplerFactory<T> langevin_sampler(samplers::LangevinOptions options);
+template <class T> SamplerFactory<T> mala_sampler(samplers::MalaOptions options);
+template <class T> SamplerFactory<T> hmc_sampler(samplers::HmcOptions options);
+/// Block Gibbs for models that are samplers::RbmConditionals (RBMs), single-site Gibbs (systematic scan)
+/// for samplers::BinaryConditionals (Boltzmann machines); std::invalid_argument for any other model.
+template <class T> SamplerFactory<T> gibbs_sampler();
+
+enum class ChainStart {
+  data,       // CD-k: chains start at the batch (the first `count` rows, cycled if count > batch)
+  persistent  // PCD / replay buffer
+};
+
+struct NegativeOptions {
+  int64_t steps = 1;  // k: sampler transitions per batch
+  ChainStart start = ChainStart::data;
+  int64_t count = 0;  // negatives per batch; 0: as many as the batch has rows
+  /// persistent only: the pool. capacity 0 means `count` (PCD: every chain advanced every batch).
+  samplers::ReplayOptions buffer{.capacity = 0, .reinit_prob = 0.0};
+};
+
+/// Initialiser for persistent chains of binary models: each unit on with probability ½ ({0, 1} units).
+std::function<void(double* row, int64_t dim, ad::Rng& rng)> bernoulli_init(double p_on = 0.5);
+
+template <class T>
+class NegativePhase {
+ public:
+  NegativePhase(SamplerFactory<T> sampler, NegativeOptions options, uint64_t seed);
+
+  /// Negatives for one batch [count, d], as constants (no gradient path to θ). `rng` serves CD-k chains.
+  ad::Tensor<T> draw(const Energy<T>& model, const ad::Tensor<T>& data, ad::Rng& rng);
+
+  /// Sampler statistics of the last draw (acceptance over its k steps).
+  const samplers::SamplerStats& last_stats() const { return stats_; }
+  const NegativeOptions& options() const { return options_; }
+  /// The persistent pool, once created (at the first draw or load_state).
+  const samplers::ReplayBuffer<T>* buffer() const { return buffer_ ? &*buffer_ : nullptr; }
+
+  std::vector<uint8_t> save_state() const;
+  void load_state(const std::vector<uint8_t>& blob);
+
+ private:
+  samplers::ReplayBuffer<T>& pool(int64_t dim, int64_t count);
+  SamplerFactory<T> sampler_;
+  NegativeOptions options_;
+  uint64_t seed_;
+  std::optional<samplers::ReplayBuffer<T>> buffer_;
+  samplers::SamplerStats stats_;
+};
+
+extern template class NegativePhase<float>;
+extern template class NegativePhase<double>;
+
+}  // namespace ebm

@@ -1,0 +1,42 @@
+#include "ebm/objectives/contrastive_divergence.hpp"
+
+#include <stdexcept>
+
+namespace ebm {
+
+template <class T>
+ad::Var<T> contrastive_surrogate(const ad::Var<T>& e_data, const ad::Var<T>& e_samples, double alpha, std::vector<Term>& terms) {
+  ad::Var<T> value = ad::mean(e_data) - ad::mean(e_samples);
+  terms.push_back(mean_term("energy_data", e_data));
+  terms.push_back(mean_term("energy_samples", e_samples));
+  if (alpha > 0) {
+    const ad::Var<T> reg = ad::mean(ad::square(e_data)) + ad::mean(ad::square(e_samples));
+    terms.push_back({"energy_reg", static_cast<double>(reg.item())});
+    value = value + alpha * reg;
+  }
+  return value;
+}
+
+template <class T>
+ContrastiveDivergence<T>::ContrastiveDivergence(NegativePhase<T> negatives, double energy_reg)
+    : negatives_(std::move(negatives)), alpha_(energy_reg) {
+  if (!(energy_reg >= 0)) throw std::invalid_argument("CD: the energy regulariser must be >= 0");
+}
+
+template <class T>
+Loss<T> ContrastiveDivergence<T>::loss(const LossInput<T>& in) {
+  last_ = negatives_.draw(in.model, in.x, in.rng);
+  const ad::Var<T> e_data = in.model.energy(in.theta, in.tape.constant(in.x));
+  const ad::Var<T> e_samples = in.model.energy(in.theta, in.tape.constant(last_));
+  Loss<T> out{ad::Var<T>{}, {}};
+  out.value = contrastive_surrogate(e_data, e_samples, alpha_, out.terms);
+  out.terms.push_back({"accept_rate", negatives_.last_stats().acceptance_rate()});
+  return out;
+}
+
+template ad::Var<float> contrastive_surrogate(const ad::Var<float>&, const ad::Var<float>&, double, std::vector<Term>&);
+template ad::Var<double> contrastive_surrogate(const ad::Var<double>&, const ad::Var<double>&, double, std::vector<Term>&);
+template class ContrastiveDivergence<float>;
+template class ContrastiveDivergence<double>;
+
+}  // namespace ebm

@@ -1,0 +1,139 @@
+#include "ebm/objectives/negatives.hpp"
+
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include <samplers/conditionals.hpp>
+#include <samplers/gibbs.hpp>
+
+#include "ebm/models/sampling.hpp"
+
+namespace ebm {
+
+template <class T>
+SamplerFactory<T> langevin_sampler(samplers::LangevinOptions o) {
+  return [o](const Energy<T>& m) { return std::make_unique<samplers::Langevin<T>>(sampler_energy(m), o); };
+}
+template <class T>
+SamplerFactory<T> mala_sampler(samplers::MalaOptions o) {
+  return [o](const Energy<T>& m) { return std::make_unique<samplers::Mala<T>>(sampler_energy(m), o); };
+}
+template <class T>
+SamplerFactory<T> hmc_sampler(samplers::HmcOptions o) {
+  return [o](const Energy<T>& m) { return std::make_unique<samplers::Hmc<T>>(sampler_energy(m), o); };
+}
+template <class T>
+SamplerFactory<T> gibbs_sampler() {
+  return [](const Energy<T>& m) -> std::unique_ptr<samplers::Sampler<T>> {
+    if (const auto* rbm = dynamic_cast<const samplers::RbmConditionals<T>*>(&m)) return std::make_unique<samplers::BlockGibbs<T>>(*rbm);
+    if (const auto* bm = dynamic_cast<const samplers::BinaryConditionals<T>*>(&m)) return std::make_unique<samplers::SingleSiteGibbs<T>>(*bm);
+    throw std::invalid_argument("Gibbs sampling needs an RBM or a Boltzmann machine, not the model \"" + m.name() + "\"");
+  };
+}
+
+std::function<void(double*, int64_t, ad::Rng&)> bernoulli_init(double p_on) {
+  return [p_on](double* row, int64_t d, ad::Rng& rng) {
+    for (int64_t k = 0; k < d; ++k) row[k] = rng.uniform() < p_on ? 1.0 : 0.0;
+  };
+}
+
+template <class T>
+NegativePhase<T>::NegativePhase(SamplerFactory<T> sampler, NegativeOptions options, uint64_t seed)
+    : sampler_(std::move(sampler)), options_(std::move(options)), seed_(seed) {
+  if (!sampler_) throw std::invalid_argument("NegativePhase: no sampler");
+  if (options_.steps < 0) throw std::invalid_argument("NegativePhase: steps must be >= 0");
+  if (options_.count < 0) throw std::invalid_argument("NegativePhase: count must be >= 0");
+  if (options_.buffer.capacity < 0) throw std::invalid_argument("NegativePhase: buffer capacity must be >= 0");
+}
+
+template <class T>
+samplers::ReplayBuffer<T>& NegativePhase<T>::pool(int64_t dim, int64_t count) {
+  if (!buffer_) {
+    samplers::ReplayOptions o = options_.buffer;
+    if (o.capacity == 0) o.capacity = count;
+    buffer_.emplace(dim, o, seed_);
+  }
+  if (buffer_->dim() != dim) throw std::invalid_argument("NegativePhase: the data's dimension changed between batches");
+  if (count > buffer_->capacity())
+    throw std::invalid_argument("NegativePhase: " + std::to_string(count) + " negatives per batch from a buffer of " +
+                                std::to_string(buffer_->capacity()) + " chains");
+  return *buffer_;
+}
+
+template <class T>
+ad::Tensor<T> NegativePhase<T>::draw(const Energy<T>& model, const ad::Tensor<T>& data, ad::Rng& rng) {
+  if (data.rank() != 2 || data.rows() < 1) throw ad::ShapeError("NegativePhase::draw: data must be [B >= 1, d], got " + data.shape().str());
+  const int64_t d = data.cols(), count = options_.count > 0 ? options_.count : data.rows();
+  std::unique_ptr<samplers::Sampler<T>> sampler = sampler_(model);
+  if (options_.start == ChainStart::data) {
+    // Chain generators are split off the batch's stream: a fixed batch Rng gives fixed negatives.
+    samplers::ChainState<T> chains;
+    chains.x = ad::Tensor<T>(ad::Shape{count, d});
+    const ad::Rng base = rng.split(0x4344);  // "CD"
+    chains.rngs.reserve(static_cast<size_t>(count));
+    for (int64_t c = 0; c < count; ++c) {
+      const int64_t r = c % data.rows();
+      std::memcpy(chains.row(c), data.data() + r * d, sizeof(T) * static_cast<size_t>(d));
+      chains.rngs.push_back(base.split(static_cast<uint64_t>(c)));
+    }
+    stats_ = options_.steps > 0 ? sampler->run(chains, options_.steps) : samplers::SamplerStats{};
+    return std::move(chains.x);
+  }
+  samplers::ReplayBuffer<T>& buf = pool(d, count);
+  auto batch = buf.draw(count);
+  stats_ = options_.steps > 0 ? sampler->run(batch.chains, options_.steps) : samplers::SamplerStats{};
+  buf.write_back(batch);
+  return std::move(batch.chains.x);
+}
+
+namespace {
+constexpr char kMagic[8] = {'E', 'B', 'M', 'N', 'E', 'G', '0', '1'};
+}
+
+template <class T>
+std::vector<uint8_t> NegativePhase<T>::save_state() const {
+  if (!buffer_) return {};
+  std::ostringstream out;
+  out.write(kMagic, sizeof kMagic);
+  const int64_t dims[2] = {buffer_->capacity(), buffer_->dim()};
+  out.write(reinterpret_cast<const char*>(dims), sizeof dims);
+  buffer_->save(out);
+  const std::string s = out.str();
+  return {s.begin(), s.end()};
+}
+
+template <class T>
+void NegativePhase<T>::load_state(const std::vector<uint8_t>& blob) {
+  if (blob.empty()) {  // saved before the first draw: nothing persistent yet
+    buffer_.reset();
+    return;
+  }
+  std::istringstream in(std::string(blob.begin(), blob.end()));
+  char magic[8];
+  int64_t dims[2];
+  in.read(magic, sizeof magic);
+  in.read(reinterpret_cast<char*>(dims), sizeof dims);
+  if (!in || std::memcmp(magic, kMagic, sizeof magic) != 0) throw std::runtime_error("negative-phase state: not a chain-pool blob");
+  if (options_.start != ChainStart::persistent) throw std::runtime_error("negative-phase state: chains saved, but this objective starts at the data");
+  if (options_.buffer.capacity > 0 && dims[0] != options_.buffer.capacity)
+    throw std::runtime_error("negative-phase state: a pool of " + std::to_string(dims[0]) + " chains, configured " +
+                             std::to_string(options_.buffer.capacity));
+  samplers::ReplayOptions o = options_.buffer;
+  o.capacity = dims[0];
+  buffer_.emplace(dims[1], o, seed_);
+  buffer_->load(in);
+}
+
+#define EBM_NEGATIVES(T)                                                              \
+  template SamplerFactory<T> langevin_sampler<T>(samplers::LangevinOptions);          \
+  template SamplerFactory<T> mala_sampler<T>(samplers::MalaOptions);                  \
+  template SamplerFactory<T> hmc_sampler<T>(samplers::HmcOptions);                    \
+  template SamplerFactory<T> gibbs_sampler<T>();                                      \
+  template class NegativePhase<T>;
+EBM_NEGATIVES(float)
+EBM_NEGATIVES(double)
+#undef EBM_NEGATIVES
+
+}  // namespace ebm
