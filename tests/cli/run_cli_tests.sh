@@ -134,11 +134,60 @@ rows = [raw[i * (1 + w * bpp) + 1:(i + 1) * (1 + w * bpp)] for i in range(h)]
 assert len(set(raw)) > 8, "image content looks constant"
 PY
 }
+check_png_grid() {  # a valid PNG with content: an image grid, 8 tiles across
+  py "$1" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n"
+w, h = struct.unpack(">II", b[16:24])
+assert w == 457 and 28 < h <= w, (w, h)  # 8 tiles of 2x28 px + 1-px separators
+assert len(set(b[33:])) > 8
+PY
+}
 check "energy.png is a valid 480x480 PNG with content" check_png "$WORK/t1/energy.png" 480 480
 check "training.png is a valid 640x400 PNG with content" check_png "$WORK/t1/training.png" 640 400
 "$EBM" run "$SRC/examples/mixture_1d_ssm.json" --out "$WORK/m1" --quiet --set training.steps=200 --set sampler.steps=50
 check "1-D example runs" test -s "$WORK/m1/summary.json"
 check "histogram.png is a valid 480x300 PNG with content" check_png "$WORK/m1/histogram.png" 480 300
+
+# ---- 5b. the other objective and sampler families, shortened ------------------------------------------------------
+"$EBM" run "$SRC/examples/gaussian_cd_mala.json" --out "$WORK/cd" --quiet
+check "CD + MALA example recovers mu and the covariance" py "$WORK/cd/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+p = s["parameters"]; mu, c = p["mu"], p["covariance"]
+ok = abs(mu[0] - 1) < 0.05 and abs(mu[1] + 2) < 0.15 and abs(c[0][0] / 0.25 - 1) < 0.1 and abs(c[1][1] / 4 - 1) < 0.1 and abs(c[0][1]) < 0.1
+ok = ok and s["final"]["terms"]["accept_rate"] > 0.5 and s["sampler"]["type"] == "hmc"
+if not ok: print("cd summary:", json.dumps(p), s["final"])
+sys.exit(0 if ok else 1)
+PY
+"$EBM" run "$SRC/examples/blobs_jem.json" --out "$WORK/jem" --quiet --set training.steps=600 --set sampler.steps=100
+check "JEM example classifies (train accuracy >= 0.95)" py "$WORK/jem/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+sys.exit(0 if s["evaluation"]["objective"]["train_accuracy"] >= 0.95 else 1)
+PY
+"$EBM" run "$SRC/examples/fashion_rbm_pcd.json" --out "$WORK/rbm" --quiet --set data.subset=1000 --set training.steps=200 \
+  --set sampler.steps=50 --set sampler.chains=16
+check "RBM example draws an image grid" check_png_grid "$WORK/rbm/samples.png"
+"$EBM" run "$SRC/examples/rings_dsm_ladder.json" --out "$WORK/ladder" --quiet --set training.steps=100 --set sampler.steps_per_level=5 \
+  --set sampler.chains=50
+check "DSM ladder + annealed Langevin example runs" test -s "$WORK/ladder/summary.json"
+"$EBM" run "$SRC/examples/mixture_1d_tempering.json" --out "$WORK/pt" --quiet --set training.steps=200 --set sampler.steps=50 \
+  --set sampler.warmup=20 --set sampler.chains=50
+check "tempering example reports swap-level sampling" py "$WORK/pt/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+sys.exit(0 if s["sampler"]["type"] == "tempering" and 0 < s["sampler"]["acceptance_rate"] <= 1 else 1)
+PY
+# Persistent chains (a replay buffer) survive kill -9 and --resume bit for bit.
+SHORT=(--set training.steps=300 --set training.checkpoint_every=100 --set training.log_every=50 --set sampler.steps=100 --set sampler.warmup=50)
+"$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/buf1" --quiet "${SHORT[@]}"
+EBM_TEST_CRASH_AFTER_CHECKPOINT=200 "$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/buf2" --quiet "${SHORT[@]}" 2>/dev/null
+check "replay-buffer run was killed" test ! -e "$WORK/buf2/summary.json"
+"$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/buf2" --quiet --resume "${SHORT[@]}"
+check "replay-buffer run resumed identical (summary)" same_summary "$WORK/buf1/summary.json" "$WORK/buf2/summary.json"
+check "replay-buffer run resumed identical (parameters)" cmp -s "$WORK/buf1/parameters.json" "$WORK/buf2/parameters.json"
 
 # ---- 6. other subcommands ------------------------------------------------------------------------------------------
 for ex in "$SRC"/examples/*.json; do

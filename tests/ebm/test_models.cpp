@@ -229,6 +229,11 @@ TEST_CASE("sum of energies and noise-conditional energy") {
   for (int n = 0; n < 3; ++n) xs.at(n, 0) = x2.at(n, 0), xs.at(n, 1) = x2.at(n, 1), xs.at(n, 2) = std::log(sig[n]);
   const Tensor<double> ei = inner.evaluate(xs);
   for (int n = 0; n < 3; ++n) CHECK(e[n] == doctest::Approx(ei[n]).epsilon(1e-13));
+  // column_and_scale: the same inner output divided by σ.
+  ebm::NoiseConditionalEnergy<double> nc_both(inner.clone(), ebm::NoiseConditionalEnergy<double>::Conditioning::column_and_scale, 0.1);
+  const auto pb = ebm::bind_params(tape, nc_both.params(), ebm::Bind::variable);
+  const Tensor<double> eb = nc_both.energy_at(pb, tape.constant(x2), tape.constant(sig)).value();
+  for (int n = 0; n < 3; ++n) CHECK(eb[n] == doctest::Approx(ei[n] / sig[n]).epsilon(1e-13));
 }
 
 TEST_CASE("models in float32 evaluate close to float64") {

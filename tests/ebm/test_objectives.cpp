@@ -164,8 +164,10 @@ TEST_CASE("every objective's θ-gradient passes gradcheck with fixed random draw
   NC col(std::make_unique<ebm::MlpEnergy<double>>(3, std::vector<int64_t>{5}, ebm::Activation::softplus, rng), NC::Conditioning::input_column, 0.1);
   NC scale(std::make_unique<ebm::MlpEnergy<double>>(2, std::vector<int64_t>{5}, ebm::Activation::tanh, rng), NC::Conditioning::scale, 0.1);
   ebm::MultiScaleDenoisingScoreMatching<double> ladder(ebm::geometric_sigmas(1.0, 0.1, 4));
+  NC both(std::make_unique<ebm::MlpEnergy<double>>(3, std::vector<int64_t>{5}, ebm::Activation::silu, rng), NC::Conditioning::column_and_scale, 0.1);
   check_objective_gradient(col, ladder, x);
   check_objective_gradient(scale, ladder, x);
+  check_objective_gradient(both, ladder, x);
 }
 
 TEST_CASE("objective argument checks") {

@@ -165,16 +165,18 @@ ad::Tensor<double> two_spirals(int64_t n, ad::Rng& rng, double noise) {
 }
 
 ad::Tensor<double> gaussian_mixture(int64_t n, ad::Rng& rng, const ad::Tensor<double>& means, const ad::Tensor<double>& scales,
-                                    const std::vector<double>& weights) {
+                                    const std::vector<double>& weights, std::vector<int>* components) {
   check_n(n, "gaussian_mixture");
   const Mixture m = make_mixture(means, scales, weights);
   const int64_t D = m.d;
   ad::Tensor<double> out(ad::Shape{n, D});
   std::vector<double> z(static_cast<size_t>(D));
+  if (components) components->clear();
   for (int64_t p = 0; p < n; ++p) {
     const double u = rng.uniform();
     int64_t c = 0;
     while (c + 1 < m.k && u >= m.cdf[static_cast<size_t>(c)]) ++c;
+    if (components) components->push_back(static_cast<int>(c));
     for (auto& v : z) v = rng.normal();
     const double* L = m.chol.data() + c * D * D;
     for (int64_t i = 0; i < D; ++i) {

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <limits>
 
+#include <samplers/gibbs.hpp>
+
 #include "ebm/eval/partition.hpp"
 #include "ebm/experiment/rundir.hpp"
 #include "ebm/experiment/runner.hpp"
@@ -38,18 +40,24 @@ ad::Tensor<double> draw_samples(Session& s, const json& c, json& stats) {
   ad::Rng base(seed, kSampleStream);
   uint64_t chain_seed = base.next_u64();
   samplers::ChainState<double> state(chains, d, chain_seed);
-  state.fill_normal(0.0, c["init_sd"].get<double>());
-  if (c["init"].get<std::string>() == "data") {
+  const bool from_data = c["init"].get<std::string>() == "data";
+  if (entry.binary) {
+    // Coin flips in the model's unit values (data rows, when asked, replace them below).
+    const auto* bm = dynamic_cast<const samplers::BinaryConditionals<double>*>(s.model.get());
+    samplers::fill_binary(state, bm ? bm->units() : samplers::BinaryUnits::zero_one);
+  } else {
+    state.fill_normal(0.0, c["init_sd"].get<double>());
+  }
+  if (from_data) {
     for (int64_t i = 0; i < chains; ++i) {
       int64_t r = static_cast<int64_t>(base.below(static_cast<uint64_t>(s.data.x.rows())));
-      for (int64_t k = 0; k < d; ++k) state.x.at(i, k) += s.data.x.at(r, k);
+      for (int64_t k = 0; k < d; ++k) state.x.at(i, k) = (entry.binary ? 0.0 : state.x.at(i, k)) + s.data.x.at(r, k);
     }
   }
-  const Energy<double>& model = *s.model;
-  samplers::BatchEnergy<double> energy = [&model](ad::Tape<double>&, const ad::Var<double>& x) { return model.fixed_energy(x); };
-  SamplerRun run = entry.run(c, energy, state);
+  SamplerRun run = entry.run(c, *s.model, state);
   stats = {{"type", c["type"]},
            {"chains", chains},
+           {"steps", c.contains("steps") ? c["steps"] : json(nullptr)},
            {"acceptance_rate", run.stats.acceptance_rate()},
            {"nan_proposals", run.stats.nan_proposals},
            {"divergences", run.stats.divergences},

@@ -135,7 +135,7 @@ void register_data_sources(Registry& r) {
                        [](const json& c, int64_t n, ad::Rng& g) { return data::two_spirals(n, g, c["noise"]); }));
 
   Node vec = array_of("a row", number("", std::nullopt), std::nullopt);
-  DataSource mix = toy("gaussian_mixture", "a Gaussian mixture in any dimension with given parameters",
+  DataSource mix = toy("gaussian_mixture", "a Gaussian mixture in any dimension with given parameters; each point is labelled with its component",
                        {{"means", array_of("component means, [K, D]", vec, std::nullopt).items_between(1, 1000)},
                         {"scales", array_of("stddevs: [K] isotropic or [K, D] per axis", Node{}, std::nullopt).items_between(1, 1000)},
                         {"weights", array_of("mixture weights, [K] (empty: uniform)", number("", std::nullopt).non_negative(), json::array())}},
@@ -143,11 +143,12 @@ void register_data_sources(Registry& r) {
                          std::vector<double> w = c["weights"];
                          return data::gaussian_mixture(n, g, tensor_from_json(c["means"]), tensor_from_json(c["scales"]), w);
                        });
-  auto inner = mix.load;
-  mix.load = [inner](const json& c, ad::Rng& g) {
-    Dataset d = inner(c, g);
+  mix.load = [](const json& c, ad::Rng& g) {
+    Dataset d;
     ad::Tensor<double> means = tensor_from_json(c["means"]), scales = tensor_from_json(c["scales"]);
     std::vector<double> w = c["weights"];
+    // The component of each point is its label (for classifiers / JEM).
+    d.x = data::gaussian_mixture(c["n"].get<int64_t>(), g, means, scales, w, &d.labels);
     d.true_log_density = [=](const ad::Tensor<double>& x) { return data::gaussian_mixture_log_density(x, means, scales, w); };
     return d;
   };

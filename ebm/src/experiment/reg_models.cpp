@@ -1,9 +1,15 @@
-// Models: Gaussian energies (closed-form answers, for checking) and MLP energies.
+// Models: Gaussian energies (closed-form answers, for checking), MLP energies, RBMs, Boltzmann machines, the
+// classifier of JEM and the noise-conditional MLP of NCSN-style training.
+#include <algorithm>
 #include <cmath>
 
 #include "ebm/experiment/registry.hpp"
+#include "ebm/models/boltzmann.hpp"
+#include "ebm/models/classifier.hpp"
+#include "ebm/models/composite.hpp"
 #include "ebm/models/gaussian.hpp"
 #include "ebm/models/mlp.hpp"
+#include "ebm/models/rbm.hpp"
 
 namespace ebm::experiment {
 
@@ -37,8 +43,77 @@ void register_models(Registry& r) {
          return std::make_unique<MlpEnergy<double>>(data.x.cols(), hidden, activation_from_string(cfg["activation"].get<std::string>()), rng);
        },
        {}});
-  // TODO(registry): Bernoulli/Gaussian RBMs and Boltzmann machines need a contrastive-divergence objective
-  // (not in ebm/objectives yet); register them together with it.
+  const auto hidden_field = [] {
+    return array_of("hidden layer widths", integer("", std::nullopt).at_least(1), json::array({64, 64})).items_between(1, 16);
+  };
+  const auto activation_field = [] {
+    return enumeration("hidden activation (relu makes score-matching objectives degenerate)", {"silu", "softplus", "tanh", "elu", "relu", "sigmoid"},
+                       "silu");
+  };
+  r.models.push_back(
+      {"rbm", "restricted Boltzmann machine; its energy is the free energy of the visible units (train with cd + gibbs)",
+       {{"visible", enumeration("visible units: bernoulli {0,1} or gaussian (real-valued, per-unit sigma)", {"bernoulli", "gaussian"}, "bernoulli")},
+        {"hidden", integer("hidden units", 64).at_least(1)},
+        {"init_std", number("stddev of the initial weights", 0.01).non_negative()},
+        {"sigma", number("gaussian visibles: initial / fixed sigma", 1.0).positive()},
+        {"learn_sigma", boolean("gaussian visibles: learn log sigma", false)}},
+       [](const json& cfg, const Dataset& data, ad::Rng& rng) -> std::unique_ptr<Energy<double>> {
+         const int64_t v = data.x.cols(), h = cfg["hidden"];
+         if (cfg["visible"].get<std::string>() == "bernoulli") {
+           for (double x : data.x)
+             if (x != 0.0 && x != 1.0)
+               throw InputError("model.visible: \"bernoulli\" needs {0,1} data, found the value " + std::to_string(x) +
+                                " (binarise images with data.pixels = \"binarized\", or use \"gaussian\")");
+           return std::make_unique<BernoulliRbm<double>>(v, h, rng, cfg["init_std"].get<double>());
+         }
+         return std::make_unique<GaussianBernoulliRbm<double>>(v, h, rng, cfg["sigma"].get<double>(), cfg["learn_sigma"].get<bool>(),
+                                                               cfg["init_std"].get<double>());
+       },
+       {}});
+  r.models.push_back({"boltzmann", "fully visible Boltzmann machine E(x) = -sum_{i<j} w_ij x_i x_j - b.x (train with cd + gibbs)",
+                      {{"units", enumeration("unit values: binary {0,1} or spin {-1,+1}", {"binary", "spin"}, "binary")}},
+                      [](const json& cfg, const Dataset& data, ad::Rng&) -> std::unique_ptr<Energy<double>> {
+                        const bool spin = cfg["units"].get<std::string>() == "spin";
+                        for (double x : data.x)
+                          if (spin ? (x != -1.0 && x != 1.0) : (x != 0.0 && x != 1.0))
+                            throw InputError(std::string("model.units: \"") + (spin ? "spin" : "binary") + "\" needs data in " +
+                                             (spin ? "{-1,+1}" : "{0,1}") + ", found the value " + std::to_string(x));
+                        return std::make_unique<BoltzmannMachine<double>>(data.x.cols(), spin ? Units::spin : Units::binary);
+                      },
+                      {}});
+  r.models.push_back(
+      {"classifier", "JEM: an MLP with K logits f(x); E(x) = -logsumexp f(x), p(y|x) = softmax f(x) (needs labelled data)",
+       {{"hidden", hidden_field()},
+        {"activation", activation_field()},
+        {"classes", integer("number of classes (null: 1 + the largest label)", std::nullopt).at_least(2).or_null()}},
+       [](const json& cfg, const Dataset& data, ad::Rng& rng) -> std::unique_ptr<Energy<double>> {
+         if (data.labels.empty()) throw InputError("model.type: \"classifier\" needs labelled data (this data source has no labels)");
+         const int64_t seen = 1 + *std::max_element(data.labels.begin(), data.labels.end());
+         const int64_t k = cfg["classes"].is_null() ? seen : cfg["classes"].get<int64_t>();
+         if (k < seen) throw InputError("model.classes: the data has labels up to " + std::to_string(seen - 1) + ", expected at least " + std::to_string(seen) + " classes");
+         std::vector<int64_t> hidden = cfg["hidden"];
+         return std::make_unique<ClassifierEnergy<double>>(data.x.cols(), hidden, std::max<int64_t>(k, 2),
+                                                           activation_from_string(cfg["activation"].get<std::string>()), rng);
+       },
+       {}});
+  r.models.push_back(
+      {"noise_conditional", "E(x; sigma) from an MLP, for dsm_ladder training and annealed_langevin sampling",
+       {{"hidden", hidden_field()},
+        {"activation", activation_field()},
+        {"conditioning", enumeration("input_column: E = MLP([x, log sigma]); scale: E = MLP(x) / sigma; column_and_scale: E = MLP([x, log sigma]) / sigma",
+                                     {"input_column", "scale", "column_and_scale"}, "column_and_scale")},
+        {"sigma", number("the noise level E(x) uses outside the ladder (e.g. for plots and plain samplers)", 0.01).positive()}},
+       [](const json& cfg, const Dataset& data, ad::Rng& rng) -> std::unique_ptr<Energy<double>> {
+         using NC = NoiseConditionalEnergy<double>;
+         const std::string how = cfg["conditioning"];
+         const bool column = how != "scale";
+         std::vector<int64_t> hidden = cfg["hidden"];
+         auto inner = std::make_unique<MlpEnergy<double>>(data.x.cols() + (column ? 1 : 0), hidden,
+                                                          activation_from_string(cfg["activation"].get<std::string>()), rng);
+         const auto kind = how == "scale" ? NC::Conditioning::scale : how == "input_column" ? NC::Conditioning::input_column : NC::Conditioning::column_and_scale;
+         return std::make_unique<NC>(std::move(inner), kind, cfg["sigma"].get<double>());
+       },
+       {}});
 }
 
 }  // namespace ebm::experiment

@@ -1,36 +1,48 @@
-// Samplers for drawing from a trained model: unadjusted Langevin, MALA and HMC. The fields every sampler shares
-// (chains, steps, initialisation) are read by the runner; the entries here run warm-up and transitions.
+// Samplers for drawing from a trained model: random-walk Metropolis, unadjusted Langevin, MALA, HMC, parallel
+// tempering, Gibbs (RBMs and Boltzmann machines) and annealed Langevin (noise-conditional models). The fields
+// every sampler shares (chains, initialisation, trace) are read by the runner; the entries here run warm-up and
+// transitions.
 #include <algorithm>
 
+#include <samplers/annealed.hpp>
+#include <samplers/gibbs.hpp>
 #include <samplers/hmc.hpp>
 #include <samplers/langevin.hpp>
 #include <samplers/mala.hpp>
+#include <samplers/metropolis.hpp>
+#include <samplers/tempering.hpp>
 
 #include "ebm/experiment/registry.hpp"
+#include "ebm/models/composite.hpp"
+#include "ebm/models/sampling.hpp"
+#include "ebm/objectives/negatives.hpp"
 
 namespace ebm::experiment {
 
 namespace {
 
-std::vector<Field> common(std::vector<Field> own, int64_t steps) {
-  std::vector<Field> f = {
-      {"chains", integer("number of chains = number of samples drawn", 1000).at_least(1)},
-      {"steps", integer("transitions per chain", steps).at_least(1)},
-      {"warmup", integer("step-size adaptation transitions before `steps` (MALA, HMC)", 0).non_negative()},
-      {"init", enumeration("chain start: N(0, init_sd^2) noise, or data points plus that noise", {"normal", "data"}, "normal")},
-      {"init_sd", number("stddev of the starting noise", 1.0).non_negative()},
-      {"trace_chains", integer("chains recorded for ESS / R-hat diagnostics", 32).at_least(2)}};
+std::vector<Field> common(std::vector<Field> own, int64_t steps, bool has_steps = true) {
+  std::vector<Field> f = {{"chains", integer("number of chains = number of samples drawn", 1000).at_least(1)}};
+  if (has_steps) {
+    f.push_back({"steps", integer("transitions per chain", steps).at_least(1)});
+    f.push_back({"warmup", integer("step-size adaptation transitions before `steps` (MH, MALA, HMC, tempering)", 0).non_negative()});
+  }
+  f.push_back({"init", enumeration("chain start: noise (N(0, init_sd^2), or coin flips for Gibbs), or data points plus that noise",
+                                   {"normal", "data"}, "normal")});
+  f.push_back({"init_sd", number("stddev of the starting noise", 1.0).non_negative()});
+  f.push_back({"trace_chains", integer("chains recorded for ESS / R-hat diagnostics", 32).at_least(2)});
   f.insert(f.end(), own.begin(), own.end());
   return f;
 }
 
 // Runs a sampler while recording the first trace_chains chains (a Trace of every chain would be large for
 // images), then summarises the trace per coordinate.
-template <class S>
-SamplerRun go(S& sampler, const json& c, samplers::ChainState<double>& state, bool has_warmup) {
+SamplerRun go(samplers::Sampler<double>& sampler, const json& c, samplers::ChainState<double>& state, bool has_warmup,
+              int64_t target_rows = -1) {
   SamplerRun out;
   if (has_warmup && c["warmup"].get<int64_t>() > 0) sampler.warmup(state, c["warmup"].get<int64_t>());
-  int64_t rows = std::min<int64_t>(state.chains(), c["trace_chains"].get<int64_t>());
+  if (target_rows < 0) target_rows = state.chains();
+  int64_t rows = std::min<int64_t>(target_rows, c["trace_chains"].get<int64_t>());
   int64_t steps = c["steps"];
   samplers::Trace<double> trace(0, rows, std::max<int64_t>(1, steps / 200));
   out.stats = sampler.run(state, steps, trace.observer());
@@ -38,38 +50,53 @@ SamplerRun go(S& sampler, const json& c, samplers::ChainState<double>& state, bo
   return out;
 }
 
+samplers::LangevinOptions langevin_options(const json& c) {
+  samplers::LangevinOptions o;
+  o.step_size = c["step_size"];
+  if (!c["noise_scale"].is_null()) o.noise_scale = c["noise_scale"];
+  o.grad_clip_norm = c["grad_clip_norm"];
+  return o;
+}
+
 }  // namespace
 
+std::vector<Field> langevin_fields(double step) {
+  return {{"step_size", number("eps", step).positive()},
+          {"noise_scale", number("sigma; null: sqrt(eps), i.e. temperature 1", std::nullopt).positive().or_null()},
+          {"grad_clip_norm", number("per-sample gradient norm clip (0: off)", 0.0).non_negative()}};
+}
+
+void check_gibbs_model(const Energy<double>& m, const std::string& key) {
+  if (!dynamic_cast<const samplers::RbmConditionals<double>*>(&m) && !dynamic_cast<const samplers::BinaryConditionals<double>*>(&m))
+    throw InputError(key + ": Gibbs sampling needs an RBM or a Boltzmann machine (model.type \"rbm\" or \"boltzmann\"), not the model \"" +
+                     m.name() + "\"");
+}
+
 void register_samplers(Registry& r) {
-  r.samplers.push_back({"langevin", "unadjusted Langevin (ULA): x <- x - (eps/2) grad E + sigma z",
-                        common({{"step_size", number("eps", 0.01).positive()},
-                                {"noise_scale", number("sigma; null: sqrt(eps), i.e. temperature 1", std::nullopt).positive().or_null()},
-                                {"grad_clip_norm", number("per-sample gradient norm clip (0: off)", 0.0).non_negative()}},
-                               500),
-                        [](const json& c, const samplers::BatchEnergy<double>& e, samplers::ChainState<double>& s) {
-                          samplers::LangevinOptions o;
-                          o.step_size = c["step_size"];
-                          if (!c["noise_scale"].is_null()) o.noise_scale = c["noise_scale"];
-                          o.grad_clip_norm = c["grad_clip_norm"];
-                          samplers::Langevin<double> l(e, o);
-                          struct NoWarmup {
-                            samplers::Langevin<double>& l;
-                            void warmup(samplers::ChainState<double>&, int64_t) {}
-                            samplers::SamplerStats run(samplers::ChainState<double>& s, int64_t n, const samplers::Observer<double>& ob) {
-                              return l.run(s, n, ob);
-                            }
-                          } w{l};
-                          return go(w, c, s, false);
+  r.samplers.push_back({"mh", "random-walk Metropolis: Gaussian proposals, no gradients",
+                        common({{"step_size", number("proposal stddev (initial value when warmup > 0)", 0.5).positive()},
+                                {"target_accept", number("warm-up target acceptance", 0.234).range(0, 1).below(1)}},
+                               1000),
+                        [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
+                          samplers::MetropolisOptions o;
+                          o.step_size = c["step_size"], o.target_accept = c["target_accept"];
+                          samplers::RandomWalkMetropolis<double> mh(sampler_energy(m), o);
+                          return go(mh, c, s, true);
+                        }});
+  r.samplers.push_back({"langevin", "unadjusted Langevin (ULA): x <- x - (eps/2) grad E + sigma z", common(langevin_fields(0.01), 500),
+                        [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
+                          samplers::Langevin<double> l(sampler_energy(m), langevin_options(c));
+                          return go(l, c, s, false);
                         }});
   r.samplers.push_back({"mala", "Metropolis-adjusted Langevin, exact for any step size",
                         common({{"step_size", number("eps (initial value when warmup > 0)", 0.05).positive()},
                                 {"target_accept", number("warm-up target acceptance", 0.574).range(0, 1).below(1)}},
                                500),
-                        [](const json& c, const samplers::BatchEnergy<double>& e, samplers::ChainState<double>& s) {
+                        [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
                           samplers::MalaOptions o;
                           o.step_size = c["step_size"], o.target_accept = c["target_accept"];
-                          samplers::Mala<double> m(e, o);
-                          return go(m, c, s, true);
+                          samplers::Mala<double> mala(sampler_energy(m), o);
+                          return go(mala, c, s, true);
                         }});
   r.samplers.push_back({"hmc", "Hamiltonian Monte Carlo with leapfrog steps",
                         common({{"step_size", number("eps (initial value when warmup > 0)", 0.1).positive()},
@@ -77,15 +104,83 @@ void register_samplers(Registry& r) {
                                 {"target_accept", number("warm-up target acceptance", 0.8).range(0, 1).below(1)},
                                 {"jitter", number("relative step-size jitter", 0.0).range(0, 1).below(1)}},
                                200),
-                        [](const json& c, const samplers::BatchEnergy<double>& e, samplers::ChainState<double>& s) {
+                        [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
                           samplers::HmcOptions o;
                           o.step_size = c["step_size"], o.leapfrog_steps = c["leapfrog_steps"];
                           o.target_accept = c["target_accept"], o.jitter = c["jitter"];
-                          samplers::Hmc<double> h(e, o);
+                          samplers::Hmc<double> h(sampler_energy(m), o);
                           return go(h, c, s, true);
                         }});
-  // TODO(registry): parallel tempering, annealed Langevin (needs a noise-conditional model) and Gibbs (for
-  // RBMs / Boltzmann machines) exist in samplers/ and are still to be wired.
+  r.samplers.push_back(
+      {"tempering", "parallel tempering: MALA or random-walk moves on a geometric ladder of temperatures, even-odd swaps",
+       common({{"levels", integer("temperature levels K (each chain is K replicas)", 8).at_least(2)},
+               {"beta_min", number("inverse temperature of the hottest level", 0.05).positive().below(1)},
+               {"move", enumeration("local move", {"mala", "random_walk"}, "mala")},
+               {"step_size", number("local step at beta = 1 (scaled per level)", 0.1).positive()},
+               {"local_steps", integer("local moves per round", 1).at_least(1)}},
+              500),
+       [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
+         samplers::TemperingOptions o;
+         const int k = c["levels"];
+         o.betas = samplers::TemperingOptions::geometric(k, c["beta_min"]);
+         o.move = c["move"].get<std::string>() == "mala" ? samplers::LocalMove::mala : samplers::LocalMove::random_walk;
+         o.step_size = c["step_size"], o.local_steps = c["local_steps"];
+         samplers::ParallelTempering<double> pt(sampler_energy(m), o);
+         // K replicas of each chain: row l·B + b is chain b at level l, with its own stream split off chain b's.
+         const int64_t b = s.chains(), d = s.dim();
+         samplers::ChainState<double> all;
+         all.x = ad::Tensor<double>(ad::Shape{k * b, d});
+         for (int l = 0; l < k; ++l)
+           for (int64_t i = 0; i < b; ++i) {
+             std::copy(s.row(i), s.row(i) + d, all.row(l * b + i));
+             all.rngs.push_back(s.rngs[size_t(i)].split(uint64_t(l)));
+           }
+         SamplerRun run = go(pt, c, all, true, b);
+         s.x = pt.level(all, 0);
+         return run;
+       }});
+  r.samplers.push_back(
+      {"gibbs", "Gibbs sampling: block (h | v, v | h) for RBMs, single-site systematic scan for Boltzmann machines", common({}, 1000),
+       [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
+         std::unique_ptr<samplers::Sampler<double>> g = gibbs_sampler<double>()(m);
+         return go(*g, c, s, false);
+       },
+       true,
+       [](const Energy<double>& m) { check_gibbs_model(m, "sampler.type"); }});
+  r.samplers.push_back(
+      {"annealed_langevin", "annealed Langevin over a geometric noise ladder (NCSN); needs a noise_conditional model",
+       common({{"sigma_max", number("largest noise level", 1.0).positive()},
+               {"sigma_min", number("smallest noise level", 0.01).positive()},
+               {"levels", integer("noise levels", 10).at_least(1)},
+               {"steps_per_level", integer("Langevin steps per level", 100).at_least(1)},
+               {"step_size", number("eps: the step at the smallest level (alpha_i = eps (sigma_i / sigma_L)^2)", 2e-5).positive()},
+               {"denoise", boolean("final Tweedie denoising step x - sigma_L^2 grad E(x; sigma_L)", true)}},
+              0, false),
+       [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
+         const auto& nc = dynamic_cast<const NoiseConditionalEnergy<double>&>(m);  // check_model made sure
+         if (!(c["sigma_min"].get<double>() < c["sigma_max"].get<double>()))
+           throw InputError("sampler.sigma_min: expected a number below sampler.sigma_max");
+         samplers::AnnealedLangevinOptions o;
+         o.sigmas = samplers::AnnealedLangevinOptions::geometric(c["sigma_max"], c["sigma_min"], c["levels"]);
+         o.step_size = c["step_size"], o.steps_per_level = c["steps_per_level"], o.denoise = c["denoise"];
+         samplers::AnnealedLangevin<double> al(sampler_energy(nc), o);
+         SamplerRun out;
+         const int64_t rows = std::min<int64_t>(s.chains(), c["trace_chains"].get<int64_t>());
+         // Diagnostics over the last level only: earlier levels target other (noisier) laws.
+         const int64_t last_level_start = (c["levels"].get<int64_t>() - 1) * c["steps_per_level"].get<int64_t>();
+         const int64_t thin = std::max<int64_t>(1, c["steps_per_level"].get<int64_t>() / 100);
+         samplers::Trace<double> trace(0, rows, 1);
+         out.stats = al.run(s, [&](int64_t step, const samplers::ChainState<double>& st) {
+           if (step >= last_level_start && (step - last_level_start) % thin == 0) trace.record(st);
+         });
+         if (rows >= 2 && trace.draws() >= 4) out.diagnostics = trace.summary();
+         return out;
+       },
+       false,
+       [](const Energy<double>& m) {
+         if (!dynamic_cast<const NoiseConditionalEnergy<double>*>(&m))
+           throw InputError("sampler.type: annealed_langevin needs model.type \"noise_conditional\", got \"" + m.name() + "\"");
+       }});
 }
 
 }  // namespace ebm::experiment

@@ -50,6 +50,11 @@ Session build_session(const json& cfg) {
   if (s.model->dim() != s.data.x.cols())
     throw InputError("model: dimension " + std::to_string(s.model->dim()) + " does not match the data's " +
                      std::to_string(s.data.x.cols()) + " columns");
+  // Model/objective and model/sampler combinations that cannot work are refused now, not after training.
+  const ObjectiveEntry& oe = r.objective(cfg["objective"]["type"]);
+  if (oe.check_model) oe.check_model(cfg["objective"], *s.model);
+  const SamplerEntry& se = r.sampler(cfg["sampler"]["type"]);
+  if (se.check_model) se.check_model(*s.model);
   const json& o = cfg["optimiser"];
   LrSchedule sched;
   std::string kind = o["schedule"];
@@ -125,12 +130,16 @@ class Progress {
   Clock::time_point start_, last_{};
 };
 
-ad::Tensor<double> draw_batch(const ad::Tensor<double>& x, int64_t b, ad::Rng& rng) {
+// b rows drawn with replacement, with their labels when the data has them.
+ad::Tensor<double> draw_batch(const Dataset& data, int64_t b, ad::Rng& rng, std::vector<int64_t>& labels) {
+  const ad::Tensor<double>& x = data.x;
   int64_t d = x.cols(), n = x.rows();
   ad::Tensor<double> out(ad::Shape{b, d});
+  labels.clear();
   for (int64_t i = 0; i < b; ++i) {
     int64_t r = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
     std::copy(x.data() + r * d, x.data() + (r + 1) * d, out.data() + i * d);
+    if (!data.labels.empty()) labels.push_back(data.labels[static_cast<size_t>(r)]);
   }
   return out;
 }
@@ -200,12 +209,13 @@ json run_experiment(Session& s, const RunOptions& opt) {
   progress.start_at(step);
   const char* crash_env = std::getenv("EBM_TEST_CRASH_AFTER_CHECKPOINT");  // test hook: simulates kill -9
   auto t_train = Clock::now();
+  std::vector<int64_t> labels;
 
   while (step < steps) {
     ad::Rng rng = ad::Rng(seed, kTrainStream).split(static_cast<uint64_t>(step));
-    ad::Tensor<double> x = draw_batch(s.data.x, batch, rng);
+    ad::Tensor<double> x = draw_batch(s.data, batch, rng, labels);
     double lr = s.optimizer->next_lr();
-    LossAndGrad<double> lg = loss_and_grad(tape, *s.model, *s.objective, x, rng);
+    LossAndGrad<double> lg = loss_and_grad(tape, *s.model, *s.objective, x, rng, labels.empty() ? nullptr : &labels);
     std::vector<ad::Tensor<double>> grads = lg.grad_theta;
     grads.insert(grads.end(), lg.grad_extra.begin(), lg.grad_extra.end());
     double gnorm = clip > 0 ? clip_grad_norm(grads, clip) : global_norm(grads);

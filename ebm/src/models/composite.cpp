@@ -17,8 +17,12 @@ SumEnergy<T>::SumEnergy(std::vector<std::unique_ptr<Energy<T>>> experts, std::ve
     if (!experts_[k]) throw std::invalid_argument("SumEnergy: null expert");
     if (experts_[k]->dim() != experts_[0]->dim()) throw std::invalid_argument("SumEnergy: experts differ in dim()");
     offset_.push_back(this->params_.size());
-    for (const Param<T>& p : experts_[k]->params())
-      this->params_.push_back({"e" + std::to_string(k) + "." + p.name, p.value});
+    // Appended piecewise: GCC 12 warns (-Wrestrict, a false positive) on "e" + std::to_string(k) + ...
+    for (const Param<T>& p : experts_[k]->params()) {
+      std::string name = "e";
+      name.append(std::to_string(k)).append(".").append(p.name);
+      this->params_.push_back({std::move(name), p.value});
+    }
   }
 }
 
@@ -54,8 +58,8 @@ template <class T>
 NoiseConditionalEnergy<T>::NoiseConditionalEnergy(std::unique_ptr<Energy<T>> inner, Conditioning how, double default_sigma)
     : inner_(std::move(inner)), how_(how), default_sigma_(default_sigma) {
   if (!inner_) throw std::invalid_argument("NoiseConditionalEnergy: null inner energy");
-  if (how == Conditioning::input_column && inner_->dim() < 2)
-    throw std::invalid_argument("NoiseConditionalEnergy: input_column needs an inner energy over d + 1 >= 2 columns");
+  if (how != Conditioning::scale && inner_->dim() < 2)
+    throw std::invalid_argument("NoiseConditionalEnergy: a sigma column needs an inner energy over d + 1 >= 2 columns");
   if (!(default_sigma > 0)) throw std::invalid_argument("NoiseConditionalEnergy: default sigma must be positive");
   this->params_ = inner_->params();
 }
@@ -78,7 +82,8 @@ ad::Var<T> NoiseConditionalEnergy<T>::energy_at(const std::vector<ad::Var<T>>& p
   if (how_ == Conditioning::scale) return inner_->energy(params, x) / ad::reshape(sigma, ad::Shape{b});
   // [x, log σ]: the engine concatenates along rows only, so concatenate the transposes.
   const ad::Var<T> col = ad::reshape(ad::log(sigma), ad::Shape{1, b});
-  return inner_->energy(params, ad::transpose(ad::concat_rows<T>({ad::transpose(x), col})));
+  const ad::Var<T> e = inner_->energy(params, ad::transpose(ad::concat_rows<T>({ad::transpose(x), col})));
+  return how_ == Conditioning::column_and_scale ? e / ad::reshape(sigma, ad::Shape{b}) : e;
 }
 
 template class SumEnergy<float>;

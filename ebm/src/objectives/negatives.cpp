@@ -40,7 +40,7 @@ std::function<void(double*, int64_t, ad::Rng&)> bernoulli_init(double p_on) {
 }
 
 template <class T>
-NegativePhase<T>::NegativePhase(SamplerFactory<T> sampler, NegativeOptions options, uint64_t seed)
+NegativePhase<T>::NegativePhase(SamplerFactory<T> sampler, NegativeOptions options, std::optional<uint64_t> seed)
     : sampler_(std::move(sampler)), options_(std::move(options)), seed_(seed) {
   if (!sampler_) throw std::invalid_argument("NegativePhase: no sampler");
   if (options_.steps < 0) throw std::invalid_argument("NegativePhase: steps must be >= 0");
@@ -49,11 +49,12 @@ NegativePhase<T>::NegativePhase(SamplerFactory<T> sampler, NegativeOptions optio
 }
 
 template <class T>
-samplers::ReplayBuffer<T>& NegativePhase<T>::pool(int64_t dim, int64_t count) {
+samplers::ReplayBuffer<T>& NegativePhase<T>::pool(int64_t dim, int64_t count, ad::Rng& rng) {
   if (!buffer_) {
     samplers::ReplayOptions o = options_.buffer;
     if (o.capacity == 0) o.capacity = count;
-    buffer_.emplace(dim, o, seed_);
+    if (!seed_) seed_ = rng.split(0x504f4f4c).next_u64();  // "POOL"
+    buffer_.emplace(dim, o, *seed_);
   }
   if (buffer_->dim() != dim) throw std::invalid_argument("NegativePhase: the data's dimension changed between batches");
   if (count > buffer_->capacity())
@@ -81,7 +82,7 @@ ad::Tensor<T> NegativePhase<T>::draw(const Energy<T>& model, const ad::Tensor<T>
     stats_ = options_.steps > 0 ? sampler->run(chains, options_.steps) : samplers::SamplerStats{};
     return std::move(chains.x);
   }
-  samplers::ReplayBuffer<T>& buf = pool(d, count);
+  samplers::ReplayBuffer<T>& buf = pool(d, count, rng);
   auto batch = buf.draw(count);
   stats_ = options_.steps > 0 ? sampler->run(batch.chains, options_.steps) : samplers::SamplerStats{};
   buf.write_back(batch);
@@ -122,7 +123,7 @@ void NegativePhase<T>::load_state(const std::vector<uint8_t>& blob) {
                              std::to_string(options_.buffer.capacity));
   samplers::ReplayOptions o = options_.buffer;
   o.capacity = dims[0];
-  buffer_.emplace(dims[1], o, seed_);
+  buffer_.emplace(dims[1], o, seed_.value_or(0));  // every slot and generator is overwritten by load()
   buffer_->load(in);
 }
 

@@ -50,8 +50,9 @@ ad::Tensor<double> two_spirals(int64_t n, ad::Rng& rng, double noise = 0.1);
 /// [K, D] (per-axis standard deviations) or [K, D, D] (covariance matrices, symmetric positive definite);
 /// `weights` has K non-negative entries (normalised here; empty means uniform).
 /// Per point: component by inverse CDF of one uniform(); then D normal() draws z; mean + L z (L: Cholesky factor).
+/// If `components` is given, it receives each point's component index (a class label).
 ad::Tensor<double> gaussian_mixture(int64_t n, ad::Rng& rng, const ad::Tensor<double>& means, const ad::Tensor<double>& scales,
-                                    const std::vector<double>& weights = {});
+                                    const std::vector<double>& weights = {}, std::vector<int>* components = nullptr);
 
 /// log p(x) for each row of x [N, D] under the mixture above; returns [N].
 ad::Tensor<double> gaussian_mixture_log_density(const ad::Tensor<double>& x, const ad::Tensor<double>& means,

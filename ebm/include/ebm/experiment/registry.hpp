@@ -61,6 +61,8 @@ struct ObjectiveEntry {
   /// What the objective learned besides the model (NCE's log Z, f-EBM's density ratio), for summary.json
   /// under "objective"; may be empty. Called after training with the trained model.
   std::function<json(const Objective<double>& objective, const Energy<double>& model, const Dataset& data)> describe{};
+  /// Checks before training that the objective can serve the model (throws InputError naming the key); may be empty.
+  std::function<void(const json& cfg, const Energy<double>& model)> check_model{};
 };
 
 struct OptimizerEntry {
@@ -81,9 +83,14 @@ struct SamplerRun {
 struct SamplerEntry {
   std::string name, description;
   std::vector<Field> params;
-  /// Warm-up (if any) then `steps` transitions of every chain in `state`, recording a trace for diagnostics.
-  std::function<SamplerRun(const json& cfg, const samplers::BatchEnergy<double>& energy,
-                           samplers::ChainState<double>& state)> run;
+  /// Warm-up (if any) then the transitions of every chain in `state` (started by the runner as the common
+  /// fields say), recording a trace for diagnostics. The model gives the energy (θ fixed) and, for Gibbs and
+  /// annealed Langevin, its conditionals or noise levels; InputError if the sampler cannot serve that model.
+  std::function<SamplerRun(const json& cfg, const Energy<double>& model, samplers::ChainState<double>& state)> run;
+  /// Binary samplers start chains at fair coin flips instead of Gaussian noise.
+  bool binary = false;
+  /// Checks before training that the sampler can serve the model (throws InputError naming the key); may be empty.
+  std::function<void(const Energy<double>& model)> check_model{};
 };
 
 struct Registry {
@@ -113,5 +120,10 @@ void register_samplers(Registry& r);
 // Helpers for factories.
 ad::Tensor<double> tensor_from_json(const json& j);  // nested arrays of numbers -> rank 1..3 tensor
 json tensor_to_json(const ad::Tensor<double>& t);    // flat values (shape stored separately where needed)
+/// The Langevin fields (step_size, noise_scale, grad_clip_norm), shared by the sampler and by objectives that
+/// run Langevin chains.
+std::vector<Field> langevin_fields(double default_step);
+/// InputError "<key>: Gibbs sampling needs an RBM or a Boltzmann machine ..." unless the model has Gibbs conditionals.
+void check_gibbs_model(const Energy<double>& model, const std::string& key);
 
 }  // namespace ebm::experiment

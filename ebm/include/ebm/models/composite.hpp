@@ -8,10 +8,13 @@
 //   authoritative values (the experts held inside only describe structure; expert_snapshot(k) returns an
 //   expert carrying the current values).
 //
-// NoiseConditionalEnergy: E(x, σ) for noise-conditional score matching (NCSN-style ladders), two ways:
+// NoiseConditionalEnergy: E(x, σ) for noise-conditional score matching (NCSN-style ladders), three ways:
 //   Conditioning::input_column  E(x, σ) = E_inner([x, log σ]), the inner energy takes d + 1 columns;
 //   Conditioning::scale         E(x, σ) = E_inner(x) / σ, so the score is s_inner(x)/σ (the scaling NCSNv2
-//                               found adequate; the inner energy then models the σ = 1 score shape).
+//                               found adequate; the inner energy then models the σ = 1 score shape);
+//   Conditioning::column_and_scale  E(x, σ) = E_inner([x, log σ]) / σ: the shape may change with σ while the
+//                               1/σ keeps the inner output O(1) across the ladder (the true score near the
+//                               data grows like 1/σ², which a plain input column must produce on its own).
 //   energy(params, x) evaluates at a fixed default σ (the smallest of a ladder, for sampling).
 #include "ebm/models/energy.hpp"
 
@@ -46,13 +49,13 @@ class SumEnergy : public Energy<T> {
 template <class T>
 class NoiseConditionalEnergy : public Energy<T> {
  public:
-  enum class Conditioning { input_column, scale };
+  enum class Conditioning { input_column, scale, column_and_scale };
   NoiseConditionalEnergy(std::unique_ptr<Energy<T>> inner, Conditioning how, double default_sigma);
   NoiseConditionalEnergy(const NoiseConditionalEnergy& other);
   NoiseConditionalEnergy& operator=(const NoiseConditionalEnergy&) = delete;
 
   std::string name() const override { return "noise_conditional"; }
-  int64_t dim() const override { return how_ == Conditioning::input_column ? inner_->dim() - 1 : inner_->dim(); }
+  int64_t dim() const override { return how_ == Conditioning::scale ? inner_->dim() : inner_->dim() - 1; }
   std::unique_ptr<Energy<T>> clone() const override { return std::make_unique<NoiseConditionalEnergy>(*this); }
   /// E(x, default σ).
   ad::Var<T> energy(const std::vector<ad::Var<T>>& params, const ad::Var<T>& x) const override;

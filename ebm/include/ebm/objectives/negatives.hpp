@@ -61,7 +61,9 @@ std::function<void(double* row, int64_t dim, ad::Rng& rng)> bernoulli_init(doubl
 template <class T>
 class NegativePhase {
  public:
-  NegativePhase(SamplerFactory<T> sampler, NegativeOptions options, uint64_t seed);
+  /// `seed` seeds the persistent pool; without one, it is drawn from the Rng of the first draw (so a training
+  /// run's pool follows from its seed alone).
+  NegativePhase(SamplerFactory<T> sampler, NegativeOptions options, std::optional<uint64_t> seed = std::nullopt);
 
   /// Negatives for one batch [count, d], as constants (no gradient path to θ). `rng` serves CD-k chains.
   ad::Tensor<T> draw(const Energy<T>& model, const ad::Tensor<T>& data, ad::Rng& rng);
@@ -76,10 +78,10 @@ class NegativePhase {
   void load_state(const std::vector<uint8_t>& blob);
 
  private:
-  samplers::ReplayBuffer<T>& pool(int64_t dim, int64_t count);
+  samplers::ReplayBuffer<T>& pool(int64_t dim, int64_t count, ad::Rng& rng);
   SamplerFactory<T> sampler_;
   NegativeOptions options_;
-  uint64_t seed_;
+  std::optional<uint64_t> seed_;
   std::optional<samplers::ReplayBuffer<T>> buffer_;
   samplers::SamplerStats stats_;
 };
