@@ -15,6 +15,8 @@
 #include <ebm/data/toy.hpp>
 #include <ebm/eval/ais.hpp>
 #include <ebm/eval/partition.hpp>
+#include <ebm/experiment/config.hpp>
+#include <ebm/experiment/runner.hpp>
 #include <ebm/models/gaussian.hpp>
 #include <ebm/models/rbm.hpp>
 
@@ -269,4 +271,55 @@ TEST_CASE("AIS rejects bad options") {
   co.base_std = {};
   co.chains = 0;
   CHECK_THROWS_AS(ebm::ais_log_partition(Mixture{}.energy(), 2, co), std::invalid_argument);
+}
+
+TEST_CASE("runner: evaluation.ais and evaluation.mmd in evaluate_model (continuous model and Bernoulli RBM)") {
+  using namespace ebm::experiment;
+  const json cfg = resolve_config(
+      R"({"data": {"type": "mixture_1d", "n": 500, "means": [-1.0, 1.5], "stds": [0.5, 0.7]}, "model": {"type": "gaussian"},
+          "evaluation": {"ais": {"enabled": true, "chains": 128, "steps": 500}, "mmd": true, "mmd_points": 300}})",
+      "x.json", {}, ".");
+  Session s = build_session(cfg);
+  // The untrained Gaussian energy is N(0, 1): log Z = ½ log 2π. Its samples against the mixture data: MMD² > 0.
+  ad::Rng rng(2);
+  Tensor<double> samples(Shape{300, 1});
+  ad::fill_normal(samples, rng);
+  json e = evaluate_model(s, samples);
+  const double exact = 0.5 * std::log(2 * std::numbers::pi);
+  REQUIRE(e["log_z"]["ais"]["estimate"].is_number());
+  const double est = e["log_z"]["ais"]["estimate"], se = e["log_z"]["ais"]["stderr"];
+  std::printf("[ais] runner gaussian: exact %.5f  ais %.5f  se %.5f  quadrature %.5f\n", exact, est, se,
+              e["log_z"]["quadrature"].get<double>());
+  CHECK(std::abs(est - exact) < 4 * se);
+  CHECK(se < 0.025);
+  // Both reported; quadrature covers only the box (data range + 25%, about [−4, 5]): P(|z| > 4) ≈ 6e-5 is missing.
+  CHECK(e["log_z"]["quadrature"].get<double>() < exact);
+  CHECK(e["log_z"]["quadrature"].get<double>() > exact - 1e-3);
+  CHECK(e["log_z"]["ais"]["transition"] == "mala");
+  CHECK(e["nll_data_ais"].is_number());
+  CHECK(e["mmd"]["reference"] == "held_out");
+  CHECK(e["mmd"]["mmd2"].get<double>() > 0.05);
+  // "gibbs" needs an RBM: the error is reported in place, the rest of the evaluation stands.
+  s.cfg["evaluation"]["ais"]["transition"] = "gibbs";
+  e = evaluate_model(s, samples);
+  CHECK(e["log_z"]["ais"].contains("error"));
+  CHECK(e["log_z"]["quadrature"].is_number());
+
+  // A Bernoulli RBM (whatever the config's model type) goes to block Gibbs, its base from the data's base rates.
+  s.model = std::make_unique<ebm::BernoulliRbm<double>>(test_rbm());
+  Tensor<double> v(Shape{200, 12});
+  ad::fill_uniform(v, rng);
+  for (double& x : v) x = x < 0.3 ? 1.0 : 0.0;
+  s.data.x = v;
+  s.data.true_log_density = {};
+  s.cfg["evaluation"]["mmd"] = false;
+  e = evaluate_model(s, Tensor<double>(Shape{0, 12}));
+  const double exact_rbm = ebm::log_partition_enumerate(*s.model, ebm::Units::binary);
+  REQUIRE(e["log_z"]["ais"]["estimate"].is_number());
+  const double est_rbm = e["log_z"]["ais"]["estimate"], se_rbm = e["log_z"]["ais"]["stderr"];
+  std::printf("[ais] runner rbm: exact %.5f  ais %.5f  se %.5f\n", exact_rbm, est_rbm, se_rbm);
+  CHECK(e["log_z"]["ais"]["transition"] == "gibbs");
+  CHECK(std::abs(est_rbm - exact_rbm) < 0.1);
+  CHECK(std::abs(est_rbm - exact_rbm) < 4 * se_rbm);
+  CHECK(!e["log_z"].contains("quadrature"));  // 12 dimensions
 }
