@@ -66,9 +66,9 @@ ContinuousRun anneal(const samplers::BatchEnergy<double>& energy, const Gaussian
   double beta = 0;
   // E_β = (1 − β) E_0 + β E; the model term is left out at β = 0 and the base term at β = 1 (0 · ∞ would be NaN).
   const samplers::BatchEnergy<double> intermediate = [&](ad::Tape<double>& tape, const ad::Var<double>& x) {
+    if (beta >= 1) return energy(tape, x);
     const ad::Var<double> e0 =
         0.5 * ad::sum(ad::square((x - tape.constant(base_mean)) * tape.constant(base_inv_std)), 1);
-    if (beta >= 1) return energy(tape, x);
     return (1 - beta) * e0 + beta * energy(tape, x);
   };
   samplers::HmcOptions hmc;
