@@ -51,7 +51,23 @@ Node build_schema() {
                                          .items_between(2, 2)
                                          .or_null()},
                              {"quadrature_panels", integer("panels per axis", 32).at_least(1)},
-                             {"quadrature_order", integer("Gauss-Legendre nodes per panel", 16).range(1, 64)}})},
+                             {"quadrature_order", integer("Gauss-Legendre nodes per panel", 16).range(1, 64)},
+                             {"ais", object("log Z by annealed importance sampling, any dimension (ebm/eval/ais.hpp)",
+                                            {{"enabled", boolean("run AIS after training", false)},
+                                             {"chains", integer("annealing chains", 100).at_least(1)},
+                                             {"steps", integer("intermediate distributions K", 1000).at_least(1)},
+                                             {"schedule", enumeration("spacing of the inverse temperatures", {"sigmoid", "linear", "geometric"}, "sigmoid")},
+                                             {"transition", enumeration("kernel at each intermediate; Bernoulli RBMs always use block Gibbs, "
+                                                                        "\"gibbs\" is only for them", {"mala", "hmc", "gibbs"}, "mala")},
+                                             {"transitions", integer("MCMC steps (Gibbs sweeps) per intermediate", 1).at_least(1)},
+                                             {"step_size", number("MALA/HMC step (the start of the pilot's adaptation)", 0.1).positive()},
+                                             {"adapt_step", boolean("tune the step per intermediate on a pilot anneal", true)},
+                                             {"leapfrog_steps", integer("HMC leapfrog steps", 5).at_least(1)},
+                                             {"base_std_scale", number("Gaussian base: the data's per-axis mean and standard deviation "
+                                                                       "times this", 1.5).positive()}})},
+                             {"mmd", boolean("MMD² between the samples and held-out data (fresh draws of the data source; the "
+                                             "training data when the source is a fixed file)", false)},
+                             {"mmd_points", integer("at most this many samples and data points for MMD", 1000).at_least(2)}})},
       {"output", object("what is written to the run directory",
                         {{"dir", string("run directory (null: runs/<experiment file name>); --out overrides", std::nullopt).or_null()},
                          {"plots", boolean("write PNG pictures", true)},

@@ -6,6 +6,8 @@
 
 #include <samplers/gibbs.hpp>
 
+#include "ebm/eval/ais.hpp"
+#include "ebm/eval/mmd.hpp"
 #include "ebm/eval/partition.hpp"
 #include "ebm/experiment/rundir.hpp"
 #include "ebm/experiment/runner.hpp"
@@ -71,6 +73,70 @@ ad::Tensor<double> draw_samples(Session& s, const json& c, json& stats) {
   return state.x;
 }
 
+namespace {
+
+// evaluation.ais: Bernoulli RBMs by block Gibbs from a base with the data's base rates (Salakhutdinov & Murray
+// 2008); any other model by MALA/HMC from a Gaussian fitted to the data, widened by base_std_scale.
+json ais_report(const Session& s) {
+  const json& c = s.cfg["evaluation"]["ais"];
+  const ad::Tensor<double>& x = s.data.x;
+  AisOptions common;
+  common.chains = c["chains"], common.steps = c["steps"], common.transitions = c["transitions"];
+  common.schedule = parse_beta_schedule(c["schedule"]);
+  common.seed = ad::Rng(s.cfg["seed"].get<uint64_t>(), kAisStream).next_u64();
+  std::string transition = c["transition"];
+  AisResult r;
+  if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(s.model.get())) {
+    RbmAisOptions o;
+    static_cast<AisOptions&>(o) = common;
+    o.base_visible_bias = rbm_base_bias(x);
+    r = ais_log_partition_rbm(*rbm, o);
+    transition = "gibbs";
+  } else {
+    if (transition == "gibbs")
+      throw std::invalid_argument("evaluation.ais.transition \"gibbs\" needs a Bernoulli RBM; use \"mala\" or \"hmc\"");
+    ContinuousAisOptions o;
+    static_cast<AisOptions&>(o) = common;
+    o.transition = transition == "hmc" ? AisTransition::hmc : AisTransition::mala;
+    o.step_size = c["step_size"], o.adapt_step = c["adapt_step"], o.leapfrog_steps = c["leapfrog_steps"];
+    const double widen = c["base_std_scale"];
+    for (int64_t k = 0; k < x.cols(); ++k) {
+      double m = 0, v = 0;
+      for (int64_t i = 0; i < x.rows(); ++i) m += x.at(i, k) / double(x.rows());
+      for (int64_t i = 0; i < x.rows(); ++i) v += (x.at(i, k) - m) * (x.at(i, k) - m) / double(x.rows());
+      o.base_mean.push_back(m);
+      o.base_std.push_back(widen * (v > 0 ? std::sqrt(v) : 1.0));
+    }
+    r = ais_log_partition(*s.model, o);
+  }
+  auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  return {{"estimate", num(r.log_z)},       {"stderr", num(r.stderr_log_z)},
+          {"ess", r.ess},                   {"lower_bound", num(r.lower_bound)},
+          {"log_z_base", r.log_z_base},     {"chains", common.chains},
+          {"steps", common.steps},          {"transition", transition},
+          {"acceptance_rate", r.acceptance_rate}};
+}
+
+// evaluation.mmd: MMD² (Gaussian kernels at 0.5, 1 and 2 × the median distance) between the samples and data
+// the model was not trained on: a fresh draw of the data source when it is random, else the training data.
+json mmd_report(const Session& s, const ad::Tensor<double>& samples) {
+  const int64_t most = s.cfg["evaluation"]["mmd_points"];
+  ad::Rng rng(s.cfg["seed"].get<uint64_t>(), kHeldOutStream);
+  ad::Tensor<double> ref = registry().data_source(s.cfg["data"]["type"]).load(s.cfg["data"], rng).x;
+  std::string reference = "held_out";
+  if (ref.shape() == s.data.x.shape() && std::equal(ref.begin(), ref.end(), s.data.x.begin())) reference = "training_data";
+  auto first = [most](const ad::Tensor<double>& t) {
+    return ad::Tensor<double>(ad::Shape{std::min(t.rows(), most), t.cols()}, t.data());
+  };
+  MmdOptions o;
+  o.scales = {0.5, 1.0, 2.0};
+  const ad::Tensor<double> a = first(samples), b = first(ref);
+  const MmdResult r = mmd2_unbiased(a, b, o);
+  return {{"mmd2", r.mmd2}, {"bandwidths", r.bandwidths}, {"samples", a.rows()}, {"reference", reference}, {"reference_points", b.rows()}};
+}
+
+}  // namespace
+
 json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
   json out = json::object();
   const ModelEntry& m = registry().model(s.cfg["model"]["type"]);
@@ -119,6 +185,23 @@ json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
     if (std::isfinite(log_z)) {
       out["log_z"] = {{"quadrature", log_z}, {"box", box}};
       out["nll_data"] = mean_e + log_z;
+    }
+  }
+  if (s.cfg["evaluation"]["ais"]["enabled"].get<bool>()) {
+    if (!out.contains("log_z") || !out["log_z"].is_object()) out["log_z"] = json::object();
+    try {
+      out["log_z"]["ais"] = ais_report(s);
+      if (out["log_z"]["ais"]["estimate"].is_number()) out["nll_data_ais"] = mean_e + out["log_z"]["ais"]["estimate"].get<double>();
+    } catch (const std::exception& e) {
+      out["log_z"]["ais"] = {{"error", e.what()}};
+    }
+  }
+  if (s.cfg["evaluation"]["mmd"].get<bool>()) {
+    try {
+      if (samples.rows() < 2) throw std::invalid_argument("needs at least two samples");
+      out["mmd"] = mmd_report(s, samples);
+    } catch (const std::exception& e) {
+      out["mmd"] = {{"error", e.what()}};
     }
   }
   if (s.data.true_log_density) {

@@ -60,5 +60,7 @@ std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& sampl
 std::vector<std::pair<double, double>> plot_box(const Session& s);
 
 inline constexpr uint64_t kDataStream = 1, kInitStream = 2, kTrainStream = 3, kSampleStream = 4;
+/// Evaluation: AIS chains, and the held-out draw of the data source that MMD compares samples with.
+inline constexpr uint64_t kAisStream = 5, kHeldOutStream = 6;
 
 }  // namespace ebm::experiment

@@ -1,0 +1,113 @@
+#pragma once
+// log Z by annealed importance sampling (AIS; Neal 2001), for continuous energies (MALA or HMC transitions)
+// and for Bernoulli RBMs (block Gibbs transitions; Salakhutdinov & Murray 2008).
+//
+// Path. With a tractable base f_0 = exp(−E_0) of known Z_0 and the target f = exp(−E), the intermediates are
+// the geometric path f_β = f_0^{1−β} f^β, i.e. E_β = (1 − β) E_0 + β E, for 0 = β_0 < β_1 < … < β_K = 1.
+// Each chain draws x_0 ~ p_0 and, for k = 1..K,
+//
+//   log w += log f_{β_k}(x_{k−1}) − log f_{β_{k−1}}(x_{k−1}) = −(β_k − β_{k−1}) (E(x_{k−1}) − E_0(x_{k−1})),
+//   x_k   ~ T_k(x_{k−1}, ·)   (any kernel leaving p_{β_k} invariant; the one at β_K = 1 is not needed).
+//
+// Then E[w] = Z / Z_0 exactly, for any K and any invariant kernels (Neal 2001, §3), so with B chains
+//
+//   log Ẑ = log Z_0 + log( (1/B) Σ_c w_c ).
+//
+// Note [AIS error estimates]: with w̄ the mean and s the sample standard deviation of the B weights, the delta
+// method gives SE(log Ẑ) ≈ s / (w̄ √B). It is reliable only when the weights are not heavy-tailed; the weights'
+// effective sample size ESS = (Σ w)² / Σ w² (between 1 and B) says how far that holds: ESS ≪ B means a few
+// chains carry the estimate and the SE is itself unreliable (more intermediates are the cure). Since log is
+// concave, E[log Ẑ] ≤ log Z: AIS underestimates log Z on average (Jensen), and the mean of the log weights,
+// log Z_0 + (1/B) Σ log w_c, is a stochastic lower bound (the gap is the average KL of the forward and reverse
+// annealing processes; Grosse et al. 2015).
+//
+// Continuous base: E_0(x) = Σ_k (x_k − μ_k)² / (2 s_k²), log Z_0 = Σ_k log s_k + (d/2) log 2π (fit μ, s to the
+// data, perhaps widened). MALA / HMC use one step size per intermediate: with `adapt_step`, a pilot anneal
+// (independent streams, fewer chains) tunes it by a Robbins–Monro rule toward the target acceptance and the
+// estimation run reuses the recorded schedule; the kernels of the estimation run then depend on no chain of
+// that run, which keeps E[w] = Z / Z_0 exact. HMC uses the mass matrix diag(1 / s²), which makes the base
+// isotropic for the integrator.
+//
+// Bernoulli RBM (E = free energy F). Base: the RBM with W = 0 and visible biases b_0 (e.g. the data's base
+// rates), hidden biases 0. The β-intermediate is the joint model over (v, h) with
+//   E_β(v, h) = −((1 − β) b_0 + β b)ᵀ v − β cᵀh − β vᵀW h,
+// an RBM with parameters (β W, (1 − β) b_0 + β b, β c). Summing h out exactly:
+//   log f_β(v) = ((1 − β) b_0 + β b)ᵀ v + Σ_j softplus(β (c_j + (vᵀW)_j)),
+// which is log f_0 = b_0ᵀv + H log 2 at β = 0 and −F(v) at β = 1 (so it is f_0^{1−β} f^β up to a constant
+// factor 2^{H(1−β)}; the constant cancels because Z_0 is the normaliser of f_β at β = 0, log Z_0 =
+// H log 2 + Σ_i softplus(b_0i)). Transitions: block Gibbs (h | v then v | h) on the β-RBM, exactly invariant.
+//
+// Reproducibility: chain c draws only from Rng(seed, c) (samplers' Note [One stream per chain]); pilot chain c
+// from Rng(seed, 2^62 + c); the log weights are combined in chain order. The result is identical for any
+// thread count.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <samplers/energy.hpp>
+
+#include "ebm/models/rbm.hpp"
+
+namespace ebm {
+
+enum class BetaSchedule {
+  linear,     // β_k = k / K
+  sigmoid,    // Grosse et al. 2013: σ(δ(2k/K − 1)) rescaled to [0, 1], δ = 4: dense at both ends
+  geometric,  // β_k = β_min^{1 − k/K} for k ≥ 1 (β_min = 1e-4), β_0 = 0: dense near 0
+};
+BetaSchedule parse_beta_schedule(const std::string& name);  // "linear", "sigmoid", "geometric"
+
+/// 0 = β_0 < β_1 < … < β_K = 1 (K + 1 values). Throws std::invalid_argument if K < 1.
+std::vector<double> beta_schedule(BetaSchedule kind, int steps);
+
+struct AisResult {
+  double log_z = 0;        // log Ẑ
+  double stderr_log_z = 0; // delta-method SE of log Ẑ (Note [AIS error estimates])
+  double ess = 0;          // (Σ w)² / Σ w²
+  double lower_bound = 0;  // log Z_0 + mean log w: E[·] ≤ log Z
+  double log_z_base = 0;   // log Z_0
+  double acceptance_rate = 1;  // of the MCMC transitions (1 for Gibbs)
+  std::vector<double> log_weights;  // per chain, log w_c (without log Z_0)
+  std::vector<double> step_sizes;   // continuous: the step used at each intermediate 1..K−1
+};
+
+/// log Ẑ, SE, ESS and the lower bound from per-chain log weights and log Z_0.
+AisResult summarize_log_weights(std::vector<double> log_weights, double log_z_base);
+
+struct AisOptions {
+  int64_t chains = 100;
+  int steps = 1000;  // K: number of β increments
+  BetaSchedule schedule = BetaSchedule::sigmoid;
+  int transitions = 1;  // MCMC steps (or Gibbs sweeps) per intermediate
+  uint64_t seed = 0;
+};
+
+enum class AisTransition { mala, hmc };
+
+struct ContinuousAisOptions : AisOptions {
+  AisTransition transition = AisTransition::mala;
+  std::vector<double> base_mean;  // μ, [d]; empty: 0
+  std::vector<double> base_std;   // s, [d]; empty: 1
+  double step_size = 0.1;         // initial (adapt_step) or fixed ε
+  int leapfrog_steps = 5;         // HMC
+  bool adapt_step = true;
+  double target_accept = -1;      // negative: 0.574 for MALA, 0.8 for HMC
+  int64_t pilot_chains = 32;      // chains of the pilot anneal (capped at `chains`)
+};
+
+/// AIS log Z of exp(−E) in `dim` dimensions.
+AisResult ais_log_partition(const samplers::BatchEnergy<double>& energy, int64_t dim, const ContinuousAisOptions& options);
+/// The same for a model at its current parameters (θ held fixed).
+AisResult ais_log_partition(const Energy<double>& model, const ContinuousAisOptions& options);
+
+struct RbmAisOptions : AisOptions {
+  std::vector<double> base_visible_bias;  // b_0, [V]; empty: 0 (the uniform distribution)
+};
+
+/// AIS log Z of a Bernoulli RBM's visible marginal, Σ_v exp(−F(v)).
+AisResult ais_log_partition_rbm(const BernoulliRbm<double>& rbm, const RbmAisOptions& options);
+
+/// b_0i = logit of the smoothed base rate (Σ_n x_ni + α) / (N + 2α) of binary data [N, V]; α > 0 keeps it finite.
+std::vector<double> rbm_base_bias(const ad::Tensor<double>& data, double alpha = 1.0);
+
+}  // namespace ebm
