@@ -125,6 +125,14 @@ TEST_CASE("negative phase: CD-k starts at the data; zero steps return the batch;
   for (int64_t i = 0; i < na.numel(); ++i) diff_ab += na[i] != nb[i], diff_ac += na[i] != nc[i];
   CHECK(diff_ab == 0);
   CHECK(diff_ac > 0);
+  CHECK(std::isnan(cd.last_ess()));  // k = 3: too short to estimate mixing
+  o.steps = 40;
+  ebm::NegativePhase<double> longer(ebm::gibbs_sampler<double>(), o, 1);
+  longer.draw(rbm, batch, a);
+  // 10 chains x 40 Gibbs sweeps of a weakly coupled RBM mix fast: ESS of ‖x‖² is a sizeable part of the 400 draws.
+  MESSAGE("negative-phase ESS of |x|^2 over 10 x 40 draws: " << longer.last_ess());
+  CHECK(longer.last_ess() > 40);
+  CHECK(longer.last_ess() < 400 * std::log10(400.0));
 
   // Persistent: saving after two draws and restoring into a fresh phase continues identically.
   o.start = ebm::ChainStart::persistent;

@@ -1,5 +1,6 @@
 #include "ebm/objectives/contrastive_divergence.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace ebm {
@@ -31,6 +32,7 @@ Loss<T> ContrastiveDivergence<T>::loss(const LossInput<T>& in) {
   Loss<T> out{ad::Var<T>{}, {}};
   out.value = contrastive_surrogate(e_data, e_samples, alpha_, out.terms);
   out.terms.push_back({"accept_rate", negatives_.last_stats().acceptance_rate()});
+  if (std::isfinite(negatives_.last_ess())) out.terms.push_back({"ess", negatives_.last_ess()});
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "ebm/objectives/jem.hpp"
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -45,6 +46,7 @@ Loss<T> JointEnergyModel<T>::loss(const LossInput<T>& in) {
     const ad::Var<T> e_samples = clf->energy(in.theta, in.tape.constant(last_));
     out.value = out.value + px_weight_ * contrastive_surrogate(e_data, e_samples, alpha_, out.terms);
     out.terms.push_back({"accept_rate", negatives_.last_stats().acceptance_rate()});
+    if (std::isfinite(negatives_.last_ess())) out.terms.push_back({"ess", negatives_.last_ess()});
   }
   return out;
 }

@@ -1,6 +1,9 @@
 #include "ebm/objectives/negatives.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -63,6 +66,29 @@ samplers::ReplayBuffer<T>& NegativePhase<T>::pool(int64_t dim, int64_t count, ad
   return *buffer_;
 }
 
+namespace {
+
+// Runs the k steps, recording ‖x‖² of the first 16 chains along the way when k >= 4 (see last_ess()).
+template <class T>
+samplers::SamplerStats advance(samplers::Sampler<T>& sampler, samplers::ChainState<T>& chains, int64_t steps, double& ess) {
+  ess = std::numeric_limits<double>::quiet_NaN();
+  if (steps <= 0) return {};
+  if (steps < 4) return sampler.run(chains, steps);
+  samplers::Trace<T> trace(0, std::min<int64_t>(16, chains.chains()));
+  const samplers::SamplerStats st = sampler.run(chains, steps, trace.observer());
+  if (trace.chains() >= 1) {
+    const int64_t d = trace.dim();
+    ess = samplers::ess(trace.map([d](const double* x) {
+      double s = 0;
+      for (int64_t k = 0; k < d; ++k) s += x[k] * x[k];
+      return s;
+    }));
+  }
+  return st;
+}
+
+}  // namespace
+
 template <class T>
 ad::Tensor<T> NegativePhase<T>::draw(const Energy<T>& model, const ad::Tensor<T>& data, ad::Rng& rng) {
   if (data.rank() != 2 || data.rows() < 1) throw ad::ShapeError("NegativePhase::draw: data must be [B >= 1, d], got " + data.shape().str());
@@ -79,12 +105,12 @@ ad::Tensor<T> NegativePhase<T>::draw(const Energy<T>& model, const ad::Tensor<T>
       std::memcpy(chains.row(c), data.data() + r * d, sizeof(T) * static_cast<size_t>(d));
       chains.rngs.push_back(base.split(static_cast<uint64_t>(c)));
     }
-    stats_ = options_.steps > 0 ? sampler->run(chains, options_.steps) : samplers::SamplerStats{};
+    stats_ = advance(*sampler, chains, options_.steps, ess_);
     return std::move(chains.x);
   }
   samplers::ReplayBuffer<T>& buf = pool(d, count, rng);
   auto batch = buf.draw(count);
-  stats_ = options_.steps > 0 ? sampler->run(batch.chains, options_.steps) : samplers::SamplerStats{};
+  stats_ = advance(*sampler, batch.chains, options_.steps, ess_);
   buf.write_back(batch);
   return std::move(batch.chains.x);
 }

@@ -70,6 +70,9 @@ class NegativePhase {
 
   /// Sampler statistics of the last draw (acceptance over its k steps).
   const samplers::SamplerStats& last_stats() const { return stats_; }
+  /// Mixing of the last draw: the bulk ESS (rank-normalised, samplers/diagnostics.hpp) of ‖x‖² over the k-step
+  /// paths of the first 16 chains, i.e. out of 16·k draws; NaN when k < 4 (too short to estimate).
+  double last_ess() const { return ess_; }
   const NegativeOptions& options() const { return options_; }
   /// The persistent pool, once created (at the first draw or load_state).
   const samplers::ReplayBuffer<T>* buffer() const { return buffer_ ? &*buffer_ : nullptr; }
@@ -84,6 +87,7 @@ class NegativePhase {
   std::optional<uint64_t> seed_;
   std::optional<samplers::ReplayBuffer<T>> buffer_;
   samplers::SamplerStats stats_;
+  double ess_ = 0;
 };
 
 extern template class NegativePhase<float>;
