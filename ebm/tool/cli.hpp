@@ -33,6 +33,9 @@ struct Args {
 /// a UsageError with a "did you mean". "--flag=value" is accepted too.
 Args parse(int argc, char** argv, int first, const std::map<std::string, bool>& spec);
 
+/// The `--run DIR` of `sample` and `eval`: required, and no positional arguments beside it.
+std::string run_dir_arg(const Args& a);
+
 using Command = int (*)(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_validate(int argc, char** argv);

@@ -31,15 +31,19 @@ int cmd_check_grad(int argc, char** argv) {
   Session s = build_session(cfg);
   int64_t b = std::min<int64_t>(batch, s.data.x.rows()), d = s.data.x.cols();
   ad::Tensor<double> x(ad::Shape{b, d}, s.data.x.data());
+  std::vector<int64_t> labels(s.data.labels.begin(), s.data.labels.begin() + (s.data.labels.empty() ? 0 : b));
   uint64_t seed = cfg["seed"];
   size_t np = s.model->params().size();
   std::vector<ad::Tensor<double>> inputs;
   for (auto* t : s.parameters()) inputs.push_back(*t);
-  // The same Rng state on every call makes the loss a fixed function of θ, which finite differences need.
+  // The same Rng state (and, for persistent chains, the same objective state) on every call makes the loss a
+  // fixed function of θ, which finite differences need. Negatives are drawn with θ held at its stored value.
+  const std::vector<uint8_t> state = s.objective->save_state();
   ad::GradcheckFunction f = [&](ad::Tape<double>& tape, const std::vector<ad::Var<double>>& in) {
     std::vector<ad::Var<double>> theta(in.begin(), in.begin() + long(np)), extra(in.begin() + long(np), in.end());
     ad::Rng rng = ad::Rng(seed, kTrainStream).split(0);
-    return s.objective->loss(ebm::LossInput<double>{tape, *s.model, theta, extra, x, rng}).value;
+    s.objective->load_state(state);
+    return s.objective->loss(ebm::LossInput<double>{tape, *s.model, theta, extra, x, rng, labels.empty() ? nullptr : &labels}).value;
   };
   ad::GradcheckOptions o;
   o.order = static_cast<int>(order);

@@ -21,9 +21,7 @@ int cmd_eval(int argc, char** argv) {
                stdout);
     return kOk;
   }
-  if (!a.has("--run")) throw UsageError("--run DIR is required");
-  if (!a.positional.empty()) throw UsageError("unexpected argument \"" + a.positional[0] + "\"");
-  fs::path dir = a.get("--run");
+  fs::path dir = run_dir_arg(a);
   Session s = open_run(dir);
   std::error_code ec;
   ad::Tensor<double> samples(ad::Shape{0, s.data.x.cols()});

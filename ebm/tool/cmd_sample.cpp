@@ -15,15 +15,13 @@ using namespace ebm::experiment;
 int cmd_sample(int argc, char** argv) {
   Args a = parse(argc, argv, 2, {{"--run", true}, {"--n", true}, {"--sampler", true}, {"--steps", true}, {"--out", true}, {"--help", false}});
   if (a.has("--help")) {
-    std::fputs("usage: ebm sample --run DIR [--n N] [--sampler langevin|mala|hmc] [--steps N] [--out FILE.npy]\n"
+    std::fputs("usage: ebm sample --run DIR [--n N] [--sampler NAME] [--steps N] [--out FILE.npy]\n"
                "Draws N samples (default: the config's sampler.chains) from the run's latest checkpoint; another\n"
-               "--sampler starts from that sampler's defaults. Writes DIR/samples_<sampler>_<N>.npy unless --out.\n",
+               "--sampler (mh, langevin, mala, hmc, tempering, gibbs, annealed_langevin) starts from that sampler's defaults. Writes DIR/samples_<sampler>_<N>.npy unless --out.\n",
                stdout);
     return kOk;
   }
-  if (!a.has("--run")) throw UsageError("--run DIR is required");
-  if (!a.positional.empty()) throw UsageError("unexpected argument \"" + a.positional[0] + "\"");
-  fs::path dir = a.get("--run");
+  fs::path dir = run_dir_arg(a);
   Session s = open_run(dir);
   json sampler = s.cfg["sampler"];
   if (a.has("--sampler") && a.get("--sampler") != sampler["type"].get<std::string>()) sampler = json{{"type", a.get("--sampler")}};

@@ -29,6 +29,12 @@ long long Args::get_int(const std::string& f, long long def, long long min) cons
   return n;
 }
 
+std::string run_dir_arg(const Args& a) {
+  if (!a.has("--run")) throw UsageError("--run DIR is required");
+  if (!a.positional.empty()) throw UsageError("unexpected argument \"" + a.positional[0] + "\"");
+  return a.get("--run");
+}
+
 Args parse(int argc, char** argv, int first, const std::map<std::string, bool>& spec) {
   Args a;
   for (int i = first; i < argc; ++i) {

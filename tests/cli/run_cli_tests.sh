@@ -210,6 +210,10 @@ PY
 check "eval prints log Z" grep -q quadrature "$WORK/eval.json"
 "$EBM" sample --run "$WORK/nope" 2>/dev/null
 check "sample on a missing run exits 2" test $? -eq 2
+for ex in gaussian_cd_mala eight_gaussians_mh blobs_jem rings_dsm_ladder fashion_rbm_pcd rings_nce; do
+  "$EBM" check-grad "$SRC/examples/$ex.json" --order 1 >"$WORK/cg_$ex.txt" 2>&1
+  check "check-grad $ex (persistent chains and labels held fixed)" test $? -eq 0
+done
 "$EBM" check-grad "$SRC/examples/gaussian_sm.json" --order 2 >"$WORK/cg.txt"
 check "check-grad order 2 passes" test $? -eq 0
 check "check-grad prints per-order errors" grep -q "order 2: max abs error" "$WORK/cg.txt"
