@@ -9,6 +9,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <algorithm>
+#include <array>
 #include <functional>
 #include <numbers>
 
@@ -129,6 +131,8 @@ Minimiser true_minimiser(FDivergence k, double alpha) {
   return {m[0], std::exp(m[1])};
 }
 
+const std::array<double, 2> kStart{1.0, 1.0};  // (μ, σ) where training starts
+
 Tensor<double> mixture_batch(int64_t n, ad::Rng& rng) { return ebm::data::mixture_1d(n, rng, kMeans, kStds, kWeights); }
 
 ebm::FEbmOptions options(FDivergence k, double alpha = 0.5) {
@@ -140,21 +144,60 @@ ebm::FEbmOptions options(FDivergence k, double alpha = 0.5) {
   return o;
 }
 
-// Algorithm 1 with a fresh batch of the mixture every step (the population objective, no finite-data bias)
-// and Adam with a cosine-decayed rate, so that the end point averages the single-step game's noise.
+// Algorithm 1 with a fresh batch of the mixture every step (the population objective: no finite-data bias),
+// from μ = 1, σ = 1 for every divergence (Nelder–Mead from there reaches the global minimiser for each, which
+// the test checks, so the comparison is not about which basin training happened to enter).
+// Optimiser: Adam with β₁ = 0.5 (GAN practice for two-player games: less momentum, less cycling), β₂ = 0.9
+// and global-norm clipping at 5: Pearson's T(u) = 2(e^u − 1) and F(u) = e^{2u} − 1 give rare huge gradients
+// early on (while H_ω is far from log p Z_θ); with β₂ = 0.999 one such spike inflates Adam's second moment for
+// thousands of steps and freezes θ (seen: σ stuck at 1.1). The rate is cosine-decayed so the end point
+// averages the game's noise.
 struct Fit {
   G model{1};
   ebm::FEbm<double> objective;
 };
-Fit train(FDivergence k, double alpha, int steps = 1500, int64_t batch = 400) {
+Fit train(FDivergence k, double alpha, int steps, int64_t batch = 400) {
   Fit fit{G(1), ebm::FEbm<double>(1, options(k, alpha))};
+  fit.model.param("mu")[0] = kStart[0];
+  fit.model.param("log_sigma")[0] = std::log(kStart[1]);
   ebm::AdamOptions ao;
-  ao.beta1 = 0.5;  // GAN practice for two-player games: less momentum, less cycling
+  ao.beta1 = 0.5;
+  ao.beta2 = 0.9;
   ebm::Adam<double> adam(ebm::cosine_lr(0.02, steps, 0.001), ao);
   ad::Tape<double> tape;
   ad::Rng data_rng(77), rng(78);
-  for (int t = 0; t < steps; ++t) ebm::train_step(tape, fit.model, fit.objective, adam, mixture_batch(batch, data_rng), rng);
+  for (int t = 0; t < steps; ++t) ebm::train_step(tape, fit.model, fit.objective, adam, mixture_batch(batch, data_rng), rng, 5.0);
   return fit;
+}
+
+// Probability of each bin [a + i w, a + (i+1) w) under the mixture, from the normal CDF.
+std::vector<double> mixture_bins(double a, double w, int bins) {
+  const auto cdf = [](double x) {
+    double c = 0;
+    for (int k = 0; k < 2; ++k) c += kWeights[k] * 0.5 * std::erfc(-(x - kMeans[k]) / (kStds[k] * std::sqrt(2.0)));
+    return c;
+  };
+  std::vector<double> p(static_cast<size_t>(bins));
+  for (int i = 0; i < bins; ++i) p[static_cast<size_t>(i)] = cdf(a + (i + 1) * w) - cdf(a + i * w);
+  return p;
+}
+
+// Total-variation distance between the histogram of x and the mixture, on 40 bins of [−5, 5] (mass outside
+// counts as its own bin on both sides).
+double tv_to_mixture(const Tensor<double>& x) {
+  const int bins = 40;
+  const double a = -5, w = 0.25;
+  const std::vector<double> p = mixture_bins(a, w, bins);
+  std::vector<double> h(static_cast<size_t>(bins), 0.0);
+  double outside = 0;
+  for (int64_t n = 0; n < x.rows(); ++n) {
+    const int i = static_cast<int>(std::floor((x[n] - a) / w));
+    if (i >= 0 && i < bins) h[static_cast<size_t>(i)] += 1.0 / double(x.rows());
+    else outside += 1.0 / double(x.rows());
+  }
+  double tv = 0, inside = 0;
+  for (int i = 0; i < bins; ++i) tv += std::abs(h[static_cast<size_t>(i)] - p[static_cast<size_t>(i)]), inside += p[static_cast<size_t>(i)];
+  return 0.5 * (tv + std::abs(outside - (1 - inside)));
 }
 
 // Gradient of `f` with respect to `inputs` bound as variables.
@@ -281,19 +324,61 @@ TEST_CASE("f-EBM gradients: ∇θ (Theorem 3) and ∇ω of the bound pass gradch
   }
 }
 
-TEST_CASE("f-EBM §6.1: a Gaussian fitted to a two-Gaussian mixture lands at each divergence's minimiser") {
+TEST_CASE("f-EBM §6.1: a Gaussian fitted to a two-Gaussian mixture lands at each divergence's minimiser; "
+          "rejection sampling with the learnt ratio moves the KL fit's samples to the data") {
+  // Tolerance: |μ − μ*| and |σ − σ*| below 0.06 (the data's scale is 2). Over 4 seeds per divergence the fits
+  // scattered by at most 0.02 around a systematic offset of at most 0.04 (α = 0.3's μ; it comes from the
+  // finite critic and the single-step game, not from the estimator, which is unbiased): 0.06 covers both.
+  // It still separates the answers: KL (0.60, 2.05), Pearson (0.52, 2.12), JS (0.70, 1.99), α (0.78, 1.87)
+  // and the mode-seeking reverse KL / Neyman (≈1.99, ≈0.82) differ pairwise by more than 0.06 in μ or σ, except
+  // JS–Hellinger (Δσ = 0.04) and reverse KL–Neyman, which this tolerance cannot tell apart.
+  constexpr double kTol = 0.06;
   struct Case {
     FDivergence kind;
     double alpha;
+    int steps;  // reverse KL travels from the start to the heavier mode along a flat valley: it needs longer
   };
-  for (const Case c : {Case{FDivergence::kl, 0}, Case{FDivergence::reverse_kl, 0}, Case{FDivergence::jensen_shannon, 0},
-                       Case{FDivergence::squared_hellinger, 0}, Case{FDivergence::pearson, 0}, Case{FDivergence::neyman, 0},
-                       Case{FDivergence::alpha, 0.3}}) {
+  for (const Case c : {Case{FDivergence::kl, 0, 2000}, Case{FDivergence::reverse_kl, 0, 3000}, Case{FDivergence::jensen_shannon, 0, 2000},
+                       Case{FDivergence::squared_hellinger, 0, 2000}, Case{FDivergence::pearson, 0, 2000},
+                       Case{FDivergence::neyman, 0, 2000}, Case{FDivergence::alpha, 0.3, 2000}}) {
     const Minimiser star = true_minimiser(c.kind, c.alpha);
-    Fit fit = train(c.kind, c.alpha);
+    // The local minimiser reached from the training start is the global one (else the target is ambiguous).
+    const auto local = nelder_mead([&](double mu, double ls) { return divergence(c.kind, c.alpha, mu, std::exp(ls)); },
+                                   {kStart[0], std::log(kStart[1])});
+    CHECK(std::abs(local[0] - star.mu) < 1e-3);
+    CHECK(std::abs(std::exp(local[1]) - star.sigma) < 1e-3);
+
+    Fit fit = train(c.kind, c.alpha, c.steps);
     const double mu = fit.model.param("mu")[0], sigma = std::exp(fit.model.param("log_sigma")[0]);
-    MESSAGE(fit.objective.divergence().name() << ": fitted mu = " << mu << ", sigma = " << sigma << "; minimiser mu* = " << star.mu
-                                              << ", sigma* = " << star.sigma << "; D_f there " << divergence(c.kind, c.alpha, star.mu, star.sigma)
+    MESSAGE(fit.objective.divergence().name() << ": fitted (mu, sigma) = (" << mu << ", " << sigma << "), minimiser (" << star.mu
+                                              << ", " << star.sigma << "); D_f there " << divergence(c.kind, c.alpha, star.mu, star.sigma)
                                               << ", at the fit " << divergence(c.kind, c.alpha, mu, sigma));
+    CHECK(std::abs(mu - star.mu) < kTol);
+    CHECK(std::abs(sigma - star.sigma) < kTol);
+    if (c.kind != FDivergence::kl) continue;
+
+    // Density ratio: on data points, log r(x) = H + E against the true log p(x) − log N(x; μ, σ) of the fit.
+    ad::Rng rng(91);
+    const Tensor<double> xs = mixture_batch(2000, rng);
+    const Tensor<double> log_r = fit.objective.log_density_ratio(fit.model, xs);
+    double mae = 0;
+    for (int64_t n = 0; n < xs.rows(); ++n) mae += std::abs(log_r[n] - (log_p(xs[n]) - log_normal(xs[n], mu, sigma))) / double(xs.rows());
+    MESSAGE("KL fit: mean |learnt − true log ratio| over data = " << mae);
+    // The ratio spans e^{-1.5}..e^{1.3} over the data; an error below 0.25 in log is a usable correction.
+    CHECK(mae < 0.25);
+
+    // Rejection sampling: proposals from the fitted Gaussian (drawn here), accepted ones against the mixture.
+    const int64_t n = 20000;
+    Tensor<double> y(Shape{n, 1});
+    ad::fill_normal(y, rng, mu, sigma);
+    const ebm::RejectionResult<double> kept = fit.objective.rejection_sample(fit.model, y, rng);
+    const double before = tv_to_mixture(y), after = tv_to_mixture(kept.accepted);
+    // Monte Carlo floor of the histogram TV with K points on 40 bins: E ≈ ½ Σ √(2 p_b / (π K)) ≤ ½ √(2·40/(π K))
+    // (Cauchy–Schwarz) ≈ 0.05 for K = 5000. Before, the unimodal fit is ≈ 0.2 away from the bimodal data.
+    MESSAGE("rejection sampling: kept " << kept.accepted.rows() << " of " << n << " (M = " << kept.bound << "); TV to the data "
+                                        << before << " -> " << after);
+    CHECK(kept.acceptance == doctest::Approx(double(kept.accepted.rows()) / double(n)));
+    CHECK(kept.accepted.rows() > 2000);
+    CHECK(after < 0.5 * before);
   }
 }
