@@ -324,7 +324,7 @@ TEST_CASE("f-EBM gradients: ∇θ (Theorem 3) and ∇ω of the bound pass gradch
   }
 }
 
-TEST_CASE("f-EBM model draws: exact for a Gaussian energy, short-run Langevin otherwise (shape and finiteness)") {
+TEST_CASE("f-EBM model draws: exact for a Gaussian energy, short-run MALA otherwise (shape and finiteness)") {
   ad::Rng rng(12);
   const Tensor<double> x = mixture_batch(50, rng);
   ebm::FEbm<double> obj(1, options(FDivergence::kl));

@@ -152,14 +152,14 @@ void register_objectives(Registry& r) {
                           }});
   r.objectives.push_back(
       {"f_ebm", "f-EBM (Yu et al. 2020): minimise an f-divergence with a variational function H (an MLP); model draws exact for "
-                "a Gaussian energy, short-run Langevin from data otherwise",
+                "a Gaussian energy, short-run MALA from data otherwise (validated for Gaussian energies only)",
        {{"divergence", enumeration("the f-divergence D_f(p||q)", f_divergence_names(), "kl")},
         {"alpha", number("alpha of the alpha-divergence (not 0 or 1)", 0.5)},
         {"hidden", array_of("H's hidden layer widths", integer("", std::nullopt).at_least(1), json::array({64, 64})).items_between(1, 16)},
         {"activation", enumeration("H's hidden activation", {"tanh", "silu", "softplus", "elu", "relu", "sigmoid"}, "tanh")},
         {"model_samples", integer("draws from the model per batch (0: the batch size)", 0).non_negative()},
-        {"langevin_steps", integer("non-Gaussian models: Langevin steps from data rows", 20).at_least(1)},
-        {"langevin_step_size", number("non-Gaussian models: Langevin step size", 0.01).positive()},
+        {"langevin_steps", integer("non-Gaussian models: MALA steps from data rows", 20).at_least(1)},
+        {"langevin_step_size", number("non-Gaussian models: MALA step size", 0.01).positive()},
         {"init_seed", integer("seed of H's initialisation", 0).non_negative()}},
        [](const json& c, const Dataset& d) -> std::unique_ptr<Objective<double>> {
          FEbmOptions o;

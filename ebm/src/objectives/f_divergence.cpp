@@ -5,7 +5,7 @@
 #include <numbers>
 #include <stdexcept>
 
-#include <samplers/langevin.hpp>
+#include <samplers/mala.hpp>
 
 #include "ebm/models/gaussian.hpp"
 
@@ -151,17 +151,17 @@ ad::Tensor<T> FEbm<T>::sample_model(const Energy<T>& model, const ad::Tensor<T>&
       }
     return y;
   }
-  // Short-run Langevin from data rows picked at random (see the header comment for its bias).
+  // Short-run MALA from data rows picked at random (see the header comment for its bias).
   ad::Tensor<T> start(ad::Shape{n, d});
   for (int64_t r = 0; r < n; ++r) {
     const int64_t src = static_cast<int64_t>(rng.next_u64() % static_cast<uint64_t>(data.rows()));
     for (int64_t i = 0; i < d; ++i) start.at(r, i) = data.at(src, i);
   }
   samplers::ChainState<T> state(start, rng.next_u64());
-  samplers::LangevinOptions o;
+  samplers::MalaOptions o;
   o.step_size = options_.langevin_step_size;
-  samplers::Langevin<T> langevin([&model](ad::Tape<T>&, const ad::Var<T>& x) { return model.fixed_energy(x); }, o);
-  langevin.run(state, options_.langevin_steps);
+  samplers::Mala<T> mala([&model](ad::Tape<T>&, const ad::Var<T>& x) { return model.fixed_energy(x); }, o);
+  mala.run(state, options_.langevin_steps);
   return state.x;
 }
 

@@ -16,6 +16,8 @@
 //   S = [mean E_θ(x) − mean E_θ(sg y) + sg H] + P − sg P,   P = mean E_{sg θ}(y) − H,
 // so ∇θ S = ∇θ J, ∇φ S = ∇φ P = −∇φ J, and the value of S is J (a lower bound on the negative
 // log-likelihood at the current θ; tight when q = p_θ).
+// (∇θ J, −∇φ J) is not the gradient of any function, so `ebm check-grad` (finite differences of the
+// surrogate's value) must fail on this objective; bound() is the function to gradcheck.
 // Terms: "bound" (J), "data_energy", "sample_energy", "entropy", "log_z_bound" (−mean E(y) + H ≤ log Z_θ).
 #include <optional>
 #include <vector>

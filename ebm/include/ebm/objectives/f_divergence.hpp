@@ -20,16 +20,20 @@
 //   S = L̂(θ, sg ω) − L̂(sg θ, ω) + sg(L̂(sg θ, ω)),
 // so ∇θ S = ∇θ L̂ (descent for θ), ∇ω S = −∇ω L̂ (ascent for ω), and the value of S is the current
 // variational estimate of D_f (a lower bound when ω is not optimal), which the log shows as "loss".
+// (ω, θ) ↦ (∇θ L̂, −∇ω L̂) is not the gradient of any function, so `ebm check-grad`, which compares the
+// surrogate's gradient with finite differences of its value, must fail here; bound() is what to gradcheck.
 //
 // Samples from q_θ. The estimator assumes exact draws from q_θ. For a GaussianEnergy they are exact
-// (N(μ, Σ) from its parameters: Z_θ is never used). For any other energy we run a short unadjusted Langevin
-// chain (samplers::Langevin) started at data rows: this is contrastive-divergence style, biased towards p
-// when the chain is short; the bias is the price of a general energy, and is reported here, not hidden.
+// (N(μ, Σ) from its parameters: Z_θ is never used). For any other energy we run a short Metropolis-adjusted
+// Langevin chain (samplers::Mala, exact only in the limit of long chains) started at data rows: this is
+// contrastive-divergence style, biased towards p when the chain is short; the bias is the price of a general
+// energy, and is reported here, not hidden.
 // Status: only the exact (Gaussian) path is validated by tests. A trial with an MLP energy on the 1-D
-// mixture (examples/mixture_1d_f_ebm.json with model.type = mlp) diverged: the short chains ran into regions
-// where the unnormalised MLP energy falls without bound, and with an output bias in E the pair (E's level,
-// H's level) is a flat direction of the game (u = H + E only sees their sum) along which gradient play can
-// drift. A replay buffer / MALA and anchoring E's level are the obvious next steps; not done here.
+// mixture (examples/mixture_1d_f_ebm.json with model.type = mlp) diverged, with unadjusted Langevin and with
+// MALA alike: u = H + E on the chains' draws fell without bound (to −10⁵ within 500 steps); with an output
+// bias in E, the pair (E's level, H's level) is also a flat direction of the game (u only sees their sum)
+// along which gradient play can drift. A replay buffer, longer chains and anchoring E's level are the
+// obvious next steps; not done here.
 //
 // The variational function H_ω is an MLP (widths {d, hidden..., 1}); its parameters are extra_params().
 // Terms: "divergence" (L̂, the variational D_f estimate), "data_term" (mean_p T), "model_term" (mean_q F),
@@ -87,7 +91,7 @@ struct FEbmOptions {
   std::vector<int64_t> hidden{64, 64};  // H_ω's hidden widths (the paper's 1-D experiment: 2 × 64, tanh)
   Activation activation = Activation::tanh;
   int64_t model_samples = 0;            // draws from q_θ per batch; 0: as many as the batch has rows
-  // Non-Gaussian energies only: short-run Langevin from data rows (see the header comment).
+  // Non-Gaussian energies only: a short MALA run from data rows (see the header comment).
   int64_t langevin_steps = 20;
   double langevin_step_size = 0.01;
   uint64_t init_seed = 0;               // H_ω's initialisation
@@ -111,7 +115,7 @@ class FEbm : public Objective<T> {
   const FEbmOptions& options() const { return options_; }
   const FDivergenceSpec& divergence() const { return options_.divergence; }
 
-  /// Draws from q_θ as loss() does: exact for a GaussianEnergy, short-run Langevin from rows of `data`
+  /// Draws from q_θ as loss() does: exact for a GaussianEnergy, short-run MALA from rows of `data`
   /// otherwise. Returns [n, d].
   ad::Tensor<T> sample_model(const Energy<T>& model, const ad::Tensor<T>& data, int64_t n, ad::Rng& rng) const;
 
