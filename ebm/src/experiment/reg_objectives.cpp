@@ -1,13 +1,17 @@
 // Objectives: exact, sliced and denoising score matching (one level or a ladder), noise-contrastive estimation,
-// and maximum likelihood with MCMC negatives (CD / PCD / replay buffer, JEM).
+// maximum likelihood with MCMC negatives (CD / PCD / replay buffer, JEM), f-EBM and adversarial training.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "ebm/experiment/registry.hpp"
 #include "ebm/models/classifier.hpp"
 #include "ebm/models/composite.hpp"
+#include "ebm/models/gaussian.hpp"
+#include "ebm/objectives/adversarial.hpp"
 #include "ebm/objectives/contrastive_divergence.hpp"
 #include "ebm/objectives/denoising.hpp"
+#include "ebm/objectives/f_divergence.hpp"
 #include "ebm/objectives/jem.hpp"
 #include "ebm/objectives/nce.hpp"
 #include "ebm/objectives/score_matching.hpp"
@@ -94,6 +98,107 @@ json describe_negatives(const Objective<double>& obj, const Energy<double>&, con
   json j = {{"last_accept_rate", o.negatives().last_stats().acceptance_rate()}};
   if (const auto* b = o.negatives().buffer()) j["persistent_chains"] = b->capacity();
   return j;
+}
+
+// What f-EBM learnt besides the model: the divergence's variational estimate, the density ratio r = p/q_θ on a
+// few points and its summaries on the data, and rejection sampling of model draws with it.
+json describe_f_ebm(const Objective<double>& objective, const Energy<double>& model, const Dataset& data) {
+  const auto& f = dynamic_cast<const FEbm<double>&>(objective);
+  ad::Rng rng(20200707, 1);  // fixed: the summary of a run is reproducible
+  const int64_t n = std::min<int64_t>(data.x.rows(), 5000);
+  ad::Tensor<double> x(ad::Shape{n, data.x.cols()});
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t k = 0; k < x.cols(); ++k) x.at(r, k) = data.x.at(r, k);
+  const ad::Tensor<double> y = f.sample_model(model, data.x, n, rng);
+  // The Theorem 2 bound with n data rows and n model draws (plain averages: weights relative to θ itself).
+  ad::Tape<double> tape;
+  const std::vector<ad::Var<double>> theta = bind_params(tape, model.params(), Bind::constant);
+  const std::vector<ad::Var<double>> omega = bind_params(tape, objective.extra_params(), Bind::constant);
+  const double estimate = f.bound(LossInput<double>{tape, model, theta, omega, x, rng}, y, model.evaluate(y)).item();
+
+  const ad::Tensor<double> log_r_data = f.log_density_ratio(model, x), log_r_model = f.log_density_ratio(model, y);
+  double mean_log_r = 0, mean_r_model = 0, lo = INFINITY, hi = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) {
+    mean_log_r += log_r_data[i] / double(n);
+    mean_r_model += std::exp(log_r_model[i]) / double(n);
+    lo = std::min(lo, log_r_data[i]), hi = std::max(hi, log_r_data[i]);
+  }
+  // A few points: in 1-D a grid over the data's range, otherwise the first data rows.
+  const int64_t d = data.x.cols(), k = std::min<int64_t>(d == 1 ? 9 : 5, n);
+  ad::Tensor<double> pts(ad::Shape{k, d});
+  if (d == 1) {
+    double a = INFINITY, b = -INFINITY;
+    for (int64_t i = 0; i < n; ++i) a = std::min(a, x[i]), b = std::max(b, x[i]);
+    for (int64_t i = 0; i < k; ++i) pts[i] = a + (b - a) * double(i) / double(std::max<int64_t>(k - 1, 1));
+  } else {
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < d; ++j) pts.at(i, j) = x.at(i, j);
+  }
+  const ad::Tensor<double> log_r_pts = f.log_density_ratio(model, pts);
+  json at = json::array();
+  for (int64_t i = 0; i < k; ++i) {
+    json p = json::array();
+    for (int64_t j = 0; j < d; ++j) p.push_back(pts.at(i, j));
+    at.push_back({{"x", p}, {"ratio", std::exp(log_r_pts[i])}, {"true_ratio", nullptr}});
+    if (data.true_log_density) {
+      // Only the normalised model would give p/q_θ exactly; a Gaussian model knows its log Z.
+      if (const auto* g = dynamic_cast<const GaussianEnergy<double>*>(&model)) {
+        ad::Tensor<double> row(ad::Shape{1, d});
+        for (int64_t j = 0; j < d; ++j) row[j] = pts.at(i, j);
+        at.back()["true_ratio"] = std::exp(data.true_log_density(row)[0] + model.evaluate(row)[0] + g->log_partition());
+      }
+    }
+  }
+  const RejectionResult<double> rej = f.rejection_sample(model, y, rng);
+  return {{"divergence", f.divergence().name()},
+          {"variational_estimate", estimate},
+          {"density_ratio",
+           {{"mean_log_ratio_on_data", mean_log_r},
+            {"min_log_ratio_on_data", lo},
+            {"max_log_ratio_on_data", hi},
+            {"mean_ratio_under_model", mean_r_model},
+            {"at", at}}},
+          {"rejection_sampling", {{"proposals", n}, {"accepted", rej.accepted.rows()}, {"acceptance_rate", rej.acceptance}, {"bound_M", rej.bound}}}};
+}
+
+// The sampler q: its moments (closed form for the Gaussian, from draws for the flow) and entropy.
+json describe_adversarial(const Objective<double>& objective, const Energy<double>&, const Dataset&) {
+  const auto& a = dynamic_cast<const AdversarialTraining<double>&>(objective);
+  ad::Rng rng(20210101, 2);
+  const int64_t n = 20000, d = a.dim();
+  json out = {{"family", a.options().family == SamplerFamily::gaussian ? "gaussian" : "flow"}};
+  json mean = json::array(), cov = json::array();
+  if (a.options().family == SamplerFamily::gaussian) {
+    const ad::Tensor<double>& m = objective.extra_params()[0].value;
+    const ad::Tensor<double>& s = objective.extra_params()[1].value;
+    for (int64_t i = 0; i < d; ++i) {
+      mean.push_back(m[i]);
+      json row = json::array();
+      for (int64_t j = 0; j < d; ++j) row.push_back(i == j ? std::exp(2 * s[i]) : 0.0);
+      cov.push_back(row);
+    }
+    out["moments"] = "closed form";
+  } else {
+    const ad::Tensor<double> y = a.sample(n, rng);
+    std::vector<double> mu(static_cast<size_t>(d), 0.0);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t i = 0; i < d; ++i) mu[static_cast<size_t>(i)] += y.at(r, i) / double(n);
+    for (int64_t i = 0; i < d; ++i) {
+      mean.push_back(mu[static_cast<size_t>(i)]);
+      json row = json::array();
+      for (int64_t j = 0; j < d; ++j) {
+        double c = 0;
+        for (int64_t r = 0; r < n; ++r) c += (y.at(r, i) - mu[static_cast<size_t>(i)]) * (y.at(r, j) - mu[static_cast<size_t>(j)]);
+        row.push_back(c / double(n));
+      }
+      cov.push_back(row);
+    }
+    out["moments"] = "from " + std::to_string(n) + " draws";
+  }
+  out["mean"] = mean;
+  out["covariance"] = cov;
+  out["entropy"] = a.entropy(n, rng);
+  return out;
 }
 
 }  // namespace
@@ -184,6 +289,53 @@ void register_objectives(Registry& r) {
                               check_negative_sampler(c, m);
                             }});
   }
+  r.objectives.push_back(
+      {"f_ebm", "f-EBM (Yu et al. 2020): minimise an f-divergence with a variational function H (an MLP); model draws exact for "
+                "a Gaussian energy, short-run MALA from data otherwise (validated for Gaussian energies only)",
+       {{"divergence", enumeration("the f-divergence D_f(p||q)", f_divergence_names(), "kl")},
+        {"alpha", number("alpha of the alpha-divergence (not 0 or 1)", 0.5)},
+        {"hidden", array_of("H's hidden layer widths", integer("", std::nullopt).at_least(1), json::array({64, 64})).items_between(1, 16)},
+        {"activation", enumeration("H's hidden activation", {"tanh", "silu", "softplus", "elu", "relu", "sigmoid"}, "tanh")},
+        {"model_samples", integer("draws from the model per batch (0: the batch size)", 0).non_negative()},
+        {"langevin_steps", integer("non-Gaussian models: MALA steps from data rows", 20).at_least(1)},
+        {"langevin_step_size", number("non-Gaussian models: MALA step size", 0.01).positive()},
+        {"init_seed", integer("seed of H's initialisation", 0).non_negative()}},
+       [](const json& c, const Dataset& d) -> std::unique_ptr<Objective<double>> {
+         FEbmOptions o;
+         o.divergence = {f_divergence_from_string(c["divergence"].get<std::string>()), c["alpha"].get<double>()};
+         if (o.divergence.kind == FDivergence::alpha && (o.divergence.alpha == 0.0 || o.divergence.alpha == 1.0))
+           throw InputError("objective.alpha: 0 and 1 are the limits reverse_kl and kl; use those divergences");
+         o.hidden = c["hidden"].get<std::vector<int64_t>>();
+         o.activation = activation_from_string(c["activation"].get<std::string>());
+         o.model_samples = c["model_samples"].get<int64_t>();
+         o.langevin_steps = c["langevin_steps"].get<int64_t>();
+         o.langevin_step_size = c["langevin_step_size"].get<double>();
+         o.init_seed = c["init_seed"].get<uint64_t>();
+         return std::make_unique<FEbm<double>>(d.x.cols(), o);
+       },
+       describe_f_ebm});
+  r.objectives.push_back(
+      {"adversarial", "adversarial (variational) training: min over the model, max over a sampler q of E_p[E] - E_q[E] + H(q)",
+       {{"q", enumeration("the sampler family: diagonal Gaussian or affine-coupling flow", {"gaussian", "flow"}, "gaussian")},
+        {"flow_layers", integer("coupling layers (flow; needs d >= 2)", 4).at_least(1)},
+        {"flow_hidden", array_of("hidden widths of each coupling's networks", integer("", std::nullopt).at_least(1), json::array({32, 32})).items_between(1, 16)},
+        {"flow_activation", enumeration("the couplings' hidden activation", {"tanh", "silu", "softplus", "elu", "relu", "sigmoid"}, "tanh")},
+        {"samples", integer("draws from q per step (0: the batch size)", 0).non_negative()},
+        {"init_seed", integer("seed of the flow's initialisation", 0).non_negative()}},
+       [](const json& c, const Dataset& d) -> std::unique_ptr<Objective<double>> {
+         AdversarialOptions o;
+         o.family = c["q"].get<std::string>() == "flow" ? SamplerFamily::flow : SamplerFamily::gaussian;
+         if (o.family == SamplerFamily::flow && d.x.cols() < 2) throw InputError("objective.q: the flow needs data of dimension >= 2");
+         o.flow_layers = c["flow_layers"].get<int>();
+         o.flow_hidden = c["flow_hidden"].get<std::vector<int64_t>>();
+         o.flow_activation = activation_from_string(c["flow_activation"].get<std::string>());
+         o.samples = c["samples"].get<int64_t>();
+         o.init_seed = c["init_seed"].get<uint64_t>();
+         return std::make_unique<AdversarialTraining<double>>(d.x.cols(), o, &d.x);  // q starts at the data's moments
+       },
+       describe_adversarial});
+  // TODO(registry): the DSM noise ladder needs a noise-conditional model entry; contrastive divergence /
+  // persistent CD are not in ebm/objectives yet.
 }
 
 }  // namespace ebm::experiment
