@@ -17,7 +17,8 @@ int cmd_check_grad(int argc, char** argv) {
   Args a = parse(argc, argv, 2, {{"--order", true}, {"--batch", true}, {"--set", true}, {"--help", false}});
   if (a.has("--help")) {
     std::fputs("usage: ebm check-grad FILE.json [--order 1|2|3] [--batch N] [--set k.k=value]...\n"
-               "Gradcheck of the experiment's loss in the model parameters, orders 1..order; prints the largest\n"
+               "Gradcheck of the experiment's loss in the model (and objective) parameters, orders 1..order (min-max\n"
+               "objectives: their game value, whose gradient the training follows up to per-player signs); prints the largest\n"
                "absolute and relative errors per order. Exit 0 when every order passes, 1 otherwise.\n",
                stdout);
     return kOk;
@@ -43,7 +44,7 @@ int cmd_check_grad(int argc, char** argv) {
     std::vector<ad::Var<double>> theta(in.begin(), in.begin() + long(np)), extra(in.begin() + long(np), in.end());
     ad::Rng rng = ad::Rng(seed, kTrainStream).split(0);
     s.objective->load_state(state);
-    return s.objective->loss(ebm::LossInput<double>{tape, *s.model, theta, extra, x, rng, labels.empty() ? nullptr : &labels}).value;
+    return s.objective->gradcheck_value(ebm::LossInput<double>{tape, *s.model, theta, extra, x, rng, labels.empty() ? nullptr : &labels});
   };
   ad::GradcheckOptions o;
   o.order = static_cast<int>(order);

@@ -180,6 +180,24 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 sys.exit(0 if s["sampler"]["type"] == "tempering" and 0 < s["sampler"]["acceptance_rate"] <= 1 else 1)
 PY
+"$EBM" run "$SRC/examples/mixture_1d_f_ebm.json" --out "$WORK/febm" --quiet
+check "f-EBM example reports a density ratio close to the true one, and rejection sampling" py "$WORK/febm/summary.json" <<'PY'
+import json, math, sys
+o = json.load(open(sys.argv[1]))["evaluation"]["objective"]
+pts = o["density_ratio"]["at"]
+# The learnt ratio p/q_theta against the true one (the data's mixture density over the fitted Gaussian), where
+# the data has mass: within 25% in log terms on points with true ratio > 0.1.
+ok = all(abs(math.log(p["ratio"] / p["true_ratio"])) < 0.25 for p in pts if p["true_ratio"] > 0.1) and len(pts) >= 5
+ok = ok and 0 < o["rejection_sampling"]["acceptance_rate"] < 1
+if not ok: print(json.dumps(o)[:600])
+sys.exit(0 if ok else 1)
+PY
+"$EBM" run "$SRC/examples/two_moons_adversarial.json" --out "$WORK/adv" --quiet --set training.steps=300
+check "adversarial example reports q's moments and entropy" py "$WORK/adv/summary.json" <<'PY'
+import json, math, sys
+o = json.load(open(sys.argv[1]))["evaluation"]["objective"]
+sys.exit(0 if len(o["mean"]) == 2 and len(o["covariance"]) == 2 and math.isfinite(o["entropy"]) else 1)
+PY
 # Persistent chains (a replay buffer) survive kill -9 and --resume bit for bit.
 SHORT=(--set training.steps=300 --set training.checkpoint_every=100 --set training.log_every=50 --set sampler.steps=100 --set sampler.warmup=50)
 "$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/buf1" --quiet "${SHORT[@]}"
@@ -210,7 +228,7 @@ PY
 check "eval prints log Z" grep -q quadrature "$WORK/eval.json"
 "$EBM" sample --run "$WORK/nope" 2>/dev/null
 check "sample on a missing run exits 2" test $? -eq 2
-for ex in gaussian_cd_mala eight_gaussians_mh blobs_jem rings_dsm_ladder fashion_rbm_pcd rings_nce; do
+for ex in gaussian_cd_mala eight_gaussians_mh blobs_jem rings_dsm_ladder fashion_rbm_pcd rings_nce mixture_1d_f_ebm two_moons_adversarial; do
   "$EBM" check-grad "$SRC/examples/$ex.json" --order 1 >"$WORK/cg_$ex.txt" 2>&1
   check "check-grad $ex (persistent chains and labels held fixed)" test $? -eq 0
 done

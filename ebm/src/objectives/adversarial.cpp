@@ -60,6 +60,14 @@ ad::Var<T> AdversarialTraining<T>::bound(const LossInput<T>& in, const ad::Tenso
 }
 
 template <class T>
+ad::Var<T> AdversarialTraining<T>::gradcheck_value(const LossInput<T>& in) {
+  const int64_t m = options_.samples > 0 ? options_.samples : in.x.rows();
+  ad::Tensor<T> z(ad::Shape{m, dim_});
+  ad::fill_normal(z, in.rng);
+  return bound(in, z);
+}
+
+template <class T>
 Loss<T> AdversarialTraining<T>::loss(const LossInput<T>& in) {
   if (in.x.cols() != dim_) throw ad::ShapeError("adversarial: data has " + in.x.shape().str() + " but q was built for d = " + std::to_string(dim_));
   const int64_t m = options_.samples > 0 ? options_.samples : in.x.rows();

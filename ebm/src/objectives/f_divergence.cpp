@@ -205,6 +205,13 @@ Loss<T> FEbm<T>::loss(const LossInput<T>& in) {
 }
 
 template <class T>
+ad::Var<T> FEbm<T>::gradcheck_value(const LossInput<T>& in) {
+  const int64_t m = options_.model_samples > 0 ? options_.model_samples : in.x.rows();
+  const ad::Tensor<T> y = sample_model(in.model, in.x, m, in.rng);
+  return bound(in, y, in.model.evaluate(y));
+}
+
+template <class T>
 ad::Tensor<double> FEbm<T>::log_density_ratio(const Energy<T>& model, const ad::Tensor<T>& x) const {
   ad::Tape<T> tape;
   const std::vector<ad::Var<T>> omega = bind_params(tape, this->extra_, Bind::constant);

@@ -51,6 +51,8 @@ class AdversarialTraining : public Objective<T> {
   AdversarialTraining(int64_t dim, AdversarialOptions options, const ad::Tensor<T>* data = nullptr);
   std::string name() const override { return "adversarial"; }
   Loss<T> loss(const LossInput<T>& in) override;
+  /// bound() on loss()'s base draws.
+  ad::Var<T> gradcheck_value(const LossInput<T>& in) override;
 
   const AdversarialOptions& options() const { return options_; }
   int64_t dim() const { return dim_; }

@@ -111,6 +111,8 @@ class FEbm : public Objective<T> {
   FEbm(int64_t dim, FEbmOptions options);
   std::string name() const override { return "f_ebm"; }
   Loss<T> loss(const LossInput<T>& in) override;
+  /// bound() on loss()'s model draws, with the weights relative to the current (stored) θ.
+  ad::Var<T> gradcheck_value(const LossInput<T>& in) override;
 
   const FEbmOptions& options() const { return options_; }
   const FDivergenceSpec& divergence() const { return options_.divergence; }

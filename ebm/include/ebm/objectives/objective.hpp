@@ -52,6 +52,11 @@ class Objective {
   /// True when the loss uses ∂²E/∂x² (exact and sliced score matching): relu energies are then degenerate.
   virtual bool uses_second_derivatives() const { return false; }
   virtual Loss<T> loss(const LossInput<T>& in) = 0;
+  /// The scalar to gradcheck against finite differences (`ebm check-grad`): loss() itself for ordinary
+  /// objectives. A min-max objective's surrogate descends θ and ascends its own parameters, which is the
+  /// gradient of no single function; it returns its game value J(θ, ω) here instead, whose gradient equals
+  /// (∇θ, −∇ω) of the surrogate's, with the same random draws as loss().
+  virtual ad::Var<T> gradcheck_value(const LossInput<T>& in) { return loss(in).value; }
 
   /// State carried between batches (persistent chains, buffers, their generators) as an opaque blob;
   /// empty for stateless objectives. load_state(save_state()) restores the objective exactly.
