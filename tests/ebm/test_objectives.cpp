@@ -137,6 +137,8 @@ TEST_CASE("every objective's θ-gradient passes gradcheck with fixed random draw
     cd_k.steps = 3;
     ebm::ContrastiveDivergence<double> cd(ebm::NegativePhase<double>(ebm::mala_sampler<double>({.step_size = 0.1}), cd_k, 1), 0.1);
     check_objective_gradient(*model, cd, x);
+    ebm::ContrastiveDivergence<double> cd_hmc(ebm::NegativePhase<double>(ebm::hmc_sampler<double>({.step_size = 0.1, .leapfrog_steps = 3}), cd_k, 1));
+    check_objective_gradient(*model, cd_hmc, x);
     ebm::NegativeOptions pcd = cd_k;
     pcd.start = ebm::ChainStart::persistent, pcd.count = 4, pcd.buffer.capacity = 9, pcd.buffer.reinit_prob = 0.3;
     ebm::ContrastiveDivergence<double> replay(ebm::NegativePhase<double>(ebm::langevin_sampler<double>({.step_size = 0.05}), pcd, 2), 0.2);
