@@ -5,10 +5,12 @@
 #include <limits>
 
 #include <samplers/gibbs.hpp>
+#include <samplers/langevin.hpp>
 
 #include "ebm/eval/ais.hpp"
 #include "ebm/eval/mmd.hpp"
 #include "ebm/eval/partition.hpp"
+#include "ebm/models/classifier.hpp"
 #include "ebm/experiment/rundir.hpp"
 #include "ebm/experiment/runner.hpp"
 #include "ebm/plot/plot.hpp"
@@ -117,14 +119,51 @@ json ais_report(const Session& s) {
           {"acceptance_rate", r.acceptance_rate}};
 }
 
+double classification_accuracy(const ClassifierEnergy<double>& clf, const Dataset& d) {
+  const ad::Tensor<double> p = clf.class_probabilities(d.x);
+  int64_t right = 0;
+  for (int64_t i = 0; i < p.rows(); ++i) {
+    int64_t best = 0;
+    for (int64_t k = 1; k < p.cols(); ++k)
+      if (p.at(i, k) > p.at(i, best)) best = k;
+    right += best == d.labels[size_t(i)];
+  }
+  return p.rows() ? double(right) / double(p.rows()) : 0.0;
+}
+
+// Class-conditional samples of a classifier energy, E(x, y) = −f(x)[y]: `per_class` Langevin chains per class from
+// uniform noise on the data's range, with the experiment's Langevin settings when its sampler is Langevin.
+// Rows are ordered class by class.
+ad::Tensor<double> class_conditional_samples(Session& s, const ClassifierEnergy<double>& clf, int64_t per_class) {
+  const int64_t k = clf.classes(), d = s.data.x.cols(), n = k * per_class;
+  double lo = *std::min_element(s.data.x.begin(), s.data.x.end()), hi = *std::max_element(s.data.x.begin(), s.data.x.end());
+  samplers::ChainState<double> chains(n, d, ad::Rng(s.cfg["seed"].get<uint64_t>(), kSampleStream).split(1).next_u64());
+  chains.fill_uniform(lo, hi);
+  std::vector<int64_t> labels;
+  for (int64_t c = 0; c < k; ++c) labels.insert(labels.end(), size_t(per_class), c);
+  samplers::LangevinOptions o;
+  int64_t steps = 200;
+  const json& sc = s.cfg["sampler"];
+  if (sc["type"] == "langevin") {
+    o.step_size = sc["step_size"], steps = sc["steps"];
+    if (!sc["noise_scale"].is_null()) o.noise_scale = sc["noise_scale"];
+  }
+  o.clamp = true, o.lo = lo, o.hi = hi;
+  samplers::Langevin<double> l(
+      [&clf, &labels](ad::Tape<double>& tape, const ad::Var<double>& x) {
+        return clf.energy_xy(bind_params(tape, clf.params(), Bind::constant), x, labels);
+      },
+      o);
+  l.run(chains, steps);
+  return chains.x;
+}
+
 // evaluation.mmd: MMD² (Gaussian kernels at 0.5, 1 and 2 × the median distance) between the samples and data
-// the model was not trained on: a fresh draw of the data source when it is random, else the training data.
-json mmd_report(const Session& s, const ad::Tensor<double>& samples) {
+// the model was not trained on (Session::held_out).
+json mmd_report(Session& s, const ad::Tensor<double>& samples) {
   const int64_t most = s.cfg["evaluation"]["mmd_points"];
-  ad::Rng rng(s.cfg["seed"].get<uint64_t>(), kHeldOutStream);
-  ad::Tensor<double> ref = registry().data_source(s.cfg["data"]["type"]).load(s.cfg["data"], rng).x;
-  std::string reference = "held_out";
-  if (ref.shape() == s.data.x.shape() && std::equal(ref.begin(), ref.end(), s.data.x.begin())) reference = "training_data";
+  const ad::Tensor<double>& ref = s.held_out().x;
+  const std::string reference = s.held_out_is_training_data() ? "training_data" : "held_out";
   auto first = [most](const ad::Tensor<double>& t) {
     return ad::Tensor<double>(ad::Shape{std::min(t.rows(), most), t.cols()}, t.data());
   };
@@ -136,6 +175,25 @@ json mmd_report(const Session& s, const ad::Tensor<double>& samples) {
 }
 
 }  // namespace
+
+const Dataset& Session::held_out() {
+  if (held_out_) return *held_out_;
+  json c = cfg["data"];
+  if (c["type"] == "fashion_mnist" && c["split"] == "train") {
+    c["split"] = "test";
+    c["subset"] = nullptr;  // all 10000 test images
+  }
+  ad::Rng rng(cfg["seed"].get<uint64_t>(), kHeldOutStream);
+  held_out_ = registry().data_source(c["type"]).load(c, rng);
+  const ad::Tensor<double>& x = held_out_->x;
+  held_out_is_train_ = x.shape() == data.x.shape() && std::equal(x.begin(), x.end(), data.x.begin());
+  return *held_out_;
+}
+
+bool Session::held_out_is_training_data() {
+  held_out();
+  return held_out_is_train_;
+}
 
 json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
   json out = json::object();
@@ -156,6 +214,12 @@ json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
     } catch (const std::exception& e) {
       out["objective"] = {{"error", e.what()}};
     }
+  }
+  if (const auto* clf = dynamic_cast<const ClassifierEnergy<double>*>(s.model.get())) {
+    // Classification accuracy of argmax p(y|x), on the training data and on held-out data.
+    json acc = {{"train", classification_accuracy(*clf, s.data)}};
+    if (!s.held_out_is_training_data() && !s.held_out().labels.empty()) acc["held_out"] = classification_accuracy(*clf, s.held_out());
+    out["accuracy"] = acc;
   }
   ad::Tensor<double> ed = s.model->evaluate(s.data.x);
   double mean_e = 0;
@@ -262,6 +326,40 @@ std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& sampl
     ad::Tensor<double> first(ad::Shape{n, samples.cols()}, samples.data());
     plot::image_grid(first, int(s.data.image_rows), int(s.data.image_cols), 8, 2).write_png(dir / "samples.png");
     names.push_back("samples.png");
+  }
+  {
+    // Energies of held-out data, of the samples and of noise (uniform on the data's bounding box): where the
+    // model puts its low energies, at a glance.
+    const ad::Tensor<double>& ref = s.held_out().x;
+    const int64_t m = std::min<int64_t>(ref.rows(), 2000);
+    ad::Tensor<double> noise(ad::Shape{m, x.cols()});
+    ad::Rng rng(s.cfg["seed"].get<uint64_t>(), kHeldOutStream);
+    for (int64_t k = 0; k < x.cols(); ++k) {
+      double lo = x.at(0, k), hi = x.at(0, k);
+      for (int64_t i = 0; i < x.rows(); ++i) lo = std::min(lo, x.at(i, k)), hi = std::max(hi, x.at(i, k));
+      for (int64_t i = 0; i < m; ++i) noise.at(i, k) = lo + (hi - lo) * rng.uniform();
+    }
+    auto energies = [&](const ad::Tensor<double>& pts) {
+      const ad::Tensor<double> e = s.model->evaluate(pts);
+      std::vector<double> v;
+      for (double u : e)
+        if (std::isfinite(u)) v.push_back(u);
+      return v;
+    };
+    std::vector<plot::NamedValues> sets = {{s.held_out_is_training_data() ? "data" : "held-out data", energies(ad::Tensor<double>(ad::Shape{m, x.cols()}, ref.data()))},
+                                           {"noise", energies(noise)}};
+    if (samples.rows() > 0) sets.insert(sets.begin() + 1, {"samples", energies(samples)});
+    plot::HistogramOptions o;
+    o.title = "energy E(x)";
+    o.x_label = "E";
+    plot::histogram_plot(sets, 60, size, size * 5 / 8, o).write_png(dir / "energy_histogram.png");
+    names.push_back("energy_histogram.png");
+  }
+  if (const auto* clf = dynamic_cast<const ClassifierEnergy<double>*>(s.model.get()); clf && s.data.image_rows > 0) {
+    const int64_t per_class = 8;
+    plot::image_grid(class_conditional_samples(s, *clf, per_class), int(s.data.image_rows), int(s.data.image_cols), int(per_class), 2)
+        .write_png(dir / "samples_by_class.png");
+    names.push_back("samples_by_class.png");
   }
   auto series = curves_from_metrics(dir / kMetricsFile);
   if (!series[0].x.empty()) {

@@ -269,20 +269,7 @@ void register_objectives(Registry& r) {
                               return std::make_unique<JointEnergyModel<double>>(negative_phase(c, d), c["px_weight"].get<double>(),
                                                                                 c["energy_reg"].get<double>());
                             },
-                            [](const Objective<double>& o, const Energy<double>& m, const Dataset& d) {
-                              json j = describe_negatives<JointEnergyModel<double>>(o, m, d);
-                              // Accuracy of argmax p(y|x) over the whole training set.
-                              const ad::Tensor<double> p = dynamic_cast<const ClassifierEnergy<double>&>(m).class_probabilities(d.x);
-                              int64_t right = 0;
-                              for (int64_t i = 0; i < p.rows(); ++i) {
-                                int64_t best = 0;
-                                for (int64_t k = 1; k < p.cols(); ++k)
-                                  if (p.at(i, k) > p.at(i, best)) best = k;
-                                right += best == d.labels[size_t(i)];
-                              }
-                              j["train_accuracy"] = double(right) / double(p.rows());
-                              return j;
-                            },
+                            describe_negatives<JointEnergyModel<double>>,  // accuracy: evaluation.accuracy
                             [](const json& c, const Energy<double>& m) {
                               if (!dynamic_cast<const ClassifierEnergy<double>*>(&m))
                                 throw InputError("objective.type: \"jem\" needs model.type \"classifier\", got \"" + m.name() + "\"");

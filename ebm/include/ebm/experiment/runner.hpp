@@ -8,6 +8,7 @@
 // uninterrupted one draws, and nothing depends on the thread count.
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "ebm/experiment/registry.hpp"
 
@@ -25,6 +26,16 @@ struct Session {
 
   std::vector<ad::Tensor<double>*> parameters();  // model then objective extras
   void set_lr_scale(double scale);
+
+  /// Data the model was not trained on, loaded on first use: Fashion-MNIST's test split when training on the
+  /// train split; for random sources (toy sets) a fresh draw with its own stream; otherwise (files, or
+  /// already the test split) the training data itself, and `held_out_is_training_data()` says so.
+  const Dataset& held_out();
+  bool held_out_is_training_data();
+
+ private:
+  std::optional<Dataset> held_out_;
+  bool held_out_is_train_ = false;
 };
 
 /// Loads the data and builds the components (no files written). Data problems throw DataError/InputError.
