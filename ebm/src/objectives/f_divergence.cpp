@@ -8,6 +8,7 @@
 #include <samplers/mala.hpp>
 
 #include "ebm/models/gaussian.hpp"
+#include "ebm/objectives/nce.hpp"
 
 namespace ebm {
 
@@ -138,18 +139,8 @@ template <class T>
 ad::Tensor<T> FEbm<T>::sample_model(const Energy<T>& model, const ad::Tensor<T>& data, int64_t n, ad::Rng& rng) const {
   const int64_t d = model.dim();
   if (const auto* g = dynamic_cast<const GaussianEnergy<T>*>(&model)) {
-    // Exact: y = μ + C z with C the Cholesky factor of the covariance.
-    const ad::Tensor<double> mu = g->mean(), c = cholesky(g->covariance());
-    ad::Tensor<double> z(ad::Shape{n, d});
-    ad::fill_normal(z, rng);
-    ad::Tensor<T> y(ad::Shape{n, d});
-    for (int64_t r = 0; r < n; ++r)
-      for (int64_t i = 0; i < d; ++i) {
-        double s = mu[i];
-        for (int64_t k = 0; k <= i; ++k) s += c.at(i, k) * z.at(r, k);
-        y.at(r, i) = static_cast<T>(s);
-      }
-    return y;
+    // Exact: y = μ + C z with C the Cholesky factor of the covariance (the same draw as NCE's noise).
+    return GaussianNoise(g->mean(), g->covariance()).sample<T>(n, rng);
   }
   // Short-run MALA from data rows picked at random (see the header comment for its bias).
   ad::Tensor<T> start(ad::Shape{n, d});
