@@ -90,19 +90,9 @@ __attribute__((optimize("fp-contract=off"))) Problem<T> make_problem(const Size&
 }
 
 // ------------------------------------------------------------------------------------------- tapes
-// Engine bug workaround (bench/README.md, "Engine issues"): derivative rules hold `const Shape&` references
-// into the tape's node table (OpNode::in_shape, OpNode::s) while recording new nodes, so a reallocation of
-// the table in the middle of a sweep leaves them dangling (seen as a segfault in sm_exact_step/mid). Rewinding
-// keeps the table's capacity, so growing it once, far beyond any workload's peak (a few thousand nodes),
-// means it never reallocates afterwards.
-constexpr int kReservedNodes = 1 << 16;
-
 template <class T>
 std::shared_ptr<Tape<T>> make_tape() {
-  auto tape = std::make_shared<Tape<T>>();
-  for (int i = 0; i < kReservedNodes; ++i) tape->scalar(T(0));
-  tape->clear();
-  return tape;
+  return std::make_shared<Tape<T>>();
 }
 
 // ------------------------------------------------------------------------------------------- model

@@ -34,16 +34,30 @@ void check_like(const char* what, const char* role, size_t k, const Var<T>& v, c
 }
 
 // Without create_graph, the sweep runs unrecorded; afterwards everything it left is dropped and only the
-// results are put back, as constants.
+// results are kept, as constants. Their nodes are recorded before the sweep (`Kept`, shapes known up front),
+// so keeping a result is one copy into its slot and a rewind: no heap tensor, no second copy.
 template <class T>
-std::vector<Var<T>> keep_only(Tape<T>& tape, const typename Tape<T>::Mark& mark, const std::vector<Var<T>>& results) {
-  std::vector<Tensor<T>> values;
-  values.reserve(results.size());
-  for (const Var<T>& r : results) values.push_back(r.value());
-  tape.rewind(mark);
-  std::vector<Var<T>> out;
-  out.reserve(values.size());
-  for (const Tensor<T>& v : values) out.push_back(tape.constant(v));
+struct Kept {
+  std::vector<Var<T>> slots;
+  typename Tape<T>::Mark mark;
+  Kept(Tape<T>& tape, bool create_graph, const std::vector<Shape>& shapes) {
+    if (!create_graph)
+      for (const Shape& s : shapes) slots.push_back(detail::fresh(tape, s));
+    mark = tape.mark();
+  }
+  std::vector<Var<T>> finish(Tape<T>& tape, const std::vector<Var<T>>& results) {
+    if (slots.empty()) return results;
+    for (size_t k = 0; k < results.size(); ++k)
+      std::copy(results[k].data(), results[k].data() + results[k].numel(), detail::mutable_data(slots[k]));
+    tape.rewind(mark);
+    return slots;
+  }
+};
+
+template <class T>
+std::vector<Shape> shapes_of(const std::vector<Var<T>>& vs) {
+  std::vector<Shape> out;
+  for (const Var<T>& v : vs) out.push_back(v.shape());
   return out;
 }
 
@@ -86,7 +100,7 @@ std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<V
     if (!inputs[k].requires_grad())
       throw std::invalid_argument("grad: input " + std::to_string(k) +
                                   " does not require a gradient (make it with Tape::variable, or record it from one)");
-  const auto mark = tape.mark();
+  Kept<T> kept(tape, create_graph, shapes_of(inputs));
   std::vector<Var<T>> results;
   {
     std::optional<typename Tape<T>::NoGrad> no_grad;
@@ -138,7 +152,7 @@ std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<V
       results.push_back(g.defined() ? g : tape.constant(x.shape(), T(0)));
     }
   }
-  return create_graph ? results : keep_only(tape, mark, results);
+  return kept.finish(tape, results);
 }
 
 template <class T>
@@ -160,7 +174,7 @@ std::vector<Var<T>> jvp(const std::vector<Var<T>>& outputs, const std::vector<Va
   auto& impl = tape.impl();
   if (tangents.size() != inputs.size()) throw std::invalid_argument("jvp: one tangent per input is needed");
   for (size_t k = 0; k < inputs.size(); ++k) check_like("jvp", "tangent", k, tangents[k], inputs[k].shape());
-  const auto mark = tape.mark();
+  Kept<T> kept(tape, create_graph, shapes_of(outputs));
   std::vector<Var<T>> results;
   {
     std::optional<typename Tape<T>::NoGrad> no_grad;
@@ -189,17 +203,17 @@ std::vector<Var<T>> jvp(const std::vector<Var<T>>& outputs, const std::vector<Va
       results.push_back(t.defined() ? t : tape.constant(y.shape(), T(0)));
     }
   }
-  return create_graph ? results : keep_only(tape, mark, results);
+  return kept.finish(tape, results);
 }
 
 template <class T>
 Var<T> hvp(const Var<T>& f, const Var<T>& x, const Var<T>& v, bool create_graph, HvpMode mode) {
   Tape<T>& tape = f.tape();
-  const auto mark = tape.mark();
+  Kept<T> kept(tape, create_graph, {x.shape()});
   const Var<T> g = grad(f, x, true);
-  const Var<T> hv = mode == HvpMode::forward_over_reverse ? jvp<T>({g}, {x}, {v}, create_graph)[0]
-                                                          : grad<T>({g}, {x}, {v}, create_graph)[0];
-  return create_graph ? hv : keep_only<T>(tape, mark, {hv})[0];
+  const Var<T> hv = mode == HvpMode::forward_over_reverse ? jvp<T>({g}, {x}, {v}, true)[0]
+                                                          : grad<T>({g}, {x}, {v}, true)[0];
+  return kept.finish(tape, {hv})[0];
 }
 
 namespace {
@@ -213,8 +227,8 @@ template <class T>
 Var<T> hessian_trace(const Var<T>& f, const Var<T>& x, bool create_graph, Var<T> grad_f) {
   check_batch("hessian_trace", x);
   Tape<T>& tape = f.tape();
-  const auto mark = tape.mark();
   const Shape s = x.shape();
+  Kept<T> kept(tape, create_graph, {Shape{s[0]}});
   const int64_t d = s[1];
   const Var<T> g = grad_f.defined() ? grad_f : grad(f, x, true);
   Var<T> trace;
@@ -225,7 +239,7 @@ Var<T> hessian_trace(const Var<T>& f, const Var<T>& x, bool create_graph, Var<T>
     const Var<T> hk = jvp<T>({g}, {x}, {broadcast_to(e, s)}, create_graph)[0];  // column k of each H_n
     trace = ops::acc(trace, reshape(slice_rows(transpose(hk), k, 1), Shape{s[0]}));
   }
-  return create_graph ? trace : keep_only<T>(tape, mark, {trace})[0];
+  return kept.finish(tape, {trace})[0];
 }
 
 template <class T>
@@ -234,7 +248,7 @@ Var<T> hutchinson_trace(const Var<T>& f, const Var<T>& x, int probes, Rng& rng, 
   check_batch("hutchinson_trace", x);
   if (probes < 1) throw std::invalid_argument("hutchinson_trace: probes must be at least 1");
   Tape<T>& tape = f.tape();
-  const auto mark = tape.mark();
+  Kept<T> kept(tape, create_graph, {Shape{x.shape()[0]}});
   const Var<T> g = grad_f.defined() ? grad_f : grad(f, x, true);
   Var<T> total;
   for (int m = 0; m < probes; ++m) {
@@ -245,7 +259,7 @@ Var<T> hutchinson_trace(const Var<T>& f, const Var<T>& x, int probes, Rng& rng, 
     total = ops::acc(total, sum(v * hv, 1));
   }
   const Var<T> est = total / static_cast<double>(probes);
-  return create_graph ? est : keep_only<T>(tape, mark, {est})[0];
+  return kept.finish(tape, {est})[0];
 }
 
 template <class T>

@@ -33,7 +33,7 @@ template <class T> Var<T> square(const Var<T>& x);
 template <class T> Var<T> abs(const Var<T>& x);
 template <class T> Var<T> tanh(const Var<T>& x);
 template <class T> Var<T> sigmoid(const Var<T>& x);
-/// x * sigmoid(x)
+/// x * sigmoid(x) (a primitive: its first two derivatives are fused kernels too)
 template <class T> Var<T> silu(const Var<T>& x);
 /// log(1 + e^x), computed stably.
 template <class T> Var<T> softplus(const Var<T>& x);

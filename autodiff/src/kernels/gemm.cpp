@@ -1,7 +1,7 @@
 // Blocked GEMM: B is packed into NR-wide column panels per KC slice of K, A into MR-row panels, and an
 // MR x NR register tile (MR rows x two SIMD vectors) is accumulated with FMAs. Row panels run in parallel.
-// Very narrow outputs (N below one SIMD vector, e.g. the d = 2 input layer) use dot products instead,
-// since an NR-wide panel would be mostly padding.
+// Very narrow outputs (N below half a SIMD vector, e.g. the d = 2 input layer) use dot products instead, or
+// SIMD axpys along the rows of A when A is stored transposed, since an NR-wide panel would be mostly padding.
 #include "kernels/gemm.hpp"
 
 #include <algorithm>
@@ -63,23 +63,69 @@ void micro_kernel(int64_t kc, const T* Ap, const T* Bp, T* C, int64_t ldc, int64
     for (int64_t c = 0; c < cols; ++c) C[r * ldc + c] = overwrite ? buf[r * NR + c] : C[r * ldc + c] + buf[r * NR + c];
 }
 
+// B's columns [p NR, p NR + NR) for k in [kb, kb + kc), as dst[k NR + c] (zero beyond column N).
+template <class T>
+void pack_b(bool tb, int64_t N, int64_t K, const T* B, int64_t kb, int64_t kc, int64_t p, T* dst) {
+  using Bt = Batch<T>;
+  constexpr int64_t W = Tile<T>::W, NR = Tile<T>::NR;
+  const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
+  if (!tb) {
+    const T* src = B + kb * N + j0;
+    if (cols == NR) {
+      for (int64_t k = 0; k < kc; ++k) {
+        Bt::load_unaligned(src + k * N).store_aligned(dst + k * NR);
+        Bt::load_unaligned(src + k * N + W).store_aligned(dst + k * NR + W);
+      }
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        std::copy(src + k * N, src + k * N + cols, dst + k * NR);
+        std::fill(dst + k * NR + cols, dst + (k + 1) * NR, T(0));
+      }
+    }
+    return;
+  }
+  // Bᵀ stored: column j of op(B) is row j of B, contiguous in k. Read rows, write with stride NR (the panel
+  // is kc NR elements, a few tens of KiB, so the scattered writes stay in L1).
+  if (cols < NR) std::fill(dst, dst + kc * NR, T(0));
+  for (int64_t c = 0; c < cols; ++c) {
+    const T* src = B + (j0 + c) * K + kb;
+    for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = src[k];
+  }
+}
+
+// A's rows [i0, i0 + rows) for k in [kb, kb + kc), as Ap[k MR + r] (zero beyond row M).
+template <class T>
+void pack_a(bool ta, int64_t M, int64_t K, const T* A, int64_t kb, int64_t kc, int64_t i0, int64_t rows, T* Ap) {
+  constexpr int64_t MR = Tile<T>::MR;
+  if (ta) {
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* src = A + (kb + k) * M + i0;
+      T* d = Ap + k * MR;
+      for (int64_t r = 0; r < rows; ++r) d[r] = src[r];
+      for (int64_t r = rows; r < MR; ++r) d[r] = T(0);
+    }
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* src = A + (i0 + r) * K + kb;
+    for (int64_t k = 0; k < kc; ++k) Ap[k * MR + r] = src[k];
+  }
+  for (int64_t r = rows; r < MR; ++r)
+    for (int64_t k = 0; k < kc; ++k) Ap[k * MR + r] = T(0);
+}
+
 template <class T>
 void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate) {
   constexpr int64_t NR = Tile<T>::NR, MR = Tile<T>::MR, KC = Tile<T>::KC;
   const int64_t NP = (N + NR - 1) / NR, MP = (M + MR - 1) / MR;
   const int64_t work = M * N * K;
-  Buffer<T> Bp(static_cast<size_t>(std::min(K, KC) * NP * NR));
-  for (int64_t kb = 0; kb < K; kb += KC) {
-    const int64_t kc = std::min(KC, K - kb);
+  // K in equal slices of at most KC (784 = 4 x 196, not 3 x 256 + 16: a thin last slice costs a full pass).
+  const int64_t slices = (K + KC - 1) / KC, KS = (K + slices - 1) / slices;
+  Buffer<T> Bp(static_cast<size_t>(std::min(K, KS) * NP * NR));
+  for (int64_t kb = 0; kb < K; kb += KS) {
+    const int64_t kc = std::min(KS, K - kb);
     parallel_range(NP, 4, work < (1 << 16) ? NP + 1 : 8, [&](int64_t lo, int64_t hi) {
-      for (int64_t p = lo; p < hi; ++p) {
-        T* dst = Bp.data() + p * kc * NR;
-        for (int64_t k = 0; k < kc; ++k)
-          for (int64_t c = 0; c < NR; ++c) {
-            const int64_t j = p * NR + c;
-            dst[k * NR + c] = j >= N ? T(0) : (tb ? B[j * K + kb + k] : B[(kb + k) * N + j]);
-          }
-      }
+      for (int64_t p = lo; p < hi; ++p) pack_b(tb, N, K, B, kb, kc, p, Bp.data() + p * kc * NR);
     });
     const bool overwrite = kb == 0 && !accumulate;
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 17) / std::max<int64_t>(1, kc * N * MR));
@@ -87,11 +133,7 @@ void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
       alignas(64) T Ap[Tile<T>::KC * Tile<T>::MR];
       for (int64_t rp = lo; rp < hi; ++rp) {
         const int64_t i0 = rp * MR, rows = std::min(MR, M - i0);
-        for (int64_t k = 0; k < kc; ++k)
-          for (int64_t r = 0; r < MR; ++r) {
-            const int64_t i = i0 + r;
-            Ap[k * MR + r] = i >= M ? T(0) : (ta ? A[(kb + k) * M + i] : A[i * K + kb + k]);
-          }
+        pack_a(ta, M, K, A, kb, kc, i0, rows, Ap);
         for (int64_t p = 0; p < NP; ++p)
           micro_kernel(kc, Ap, Bp.data() + p * kc * NR, C + i0 * N + p * NR, N, rows, std::min(NR, N - p * NR),
                        overwrite);
@@ -125,6 +167,46 @@ void gemm_dots(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, co
   });
 }
 
+// C = Aᵀ op(B) with A stored [K, M] and N below half a vector (the weight gradient of a d = 2 input layer,
+// gᵀ X): a row of A is contiguous along i, so C's columns are accumulated as SIMD axpys over i, k in order.
+template <class T>
+void gemm_ta_narrow(bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate) {
+  using Bt = Batch<T>;
+  constexpr int64_t W = kLanes<T>, IB = 2 * W, NMAX = W / 2;
+  const int64_t tiles = (M + IB - 1) / IB;
+  parallel_range(tiles, 1, M * N * K < (1 << 16) ? tiles + 1 : 2, [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      const int64_t i0 = t * IB, len = std::min(IB, M - i0);
+      Bt acc0[NMAX], acc1[NMAX];
+      for (int64_t j = 0; j < N; ++j) acc0[j] = acc1[j] = Bt(T(0));
+      alignas(64) T pad[IB] = {};
+      for (int64_t k = 0; k < K; ++k) {
+        const T* a = A + k * M + i0;
+        if (len < IB) {
+          std::copy(a, a + len, pad);
+          a = pad;
+        }
+        const Bt a0 = Bt::load_unaligned(a), a1 = Bt::load_unaligned(a + W);
+        for (int64_t j = 0; j < N; ++j) {
+          const Bt b(tb ? B[j * K + k] : B[k * N + j]);
+          acc0[j] = xsimd::fma(a0, b, acc0[j]);
+          acc1[j] = xsimd::fma(a1, b, acc1[j]);
+        }
+      }
+      alignas(64) T out[NMAX][IB];
+      for (int64_t j = 0; j < N; ++j) {
+        acc0[j].store_aligned(out[j]);
+        acc1[j].store_aligned(out[j] + W);
+      }
+      for (int64_t r = 0; r < len; ++r)
+        for (int64_t j = 0; j < N; ++j) {
+          T& c = C[(i0 + r) * N + j];
+          c = accumulate ? c + out[j][r] : out[j][r];
+        }
+    }
+  });
+}
+
 }  // namespace
 
 template <class T>
@@ -134,7 +216,9 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T
     if (!accumulate) std::fill(C, C + M * N, T(0));
     return;
   }
-  if (N < kLanes<T> / 2 && K >= kLanes<T>)
+  if (ta && N < kLanes<T> / 2 && K >= kLanes<T>)
+    gemm_ta_narrow(tb, M, N, K, A, B, C, accumulate);
+  else if (N < kLanes<T> / 2 && K >= kLanes<T>)
     gemm_dots(ta, tb, M, N, K, A, B, C, accumulate);
   else
     gemm_panels(ta, tb, M, N, K, A, B, C, accumulate);

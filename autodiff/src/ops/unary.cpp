@@ -1,5 +1,6 @@
-// Elementwise functions. Primitives carry their rules; abs, relu, silu and elu are composites of
-// primitives and constant masks, so they need no derivative code of their own.
+// Elementwise functions. Primitives carry their rules; abs, relu and elu are composites of primitives and
+// constant masks, so they need no derivative code of their own. silu is a primitive (the EBM activation:
+// one kernel instead of two, and fused kernels for its first two derivatives).
 #include "ops/common.hpp"
 
 namespace ad {
@@ -87,9 +88,48 @@ Var<T> relu(const Var<T>& x) {
   return x * greater(x, 0.0);
 }
 
+namespace {
+// The derivatives of silu(x) = x σ(x), with p = σ(1 - σ) and q = 1 - 2σ:
+//   silu' = σ (1 + x (1 - σ)),   silu'' = p (2 + x q),   silu''' = p (q (3 + x q) - 2 x p).
+// silu' and silu'' are one primitive (attribute a = the order), so the backward of silu and of its first
+// derivative is one fused kernel plus a product; silu''' is a composite, so every higher order follows.
+template <class T>
+Var<T> silu_third(const Var<T>& x) {
+  const Var<T> s = sigmoid(x);
+  const Var<T> p = s * (1.0 - s), q = 1.0 - 2.0 * s;
+  return p * (q * (x * q + 3.0) - 2.0 * (x * p));
+}
+
+template <class T>
+Var<T> silu_derivative(const Var<T>& x, int order) {
+  static const Rule<T> rule{
+      "silu_derivative",
+      [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) {
+        gin[0] = g * (n.a() == 1.0 ? silu_derivative(n.in(0), 2) : silu_third(n.in(0)));
+      },
+      [](const OpNode<T>& n, const Var<T>* t) {
+        return t[0] * (n.a() == 1.0 ? silu_derivative(n.in(0), 2) : silu_third(n.in(0)));
+      }};
+  const B<T> one(T(1)), two(T(2));
+  if (order == 1)
+    return unary(rule, x, [one](auto v) {
+      const auto s = one / (one + xsimd::exp(-v));
+      return s * xsimd::fma(v, one - s, one);
+    }, Attrs::scalars(1.0));
+  return unary(rule, x, [one, two](auto v) {
+    const auto s = one / (one + xsimd::exp(-v));
+    return (s * (one - s)) * xsimd::fma(v, one - two * s, two);
+  }, Attrs::scalars(2.0));
+}
+}  // namespace
+
 template <class T>
 Var<T> silu(const Var<T>& x) {
-  return x * sigmoid(x);
+  static const Rule<T> rule{
+      "silu", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g * silu_derivative(n.in(0), 1); },
+      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * silu_derivative(n.in(0), 1); }};
+  const B<T> one(T(1));
+  return unary(rule, x, [one](auto v) { return v * (one / (one + xsimd::exp(-v))); });
 }
 
 template <class T>
