@@ -2,7 +2,7 @@
 // /work/shared/bench/torch_reference.py (same flags, same JSON rows). See bench/README.md.
 //
 //   ebm-bench [--only W] [--size small|mid|large|all] [--threads N] [--check]
-//             [--min-time S] [--budget S] [--max-reps N]
+//             [--min-time S] [--budget S] [--max-reps N] [--method PREFIX]
 //
 // Timing mode runs in float32, --check in float64 (one evaluation per workload, z = 0 in Langevin).
 // Every workload owns one tape. Loop-invariant leaves (θ, X, V, unit vectors) are put on it once, then
@@ -246,7 +246,7 @@ std::vector<Method<T>> sm_exact_step(const Problem<T>& pb, bool) {
       return static_cast<double>(L.item());
     };
   };
-  return {{"rev_over_rev_loop", method(false)}, {"fwd_over_rev_loop(hessian_trace)", method(true)}};
+  return {{"rev_over_rev_loop", method(false)}, {"batched_fwd_over_rev(hessian_trace)", method(true)}};
 }
 
 template <class T>
@@ -428,7 +428,7 @@ Timing bench(const std::function<double(void*)>& fn, double min_time, int max_re
 double round6(double x) { return std::round(x * 1e6) / 1e6; }
 
 struct Args {
-  std::string only, size = "all";
+  std::string only, size = "all", method;  // method: time only the method whose name starts with this
   int threads = 2, max_reps = 5000;
   bool check = false;
   double min_time = 1.0, budget = 25.0;
@@ -444,6 +444,7 @@ Args parse(int argc, char** argv) {
     };
     if (k == "--only") a.only = next();
     else if (k == "--size") a.size = next();
+    else if (k == "--method") a.method = next();
     else if (k == "--threads") a.threads = std::stoi(next());
     else if (k == "--check") a.check = true;
     else if (k == "--min-time") a.min_time = std::stod(next());
@@ -491,6 +492,7 @@ void run_timing(const Args& args, const std::vector<std::string>& workloads, con
       const Problem<float> pb = make_problem<float>(s);
       std::vector<Timing> res;
       for (const Method<float>& m : make(w, pb, false)) {
+        if (m.name.rfind(args.method, 0) != 0) continue;
         Timing t = bench([&](void*) { return m.run(nullptr); }, args.min_time, args.max_reps, args.budget);
         t.method = m.name;
         res.push_back(t);

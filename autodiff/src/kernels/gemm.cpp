@@ -98,11 +98,15 @@ template <class T>
 void pack_a(bool ta, int64_t M, int64_t K, const T* A, int64_t kb, int64_t kc, int64_t i0, int64_t rows, T* Ap) {
   constexpr int64_t MR = Tile<T>::MR;
   if (ta) {
+    if (rows == MR) {  // fixed-size copies: vector moves, not a memmove call per k
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t r = 0; r < MR; ++r) Ap[k * MR + r] = A[(kb + k) * M + i0 + r];
+      return;
+    }
     for (int64_t k = 0; k < kc; ++k) {
       const T* src = A + (kb + k) * M + i0;
       T* d = Ap + k * MR;
-      for (int64_t r = 0; r < rows; ++r) d[r] = src[r];
-      for (int64_t r = rows; r < MR; ++r) d[r] = T(0);
+      for (int64_t r = 0; r < MR; ++r) d[r] = r < rows ? src[r] : T(0);
     }
     return;
   }

@@ -107,18 +107,29 @@ void sum_to(const T* x, const Shape& from, T* y, const Shape& to) {
     cur[k] = af >= 0 ? from[af] : 1;
     target[k] = at >= 0 ? to[at] : 1;
   }
-  std::vector<T> a(x, x + from.numel()), b;
+  int last = -1;
+  for (int k = 0; k < 4; ++k)
+    if (cur[k] != target[k]) last = k;
+  // One axis at a time, in a fixed order; the first reads x and the last writes y (no copy of x).
+  std::vector<T> a, b;
+  const T* src = x;
   for (int k = 0; k < 4; ++k) {
     if (cur[k] == target[k]) continue;
     int64_t outer = 1, inner = 1;
     for (int q = 0; q < k; ++q) outer *= cur[q];
     for (int q = k + 1; q < 4; ++q) inner *= cur[q];
-    b.assign(static_cast<size_t>(outer * inner), T(0));
-    sum_axis(a.data(), outer, cur[k], inner, b.data());
+    T* dst = y;
+    if (k != last) {
+      b.assign(static_cast<size_t>(outer * inner), T(0));
+      dst = b.data();
+    }
+    sum_axis(src, outer, cur[k], inner, dst);
     cur[k] = 1;
-    a.swap(b);
+    if (k != last) {
+      a.swap(b);
+      src = a.data();
+    }
   }
-  std::copy(a.begin(), a.end(), y);
 }
 
 template <class T>

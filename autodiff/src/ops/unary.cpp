@@ -14,7 +14,7 @@ template <class T>
 Var<T> exp(const Var<T>& x) {
   static const Rule<T> rule{
       "exp", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g * n.out(); },
-      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * n.out(); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * n.out(); }, true};
   return unary(rule, x, [](auto v) { return xsimd::exp(v); });
 }
 
@@ -22,7 +22,7 @@ template <class T>
 Var<T> log(const Var<T>& x) {
   static const Rule<T> rule{
       "log", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g / n.in(0); },
-      [](const OpNode<T>& n, const Var<T>* t) { return t[0] / n.in(0); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return t[0] / n.in(0); }, true};
   return unary(rule, x, [](auto v) { return xsimd::log(v); });
 }
 
@@ -30,7 +30,7 @@ template <class T>
 Var<T> log1p(const Var<T>& x) {
   static const Rule<T> rule{
       "log1p", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g / (n.in(0) + 1.0); },
-      [](const OpNode<T>& n, const Var<T>* t) { return t[0] / (n.in(0) + 1.0); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return t[0] / (n.in(0) + 1.0); }, true};
   return unary(rule, x, [](auto v) { return xsimd::log1p(v); });
 }
 
@@ -38,7 +38,7 @@ template <class T>
 Var<T> sqrt(const Var<T>& x) {
   static const Rule<T> rule{
       "sqrt", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = (0.5 * g) / n.out(); },
-      [](const OpNode<T>& n, const Var<T>* t) { return (0.5 * t[0]) / n.out(); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return (0.5 * t[0]) / n.out(); }, true};
   return unary(rule, x, [](auto v) { return xsimd::sqrt(v); });
 }
 
@@ -46,7 +46,7 @@ template <class T>
 Var<T> square(const Var<T>& x) {
   static const Rule<T> rule{
       "square", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g * (2.0 * n.in(0)); },
-      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * (2.0 * n.in(0)); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * (2.0 * n.in(0)); }, true};
   return unary(rule, x, [](auto v) { return v * v; });
 }
 
@@ -55,7 +55,7 @@ Var<T> tanh(const Var<T>& x) {
   // tanh' = 1 - tanh²
   static const Rule<T> rule{
       "tanh", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g * (1.0 - square(n.out())); },
-      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * (1.0 - square(n.out())); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * (1.0 - square(n.out())); }, true};
   return unary(rule, x, [](auto v) { return xsimd::tanh(v); });
 }
 
@@ -65,7 +65,7 @@ Var<T> sigmoid(const Var<T>& x) {
   static const Rule<T> rule{
       "sigmoid",
       [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g * (n.out() * (1.0 - n.out())); },
-      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * (n.out() * (1.0 - n.out())); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * (n.out() * (1.0 - n.out())); }, true};
   return unary(rule, x, [](auto v) { return B<T>(T(1)) / (B<T>(T(1)) + xsimd::exp(-v)); });
 }
 
@@ -74,7 +74,7 @@ Var<T> softplus(const Var<T>& x) {
   // softplus' = σ; computed as max(x, 0) + log1p(exp(-|x|)) so that large |x| neither overflows nor loses bits.
   static const Rule<T> rule{
       "softplus", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g * sigmoid(n.in(0)); },
-      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * sigmoid(n.in(0)); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * sigmoid(n.in(0)); }, true};
   return unary(rule, x, [](auto v) { return xsimd::max(v, B<T>(T(0))) + xsimd::log1p(xsimd::exp(-xsimd::abs(v))); });
 }
 
@@ -109,7 +109,7 @@ Var<T> silu_derivative(const Var<T>& x, int order) {
       },
       [](const OpNode<T>& n, const Var<T>* t) {
         return t[0] * (n.a() == 1.0 ? silu_derivative(n.in(0), 2) : silu_third(n.in(0)));
-      }};
+      }, true};
   const B<T> one(T(1)), two(T(2));
   if (order == 1)
     return unary(rule, x, [one](auto v) {
@@ -127,7 +127,7 @@ template <class T>
 Var<T> silu(const Var<T>& x) {
   static const Rule<T> rule{
       "silu", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g * silu_derivative(n.in(0), 1); },
-      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * silu_derivative(n.in(0), 1); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * silu_derivative(n.in(0), 1); }, true};
   const B<T> one(T(1));
   return unary(rule, x, [one](auto v) { return v * (one / (one + xsimd::exp(-v))); });
 }
