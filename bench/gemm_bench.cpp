@@ -29,6 +29,16 @@ int main(int argc, char** argv) {
       {"M batched tangent", false, true, 8192, 128, 128}, {"M wgt batched", true, false, 128, 128, 8192},
       {"2048^3", false, false, 2048, 2048, 2048},
   };
+  {  // correctness of the transposed-operand paths: op(B) given as B or as Bᵀ must give the same C
+    const int64_t M = 37, N = 70, K = 45;
+    std::vector<float> A(M * K), Bm(K * N), Bt(N * K), C1(M * N), C2(M * N);
+    for (size_t i = 0; i < A.size(); ++i) A[i] = static_cast<float>((i * 37) % 101) * 0.01f - 0.5f;
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < N; ++j) Bt[j * K + k] = Bm[k * N + j] = static_cast<float>((k * 131 + j * 7) % 97) * 0.01f - 0.4f;
+    ad::kernels::gemm(false, false, M, N, K, A.data(), Bm.data(), C1.data(), false);
+    ad::kernels::gemm(false, true, M, N, K, A.data(), Bt.data(), C2.data(), false);
+    std::printf("NN vs NT identical: %s\n", C1 == C2 ? "yes" : "NO");
+  }
   for (const S& s : shapes) {
     std::vector<float> A(static_cast<size_t>(s.M * s.K)), B(static_cast<size_t>(s.K * s.N)), C(static_cast<size_t>(s.M * s.N));
     for (size_t i = 0; i < A.size(); ++i) A[i] = static_cast<float>((i * 7919) % 1000) * 1e-3f - 0.5f;

@@ -108,6 +108,7 @@ void philox16(uint64_t c0, uint64_t stream, uint64_t seed, uint32_t (&w)[4][kLan
   }
   uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
   for (int round = 0; round < 10; ++round) {
+#pragma GCC unroll 1  // unrolled 16 times, the lane loop is no longer vectorised
     for (int j = 0; j < kLanes16; ++j) {
       const uint64_t p0 = static_cast<uint64_t>(kMul0) * x0[j], p1 = static_cast<uint64_t>(kMul1) * x2[j];
       const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);

@@ -25,6 +25,18 @@ TEST_CASE("arithmetic ops") {
   expect_ad("add scalar broadcast", [](TapeD&, const V& x) { return x[0] + x[1]; }, {any(), any(Shape{}, 5)});
   expect_ad("sub", [](TapeD&, const V& x) { return x[0] - x[1]; }, {any(), any(Shape{4}, 5)});
   expect_ad("mul", [](TapeD&, const V& x) { return x[0] * x[1]; }, {any(), any(Shape{3, 1}, 5)});
+  expect_ad("mul row broadcast", [](TapeD&, const V& x) { return x[1] * x[0]; }, {any(), any(Shape{4}, 5)});
+  expect_ad("mul batch broadcast", [](TapeD&, const V& x) { return x[0] * x[1]; }, {any(Shape{2, 3, 4}), any(kM, 5)});
+  expect_ad("mul_sum_to leading", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], Shape{4}); },
+            {any(), any(Shape{4}, 5)});
+  expect_ad("mul_sum_to middle", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], Shape{2, 1, 4}); },
+            {any(Shape{2, 3, 4}), any(kM, 5)});
+  expect_ad("mul_sum_to keep all", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], kM); },
+            {any(), any(Shape{3, 1}, 5)});
+  expect_ad("mul_sum_to to scalar", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], Shape{}); },
+            {any(), any(kM, 5)});
+  expect_ad("mul_sum_to inner axis", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], Shape{3, 1}); },
+            {any(), any(Shape{4}, 5)});
   expect_ad("div", [](TapeD&, const V& x) { return x[0] / x[1]; }, {any(), positive(Shape{4})});
   expect_ad("neg", [](TapeD&, const V& x) { return -x[0]; }, {any()});
   expect_ad("affine", [](TapeD&, const V& x) { return 2.5 * x[0] - 0.75; }, {any()});

@@ -19,6 +19,8 @@ template <class T> Var<T> add(const Var<T>& a, const Var<T>& b);
 template <class T> Var<T> sub(const Var<T>& a, const Var<T>& b);
 template <class T> Var<T> mul(const Var<T>& a, const Var<T>& b);
 template <class T> Var<T> div(const Var<T>& a, const Var<T>& b);
+/// sum_to(a * b, shape) in one op, without the broadcast product (the adjoint of a broadcasting mul).
+template <class T> Var<T> mul_sum_to(const Var<T>& a, const Var<T>& b, const Shape& shape);
 /// scale * x + shift, the form every scalar-arithmetic operator reduces to.
 template <class T> Var<T> affine(const Var<T>& x, double scale, double shift);
 /// x^p for a constant exponent p.

@@ -5,7 +5,12 @@
 #include "kernels/gemm.hpp"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
+
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #include "autodiff/tensor.hpp"
 #include "kernels/elementwise.hpp"
@@ -63,6 +68,30 @@ void micro_kernel(int64_t kc, const T* Ap, const T* Bp, T* C, int64_t ldc, int64
     for (int64_t c = 0; c < cols; ++c) C[r * ldc + c] = overwrite ? buf[r * NR + c] : C[r * ldc + c] + buf[r * NR + c];
 }
 
+#if defined(__AVX__)
+// dst[k NR + c] = src[c ld + k] for an 8 x 8 float block: an in-register transpose (unpack, shuffle, lane swap).
+inline void transpose8x8(const float* src, int64_t ld, float* dst, int64_t ldd) {
+  __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld), r2 = _mm256_loadu_ps(src + 2 * ld),
+         r3 = _mm256_loadu_ps(src + 3 * ld), r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld),
+         r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+               t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+               t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)),
+               u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)),
+               u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2)),
+               u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#endif
+
 // B's columns [p NR, p NR + NR) for k in [kb, kb + kc), as dst[k NR + c] (zero beyond column N).
 template <class T>
 void pack_b(bool tb, int64_t N, int64_t K, const T* B, int64_t kb, int64_t kc, int64_t p, T* dst) {
@@ -87,6 +116,18 @@ void pack_b(bool tb, int64_t N, int64_t K, const T* B, int64_t kb, int64_t kc, i
   // Bᵀ stored: column j of op(B) is row j of B, contiguous in k. Read rows, write with stride NR (the panel
   // is kc NR elements, a few tens of KiB, so the scattered writes stay in L1).
   if (cols < NR) std::fill(dst, dst + kc * NR, T(0));
+#if defined(__AVX__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (cols == NR) {  // 8 x 8 blocks transposed in registers, the k tail by element
+      const int64_t k8 = kc / 8 * 8;
+      for (int64_t c = 0; c < NR; c += 8)
+        for (int64_t k = 0; k < k8; k += 8) transpose8x8(B + (j0 + c) * K + kb + k, K, dst + k * NR + c, NR);
+      for (int64_t c = 0; c < NR; ++c)
+        for (int64_t k = k8; k < kc; ++k) dst[k * NR + c] = B[(j0 + c) * K + kb + k];
+      return;
+    }
+  }
+#endif
   for (int64_t c = 0; c < cols; ++c) {
     const T* src = B + (j0 + c) * K + kb;
     for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = src[k];

@@ -133,6 +133,92 @@ void sum_to(const T* x, const Shape& from, T* y, const Shape& to) {
 }
 
 template <class T>
+void mul_sum_to(const T* a, const Shape& sa, const T* b, const Shape& sb, T* y, const Shape& to) {
+  const Shape full = broadcast_shape("mul_sum_to", sa, sb);
+  const Strides4 s = broadcast_strides(sa, sb, full);
+  int64_t tgt[4];
+  for (int k = 0; k < 4; ++k) {
+    const int ax = to.rank() - (4 - k);
+    tgt[k] = ax >= 0 ? to[ax] : 1;
+  }
+  // Blocks of axes (extent > 1): O (kept) R (reduced) I (kept), each coalescing into one axis for both operands.
+  int first = -1, last = -1;
+  bool fits = true;
+  for (int k = 0; k < 4; ++k)
+    if (s.dims[k] > 1 && tgt[k] == 1) {
+      if (first < 0) first = k;
+      last = k;
+    }
+  struct Block {
+    int64_t n = 1, sa = 0, sb = 0;
+  };
+  auto coalesce = [&](int lo, int hi) {  // axes [lo, hi)
+    Block blk;
+    bool started = false;
+    for (int k = hi - 1; k >= lo; --k) {
+      if (s.dims[k] == 1) continue;
+      if (!started) {
+        blk = {s.dims[k], s.a[k], s.b[k]};
+        started = true;
+        continue;
+      }
+      // The next outer axis must continue the inner ones for both operands.
+      const int64_t inner_a = blk.sa * blk.n, inner_b = blk.sb * blk.n;
+      if (s.a[k] != inner_a || s.b[k] != inner_b) fits = false;
+      blk.n *= s.dims[k];
+    }
+    return blk;
+  };
+  if (first < 0) {  // nothing to reduce: a plain product
+    zip(a, sa, b, sb, y, full, [](auto u, auto v) { return u * v; });
+    return;
+  }
+  for (int k = first; k <= last; ++k)
+    if (s.dims[k] > 1 && tgt[k] != 1) fits = false;
+  const Block O = coalesce(0, first), R = coalesce(first, last + 1), I = coalesce(last + 1, 4);
+  if (I.n > 1 && ((I.sa != 0 && I.sa != 1) || (I.sb != 0 && I.sb != 1))) fits = false;
+  if (!fits) {
+    std::vector<T> prod(static_cast<size_t>(full.numel()));
+    zip(a, sa, b, sb, prod.data(), full, [](auto u, auto v) { return u * v; });
+    sum_to(prod.data(), full, y, to);
+    return;
+  }
+  // y[o, i] = Σ_r a[o, r, i] b[o, r, i], r in order: every element is summed the same way on any thread count.
+  constexpr int64_t W = kLanes<T>, kTile = 16 * W;
+  const int64_t tiles = (I.n + kTile - 1) / kTile;
+  const int64_t ai = I.n > 1 ? I.sa : 0, bi = I.n > 1 ? I.sb : 0;
+  parallel_range(O.n * tiles, 1, O.n * R.n * I.n < (1 << 15) ? O.n * tiles + 1 : 2, [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      const int64_t o = t / tiles, i0 = (t % tiles) * kTile, len = std::min(kTile, I.n - i0);
+      Batch<T> acc[16];
+      for (auto& v : acc) v = Batch<T>(T(0));
+      const int64_t nv = (len + W - 1) / W;
+      for (int64_t r = 0; r < R.n; ++r) {
+        const T* pa = a + o * O.sa + r * R.sa + i0 * ai;
+        const T* pb = b + o * O.sb + r * R.sb + i0 * bi;
+        if (len == kTile && ai && bi) {
+          for (int64_t v = 0; v < 16; ++v)
+            acc[v] = xsimd::fma(Batch<T>::load_unaligned(pa + v * W), Batch<T>::load_unaligned(pb + v * W), acc[v]);
+          continue;
+        }
+        for (int64_t v = 0; v < nv; ++v) {
+          alignas(64) T ba[W], bb[W];
+          for (int64_t l = 0; l < W; ++l) {
+            const int64_t i = v * W + l;
+            ba[l] = i < len ? pa[i * ai] : T(0);
+            bb[l] = i < len ? pb[i * bi] : T(0);
+          }
+          acc[v] = xsimd::fma(Batch<T>::load_aligned(ba), Batch<T>::load_aligned(bb), acc[v]);
+        }
+      }
+      alignas(64) T out[kTile];
+      for (int64_t v = 0; v < nv; ++v) acc[v].store_aligned(out + v * W);
+      std::copy(out, out + len, y + o * I.n + i0);
+    }
+  });
+}
+
+template <class T>
 void broadcast_to(const T* x, const Shape& from, T* y, const Shape& to) {
   const T zero = 0;
   zip(x, from, &zero, Shape{}, y, to, [](auto a, auto) { return a; });
@@ -168,6 +254,7 @@ Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
   template void max_axis(const T*, int64_t, int64_t, int64_t, T*, T*);          \
   template void sum_to(const T*, const Shape&, T*, const Shape&);               \
   template void broadcast_to(const T*, const Shape&, T*, const Shape&);         \
+  template void mul_sum_to(const T*, const Shape&, const T*, const Shape&, T*, const Shape&); \
   template void transpose(const T*, int64_t, int64_t, T*);
 AD_INSTANTIATE(float)
 AD_INSTANTIATE(double)

@@ -1,4 +1,4 @@
-// add, sub, mul, div (broadcasting), affine (every scalar operator), pow with a constant exponent.
+// add, sub, mul, div (broadcasting), mul_sum_to (the adjoint of a broadcasting product), affine (every scalar operator), pow with a constant exponent.
 #include "ops/common.hpp"
 
 namespace ad {
@@ -45,8 +45,8 @@ Var<T> mul(const Var<T>& a, const Var<T>& b) {
   static const Rule<T> rule{
       "mul",
       [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) {
-        if (n.needs(0)) gin[0] = reduce_to(g * n.in(1), n.in_shape(0));
-        if (n.needs(1)) gin[1] = reduce_to(g * n.in(0), n.in_shape(1));
+        if (n.needs(0)) gin[0] = mul_reduce_to(g, n.in(1), n.in_shape(0));
+        if (n.needs(1)) gin[1] = mul_reduce_to(g, n.in(0), n.in_shape(1));
       },
       [](const OpNode<T>& n, const Var<T>* t) {
         Var<T> r;
@@ -62,6 +62,31 @@ Var<T> mul(const Var<T>& a, const Var<T>& b) {
         return r;
       }};
   return binary(rule, a, b, [](auto x, auto y) { return x * y; });
+}
+
+template <class T>
+Var<T> mul_sum_to(const Var<T>& a, const Var<T>& b, const Shape& shape) {
+  // y = sum_to(a b, shape). Adjoints: the product's, with g stretched back over the reduced axes.
+  static const Rule<T> rule{
+      "mul_sum_to",
+      [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) {
+        const Var<T> gf = expand(g, kernels::broadcast_shape("mul_sum_to", n.in_shape(0), n.in_shape(1)));
+        if (n.needs(0)) gin[0] = mul_reduce_to(gf, n.in(1), n.in_shape(0));
+        if (n.needs(1)) gin[1] = mul_reduce_to(gf, n.in(0), n.in_shape(1));
+      },
+      [](const OpNode<T>& n, const Var<T>* t) {
+        Var<T> r;
+        if (t[0].defined()) r = mul_sum_to(t[0], n.in(1), n.s());
+        if (t[1].defined()) r = acc(r, mul_sum_to(n.in(0), t[1], n.s()));
+        return r;
+      }};
+  const Shape sa = a.shape(), sb = b.shape();
+  const Shape full = kernels::broadcast_shape("mul_sum_to", sa, sb);
+  if (kernels::broadcast_shape("mul_sum_to", shape, full) != full)
+    throw ShapeError("mul_sum_to", full, shape, "the second does not stretch to the first");
+  Var<T> y = record(rule, {a, b}, shape, Attrs::shape(shape));
+  kernels::mul_sum_to(a.data(), sa, b.data(), sb, mutable_data(y), shape);
+  return y;
 }
 
 template <class T>
@@ -125,6 +150,7 @@ Var<T> pow(const Var<T>& x, double p) {
   template Var<T> add(const Var<T>&, const Var<T>&);               \
   template Var<T> sub(const Var<T>&, const Var<T>&);               \
   template Var<T> mul(const Var<T>&, const Var<T>&);               \
+  template Var<T> mul_sum_to(const Var<T>&, const Var<T>&, const Shape&); \
   template Var<T> div(const Var<T>&, const Var<T>&);               \
   template Var<T> affine(const Var<T>&, double, double);           \
   template Var<T> pow(const Var<T>&, double);

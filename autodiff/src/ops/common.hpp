@@ -66,6 +66,14 @@ Var<T> batch_lift(const Var<T>& t, int rank) {
   return reshape(t, Shape::of_rank(rank + 1, dims));
 }
 
+/// reduce_to(a * b, shape), fused into one op (no [full]-shaped product) when something is reduced.
+template <class T>
+Var<T> mul_reduce_to(const Var<T>& a, const Var<T>& b, const Shape& shape) {
+  const Shape sa = a.shape(), sb = b.shape();
+  const Shape full = sa == sb ? sa : kernels::broadcast_shape("mul", sa, sb);
+  return full == shape ? a * b : mul_sum_to(a, b, shape);
+}
+
 /// Records a unary elementwise op and computes y = f(x) with the SIMD kernel.
 template <class T, class F>
 Var<T> unary(const Rule<T>& rule, const Var<T>& x, F f, const Attrs& attrs = {}) {
