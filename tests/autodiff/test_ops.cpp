@@ -56,6 +56,13 @@ TEST_CASE("elementwise functions") {
   expect_ad("tanh", [](TapeD&, const V& x) { return ad::tanh(x[0]); }, {any()});
   expect_ad("sigmoid", [](TapeD&, const V& x) { return ad::sigmoid(x[0]); }, {any()});
   expect_ad("silu", [](TapeD&, const V& x) { return ad::silu(x[0]); }, {any()});
+  // silu's derivative kernels are primitives up to the third and a composite from the fourth: silu'' checked to
+  // order 2 reaches the fourth derivative, and silu' to order 3 as well.
+  expect_ad("silu''", [](TapeD&, const V& x) {
+    const Var<double> d1 = ad::grad(ad::sum(ad::silu(x[0])), x[0], true);
+    return ad::grad(ad::sum(d1), x[0], true);
+  }, {any()}, 2);
+  expect_ad("silu'", [](TapeD&, const V& x) { return ad::grad(ad::sum(ad::silu(x[0])), x[0], true); }, {any()});
   expect_ad("softplus", [](TapeD&, const V& x) { return ad::softplus(x[0]); }, {any()});
   expect_ad("elu", [](TapeD&, const V& x) { return ad::elu(x[0], 0.7); }, {away_from_zero()});
   expect_ad("relu", [](TapeD&, const V& x) { return ad::relu(x[0]); }, {away_from_zero()});

@@ -192,23 +192,26 @@ void mul_sum_to(const T* a, const Shape& sa, const T* b, const Shape& sb, T* y, 
       const int64_t o = t / tiles, i0 = (t % tiles) * kTile, len = std::min(kTile, I.n - i0);
       Batch<T> acc[16];
       for (auto& v : acc) v = Batch<T>(T(0));
-      const int64_t nv = (len + W - 1) / W;
+      const int64_t nv = (len + W - 1) / W, whole = len / W;
       for (int64_t r = 0; r < R.n; ++r) {
         const T* pa = a + o * O.sa + r * R.sa + i0 * ai;
         const T* pb = b + o * O.sb + r * R.sb + i0 * bi;
-        if (len == kTile && ai && bi) {
-          for (int64_t v = 0; v < 16; ++v)
+        if (ai && bi) {
+          for (int64_t v = 0; v < whole; ++v)
             acc[v] = xsimd::fma(Batch<T>::load_unaligned(pa + v * W), Batch<T>::load_unaligned(pb + v * W), acc[v]);
-          continue;
+        } else {
+          const Batch<T> ca(pa[0]), cb(pb[0]);
+          for (int64_t v = 0; v < whole; ++v)
+            acc[v] = xsimd::fma(ai ? Batch<T>::load_unaligned(pa + v * W) : ca, bi ? Batch<T>::load_unaligned(pb + v * W) : cb,
+                                acc[v]);
         }
-        for (int64_t v = 0; v < nv; ++v) {
-          alignas(64) T ba[W], bb[W];
-          for (int64_t l = 0; l < W; ++l) {
-            const int64_t i = v * W + l;
-            ba[l] = i < len ? pa[i * ai] : T(0);
-            bb[l] = i < len ? pb[i * bi] : T(0);
+        if (whole < nv) {  // the last partial vector
+          alignas(64) T ba[W] = {}, bb[W] = {};
+          for (int64_t i = whole * W; i < len; ++i) {
+            ba[i - whole * W] = pa[i * ai];
+            bb[i - whole * W] = pb[i * bi];
           }
-          acc[v] = xsimd::fma(Batch<T>::load_aligned(ba), Batch<T>::load_aligned(bb), acc[v]);
+          acc[whole] = xsimd::fma(Batch<T>::load_aligned(ba), Batch<T>::load_aligned(bb), acc[whole]);
         }
       }
       alignas(64) T out[kTile];

@@ -90,14 +90,16 @@ Var<T> relu(const Var<T>& x) {
 
 namespace {
 // The derivatives of silu(x) = x σ(x), with p = σ(1 - σ) and q = 1 - 2σ:
-//   silu' = σ (1 + x (1 - σ)),   silu'' = p (2 + x q),   silu''' = p (q (3 + x q) - 2 x p).
-// silu' and silu'' are one primitive (attribute a = the order), so the backward of silu and of its first
-// derivative is one fused kernel plus a product; silu''' is a composite, so every higher order follows.
+//   silu' = σ (1 + x (1 - σ)),   silu'' = p (2 + x q),   silu''' = p (q (3 + x q) - 2 x p),
+//   silu'''' = p (q² (4 + x q) - 8 p (1 + x q)).
+// Orders 1 to 3 are one primitive (attribute a = the order): the rules of silu and of its derivatives up to the
+// third (rev-over-rev score matching with a θ-gradient reaches it) are one fused kernel plus a product.
+// The fourth is a composite, so every higher order follows.
 template <class T>
-Var<T> silu_third(const Var<T>& x) {
+Var<T> silu_fourth(const Var<T>& x) {
   const Var<T> s = sigmoid(x);
-  const Var<T> p = s * (1.0 - s), q = 1.0 - 2.0 * s;
-  return p * (q * (x * q + 3.0) - 2.0 * (x * p));
+  const Var<T> p = s * (1.0 - s), q = 1.0 - 2.0 * s, xq = x * q;
+  return p * (q * q * (xq + 4.0) - 8.0 * (p * (xq + 1.0)));
 }
 
 template <class T>
@@ -105,21 +107,27 @@ Var<T> silu_derivative(const Var<T>& x, int order) {
   static const Rule<T> rule{
       "silu_derivative",
       [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) {
-        gin[0] = g * (n.a() == 1.0 ? silu_derivative(n.in(0), 2) : silu_third(n.in(0)));
+        gin[0] = g * (n.a() < 3.0 ? silu_derivative(n.in(0), static_cast<int>(n.a()) + 1) : silu_fourth(n.in(0)));
       },
       [](const OpNode<T>& n, const Var<T>* t) {
-        return t[0] * (n.a() == 1.0 ? silu_derivative(n.in(0), 2) : silu_third(n.in(0)));
+        return t[0] * (n.a() < 3.0 ? silu_derivative(n.in(0), static_cast<int>(n.a()) + 1) : silu_fourth(n.in(0)));
       }, true};
-  const B<T> one(T(1)), two(T(2));
+  const B<T> one(T(1)), two(T(2)), three(T(3));
   if (order == 1)
     return unary(rule, x, [one](auto v) {
       const auto s = one / (one + xsimd::exp(-v));
       return s * xsimd::fma(v, one - s, one);
     }, Attrs::scalars(1.0));
-  return unary(rule, x, [one, two](auto v) {
+  if (order == 2)
+    return unary(rule, x, [one, two](auto v) {
+      const auto s = one / (one + xsimd::exp(-v));
+      return (s * (one - s)) * xsimd::fma(v, one - two * s, two);
+    }, Attrs::scalars(2.0));
+  return unary(rule, x, [one, two, three](auto v) {
     const auto s = one / (one + xsimd::exp(-v));
-    return (s * (one - s)) * xsimd::fma(v, one - two * s, two);
-  }, Attrs::scalars(2.0));
+    const auto p = s * (one - s), q = one - two * s;
+    return p * (q * xsimd::fma(v, q, three) - two * v * p);
+  }, Attrs::scalars(3.0));
 }
 }  // namespace
 
