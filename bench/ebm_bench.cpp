@@ -21,6 +21,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 
 #include "autodiff/autodiff.hpp"
 
@@ -269,6 +271,15 @@ std::vector<Method<T>> dsm_step(const Problem<T>& pb, bool) {
            }}};
 }
 
+/// body(lo, hi) over [0, n) in fixed pieces on the engine's threads (elementwise host updates).
+template <class F>
+void parallel_rows(int64_t n, F body) {
+  constexpr int64_t kGrain = 1 << 14;
+  if (n < 2 * kGrain) return body(0, n);
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, kGrain),
+                    [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); }, tbb::simple_partitioner());
+}
+
 /// K steps of x <- x - (ε/2) ∇ₓE(x) + √ε z, with P constants on `tape`. z = 0 when rng is null.
 /// The tape is rewound after every step, so it never grows.
 template <class T>
@@ -281,10 +292,17 @@ void langevin_chain(Tape<T>& tape, const Params<T>& P, Tensor<T>& x, int K, ad::
     const Var<T> xv = tape.variable(x);
     const Var<T> g = ad::grad(ad::sum(energy(xv, P)), xv);
     const T* gp = g.data();
-    for (int64_t i = 0; i < n; ++i) x[i] = x[i] + step * gp[i];
+    T* xp = x.data();
     if (rng) {
       ad::fill_normal(z, *rng);
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] + noise * z[i];
+      const T* zp = z.data();
+      parallel_rows(n, [=](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) xp[i] = (xp[i] + step * gp[i]) + noise * zp[i];
+      });
+    } else {
+      parallel_rows(n, [=](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) xp[i] = xp[i] + step * gp[i];
+      });
     }
   }
   tape.rewind(mark);

@@ -92,9 +92,10 @@ namespace {
 // The derivatives of silu(x) = x σ(x), with p = σ(1 - σ) and q = 1 - 2σ:
 //   silu' = σ (1 + x (1 - σ)),   silu'' = p (2 + x q),   silu''' = p (q (3 + x q) - 2 x p),
 //   silu'''' = p (q² (4 + x q) - 8 p (1 + x q)).
-// Orders 1 to 3 are one primitive (attribute a = the order): the rules of silu and of its derivatives up to the
-// third (rev-over-rev score matching with a θ-gradient reaches it) are one fused kernel plus a product.
-// The fourth is a composite, so every higher order follows.
+// Orders 1 to 3 are one primitive (attribute a = the order), so the rules of silu and of its derivatives up to
+// the third (rev-over-rev score matching with a θ-gradient reaches it) are one fused kernel plus a product. The
+// kernels read σ(x) from a constant helper input that silu's forward pass stored (no exp, no division again);
+// the helper carries no derivative: the rules differentiate through x. The fourth derivative is a composite.
 template <class T>
 Var<T> silu_fourth(const Var<T>& x) {
   const Var<T> s = sigmoid(x);
@@ -103,41 +104,65 @@ Var<T> silu_fourth(const Var<T>& x) {
 }
 
 template <class T>
-Var<T> silu_derivative(const Var<T>& x, int order) {
+Var<T> silu_derivative(const Var<T>& x, const Var<T>& sig, int order) {
   static const Rule<T> rule{
       "silu_derivative",
       [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) {
-        gin[0] = g * (n.a() < 3.0 ? silu_derivative(n.in(0), static_cast<int>(n.a()) + 1) : silu_fourth(n.in(0)));
+        const int k = static_cast<int>(n.a());
+        gin[0] = g * (k < 3 ? silu_derivative(n.in(0), n.in(1), k + 1) : silu_fourth(n.in(0)));
       },
       [](const OpNode<T>& n, const Var<T>* t) {
-        return t[0] * (n.a() < 3.0 ? silu_derivative(n.in(0), static_cast<int>(n.a()) + 1) : silu_fourth(n.in(0)));
+        const int k = static_cast<int>(n.a());
+        return t[0] * (k < 3 ? silu_derivative(n.in(0), n.in(1), k + 1) : silu_fourth(n.in(0)));
       }, true};
   const B<T> one(T(1)), two(T(2)), three(T(3));
+  Var<T> y = record(rule, {x, sig}, x.shape(), Attrs::scalars(order));
+  T* out = mutable_data(y);
+  const int64_t n = x.numel();
   if (order == 1)
-    return unary(rule, x, [one](auto v) {
-      const auto s = one / (one + xsimd::exp(-v));
-      return s * xsimd::fma(v, one - s, one);
-    }, Attrs::scalars(1.0));
-  if (order == 2)
-    return unary(rule, x, [one, two](auto v) {
-      const auto s = one / (one + xsimd::exp(-v));
-      return (s * (one - s)) * xsimd::fma(v, one - two * s, two);
-    }, Attrs::scalars(2.0));
-  return unary(rule, x, [one, two, three](auto v) {
-    const auto s = one / (one + xsimd::exp(-v));
-    const auto p = s * (one - s), q = one - two * s;
-    return p * (q * xsimd::fma(v, q, three) - two * v * p);
-  }, Attrs::scalars(3.0));
+    kernels::zip_flat(x.data(), 1, sig.data(), 1, out, n, [one](auto v, auto s) { return s * xsimd::fma(v, one - s, one); });
+  else if (order == 2)
+    kernels::zip_flat(x.data(), 1, sig.data(), 1, out, n,
+                      [one, two](auto v, auto s) { return (s * (one - s)) * xsimd::fma(v, one - two * s, two); });
+  else
+    kernels::zip_flat(x.data(), 1, sig.data(), 1, out, n, [one, two, three](auto v, auto s) {
+      const auto p = s * (one - s), q = one - two * s;
+      return p * (q * xsimd::fma(v, q, three) - two * v * p);
+    });
+  return y;
 }
 }  // namespace
 
 template <class T>
 Var<T> silu(const Var<T>& x) {
   static const Rule<T> rule{
-      "silu", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g * silu_derivative(n.in(0), 1); },
-      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * silu_derivative(n.in(0), 1); }, true};
+      "silu",
+      [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g * silu_derivative(n.in(0), n.in(1), 1); },
+      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * silu_derivative(n.in(0), n.in(1), 1); }, true};
+  const Var<T> sig = detail::fresh(x.tape(), x.shape());  // σ(x), the derivative kernels' helper
+  Var<T> y = record(rule, {x, sig}, x.shape());
+  const T* px = x.data();
+  T *ps = mutable_data(sig), *py = mutable_data(y);
+  constexpr int64_t W = kernels::kLanes<T>;
   const B<T> one(T(1));
-  return unary(rule, x, [one](auto v) { return v * (one / (one + xsimd::exp(-v))); });
+  kernels::parallel_range(x.numel(), kernels::kElementGrain, 2 * kernels::kElementGrain, [&](int64_t lo, int64_t hi) {
+    int64_t i = lo;
+    for (; i + W <= hi; i += W) {
+      const B<T> v = B<T>::load_unaligned(px + i), s = one / (one + xsimd::exp(-v));
+      s.store_unaligned(ps + i);
+      (v * s).store_unaligned(py + i);
+    }
+    if (i < hi) {  // the tail through a full batch, like every other element
+      alignas(64) T bx[W] = {}, bs[W], by[W];
+      std::copy(px + i, px + hi, bx);
+      const B<T> v = B<T>::load_aligned(bx), s = one / (one + xsimd::exp(-v));
+      s.store_aligned(bs);
+      (v * s).store_aligned(by);
+      std::copy(bs, bs + (hi - i), ps + i);
+      std::copy(by, by + (hi - i), py + i);
+    }
+  });
+  return y;
 }
 
 template <class T>
