@@ -314,3 +314,20 @@ TEST_CASE("hessian_trace gives the same bits on 1 and 2 threads") {
   const Tensor<float> one = run(1), two = run(2);
   for (int64_t n = 0; n < one.numel(); ++n) REQUIRE(one[n] == two[n]);
 }
+
+TEST_CASE("hessian_trace with more directions than one batched chunk (d = 70)") {
+  Tape<double> tape;
+  constexpr int64_t n = 3, d = 70, h = 9;
+  const Var<double> x = tape.variable(test::uniform(Shape{n, d}, -1, 1, 70));
+  const Var<double> W = tape.constant(test::uniform(Shape{h, d}, -0.3, 0.3, 71));
+  const Var<double> f = ad::sum(ad::silu(ad::matmul(x, W, false, true)) * ad::tanh(ad::matmul(x, W, false, true)));
+  const Tensor<double> tr = ad::hessian_trace(f, x).value();
+  std::vector<double> ref(n, 0.0);
+  for (int64_t k = 0; k < d; ++k) {
+    Tensor<double> e(Shape{n, d});
+    for (int64_t r = 0; r < n; ++r) e.at(r, k) = 1;
+    const Tensor<double> hv = ad::hvp(f, x, tape.constant(e)).value();
+    for (int64_t r = 0; r < n; ++r) ref[r] += hv.at(r, k);
+  }
+  for (int64_t r = 0; r < n; ++r) CHECK(tr[r] == doctest::Approx(ref[r]).epsilon(1e-12));
+}
