@@ -35,6 +35,8 @@ TEST_CASE("arithmetic ops") {
             {any(), any(Shape{3, 1}, 5)});
   expect_ad("mul_sum_to to scalar", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], Shape{}); },
             {any(), any(kM, 5)});
+  expect_ad("mul_sum_to batch-broadcast operand", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], kM); },
+            {any(Shape{2, 3, 4}), any(Shape{2, 1, 4}, 5)});
   expect_ad("mul_sum_to inner axis", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], Shape{3, 1}); },
             {any(), any(Shape{4}, 5)});
   expect_ad("div", [](TapeD&, const V& x) { return x[0] / x[1]; }, {any(), positive(Shape{4})});

@@ -141,61 +141,64 @@ void mul_sum_to(const T* a, const Shape& sa, const T* b, const Shape& sb, T* y, 
     const int ax = to.rank() - (4 - k);
     tgt[k] = ax >= 0 ? to[ax] : 1;
   }
-  // Blocks of axes (extent > 1): O (kept) R (reduced) I (kept), each coalescing into one axis for both operands.
-  int first = -1, last = -1;
-  bool fits = true;
-  for (int k = 0; k < 4; ++k)
-    if (s.dims[k] > 1 && tgt[k] == 1) {
-      if (first < 0) first = k;
-      last = k;
-    }
-  struct Block {
-    int64_t n = 1, sa = 0, sb = 0;
+  // The axes (extent > 1) split into kept ones (y's, in order) and reduced ones, each list coalesced where both
+  // operands' strides allow. The reduced ones must become one axis, the innermost kept one must be contiguous or
+  // broadcast in both operands (it is vectorised); up to three other kept axes index the rows of y.
+  struct Axis {
+    int64_t n, sa, sb;
   };
-  auto coalesce = [&](int lo, int hi) {  // axes [lo, hi)
-    Block blk;
-    bool started = false;
-    for (int k = hi - 1; k >= lo; --k) {
-      if (s.dims[k] == 1) continue;
-      if (!started) {
-        blk = {s.dims[k], s.a[k], s.b[k]};
-        started = true;
-        continue;
-      }
-      // The next outer axis must continue the inner ones for both operands.
-      const int64_t inner_a = blk.sa * blk.n, inner_b = blk.sb * blk.n;
-      if (s.a[k] != inner_a || s.b[k] != inner_b) fits = false;
-      blk.n *= s.dims[k];
+  Axis kept[4], red[4];
+  int nk = 0, nr = 0;
+  auto push = [](Axis* list, int& n, const Axis& ax) {
+    if (n > 0 && list[n - 1].sa == ax.sa * ax.n && list[n - 1].sb == ax.sb * ax.n) {
+      // list[n-1] is the outer neighbour of ax: merge ax into it (outer-to-inner order)
+      list[n - 1] = {list[n - 1].n * ax.n, ax.sa, ax.sb};
+      return;
     }
-    return blk;
+    list[n++] = ax;
   };
-  if (first < 0) {  // nothing to reduce: a plain product
+  for (int k = 0; k < 4; ++k) {
+    if (s.dims[k] == 1) continue;
+    const Axis ax{s.dims[k], s.a[k], s.b[k]};
+    if (tgt[k] == 1) push(red, nr, ax);
+    else push(kept, nk, ax);
+  }
+  if (nr == 0) {  // nothing to reduce: a plain product
     zip(a, sa, b, sb, y, full, [](auto u, auto v) { return u * v; });
     return;
   }
-  for (int k = first; k <= last; ++k)
-    if (s.dims[k] > 1 && tgt[k] != 1) fits = false;
-  const Block O = coalesce(0, first), R = coalesce(first, last + 1), I = coalesce(last + 1, 4);
-  if (I.n > 1 && ((I.sa != 0 && I.sa != 1) || (I.sb != 0 && I.sb != 1))) fits = false;
+  const Axis inner = nk > 0 ? kept[nk - 1] : Axis{1, 0, 0};
+  const int nrow_axes = nk > 0 ? nk - 1 : 0;
+  const bool fits = nr == 1 && (inner.n == 1 || ((inner.sa == 0 || inner.sa == 1) && (inner.sb == 0 || inner.sb == 1)));
   if (!fits) {
     std::vector<T> prod(static_cast<size_t>(full.numel()));
     zip(a, sa, b, sb, prod.data(), full, [](auto u, auto v) { return u * v; });
     sum_to(prod.data(), full, y, to);
     return;
   }
-  // y[o, i] = Σ_r a[o, r, i] b[o, r, i], r in order: every element is summed the same way on any thread count.
+  const Axis R = red[0];
+  int64_t rows = 1;
+  for (int k = 0; k < nrow_axes; ++k) rows *= kept[k].n;
+  // y[row, i] = Σ_r a[row, r, i] b[row, r, i], r in order: every element is summed the same way on any thread count.
   constexpr int64_t W = kLanes<T>, kTile = 16 * W;
-  const int64_t tiles = (I.n + kTile - 1) / kTile;
-  const int64_t ai = I.n > 1 ? I.sa : 0, bi = I.n > 1 ? I.sb : 0;
-  parallel_range(O.n * tiles, 1, O.n * R.n * I.n < (1 << 15) ? O.n * tiles + 1 : 2, [&](int64_t lo, int64_t hi) {
+  const int64_t I = inner.n, tiles = (I + kTile - 1) / kTile;
+  const int64_t ai = I > 1 ? inner.sa : 0, bi = I > 1 ? inner.sb : 0;
+  parallel_range(rows * tiles, 1, rows * R.n * I < (1 << 15) ? rows * tiles + 1 : 2, [&](int64_t lo, int64_t hi) {
     for (int64_t t = lo; t < hi; ++t) {
-      const int64_t o = t / tiles, i0 = (t % tiles) * kTile, len = std::min(kTile, I.n - i0);
+      const int64_t row = t / tiles, i0 = (t % tiles) * kTile, len = std::min(kTile, I - i0);
+      int64_t oa = 0, ob = 0;
+      for (int64_t k = nrow_axes - 1, rem = row; k >= 0; --k) {
+        const int64_t idx = rem % kept[k].n;
+        rem /= kept[k].n;
+        oa += idx * kept[k].sa;
+        ob += idx * kept[k].sb;
+      }
       Batch<T> acc[16];
       for (auto& v : acc) v = Batch<T>(T(0));
       const int64_t nv = (len + W - 1) / W, whole = len / W;
       for (int64_t r = 0; r < R.n; ++r) {
-        const T* pa = a + o * O.sa + r * R.sa + i0 * ai;
-        const T* pb = b + o * O.sb + r * R.sb + i0 * bi;
+        const T* pa = a + oa + r * R.sa + i0 * ai;
+        const T* pb = b + ob + r * R.sb + i0 * bi;
         if (ai && bi) {
           for (int64_t v = 0; v < whole; ++v)
             acc[v] = xsimd::fma(Batch<T>::load_unaligned(pa + v * W), Batch<T>::load_unaligned(pb + v * W), acc[v]);
@@ -216,7 +219,7 @@ void mul_sum_to(const T* a, const Shape& sa, const T* b, const Shape& sb, T* y, 
       }
       alignas(64) T out[kTile];
       for (int64_t v = 0; v < nv; ++v) acc[v].store_aligned(out + v * W);
-      std::copy(out, out + len, y + o * I.n + i0);
+      std::copy(out, out + len, y + row * I + i0);
     }
   });
 }
