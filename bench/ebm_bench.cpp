@@ -362,12 +362,14 @@ std::vector<Method<T>> cd_step(const Problem<T>& pb, bool check) {
              for (int k = 0; k < 6; ++k) {
                const T* g = gs[k].data();
                T *p = st->theta[k].data(), *m = st->m[k].data(), *v = st->v[k].data();
-               for (int64_t i = 0, n = st->theta[k].numel(); i < n; ++i) {
-                 m[i] = m[i] * b1 + c1 * g[i];
-                 v[i] = v[i] * b2 + c2 * (g[i] * g[i]);
-                 const T denom = std::sqrt(v[i]) / bc2_sqrt + eps;
-                 p[i] = p[i] - step_size * (m[i] / denom);
-               }
+               parallel_rows(st->theta[k].numel(), [=](int64_t lo, int64_t hi) {
+                 for (int64_t i = lo; i < hi; ++i) {
+                   m[i] = m[i] * b1 + c1 * g[i];
+                   v[i] = v[i] * b2 + c2 * (g[i] * g[i]);
+                   const T denom = std::sqrt(v[i]) / bc2_sqrt + eps;
+                   p[i] = p[i] - step_size * (m[i] / denom);
+                 }
+               });
              }
              if (out) {
                report_grads(out, L, gs);
