@@ -243,12 +243,17 @@ void gemm_dots(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, co
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, K * N));
   parallel_range(M, grain, M * N * K < (1 << 16) ? M + 1 : 2, [&](int64_t lo, int64_t hi) {
     Buffer<T> row(static_cast<size_t>(Kp), T(0));
+    const bool in_place = !ta && K == Kp;  // rows of A are read where they are unless they need gathering or padding
     for (int64_t i = lo; i < hi; ++i) {
-      for (int64_t k = 0; k < K; ++k) row[static_cast<size_t>(k)] = ta ? A[k * M + i] : A[i * K + k];
+      const T* ri = A + i * K;
+      if (!in_place) {
+        for (int64_t k = 0; k < K; ++k) row[static_cast<size_t>(k)] = ta ? A[k * M + i] : A[i * K + k];
+        ri = row.data();
+      }
       for (int64_t j = 0; j < N; ++j) {
         Bt acc(T(0));
         const T* cj = cols.data() + j * Kp;
-        for (int64_t k = 0; k < Kp; k += W) acc = xsimd::fma(Bt::load_aligned(row.data() + k), Bt::load_aligned(cj + k), acc);
+        for (int64_t k = 0; k < Kp; k += W) acc = xsimd::fma(Bt::load_unaligned(ri + k), Bt::load_aligned(cj + k), acc);
         const T v = xsimd::hadd(acc);
         C[i * N + j] = accumulate ? C[i * N + j] + v : v;
       }
