@@ -205,6 +205,27 @@ void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
   // K in equal slices of at most KC (784 = 4 x 196, not 3 x 256 + 16: a thin last slice costs a full pass).
   const int64_t slices = (K + KC - 1) / KC, KS = (K + slices - 1) / slices;
   PackBuffer<T> Bp(static_cast<size_t>(std::min(K, KS) * NP * NR));
+  if (MP <= 32 && NP >= 4 && work >= (1 << 16)) {
+    // Few rows (a batch of 128): split the columns instead. Each task packs its own B panels and runs every row
+    // panel against them, so each core keeps only its share of B in its L2 (splitting rows made both cores
+    // stream all of B) and a slice needs one synchronisation instead of two. Same per-element order as below.
+    for (int64_t kb = 0; kb < K; kb += KS) {
+      const int64_t kc = std::min(KS, K - kb);
+      const bool overwrite = kb == 0 && !accumulate;
+      parallel_range(NP, 2, 2, [&](int64_t lo, int64_t hi) {
+        for (int64_t p = lo; p < hi; ++p) pack_b(tb, N, K, B, kb, kc, p, Bp.data() + p * kc * NR);
+        alignas(64) T Ap[Tile<T>::KC * Tile<T>::MR];
+        for (int64_t rp = 0; rp < MP; ++rp) {
+          const int64_t i0 = rp * MR, rows = std::min(MR, M - i0);
+          pack_a(ta, M, K, A, kb, kc, i0, rows, Ap);
+          for (int64_t p = lo; p < hi; ++p)
+            micro_kernel(kc, Ap, Bp.data() + p * kc * NR, NR, C + i0 * N + p * NR, N, rows, std::min(NR, N - p * NR),
+                         overwrite);
+        }
+      });
+    }
+    return;
+  }
   for (int64_t kb = 0; kb < K; kb += KS) {
     const int64_t kc = std::min(KS, K - kb);
     // Every panel is packed, B stored transposed or not: reading B in place (rows N apart) measured ~10 % slower
