@@ -5,6 +5,8 @@
 #include "kernels/gemm.hpp"
 
 #include <algorithm>
+
+#include <tbb/task_arena.h>
 #include <type_traits>
 #include <vector>
 
@@ -212,7 +214,9 @@ void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
     for (int64_t kb = 0; kb < K; kb += KS) {
       const int64_t kc = std::min(KS, K - kb);
       const bool overwrite = kb == 0 && !accumulate;
-      parallel_range(NP, 2, 2, [&](int64_t lo, int64_t hi) {
+      // One piece of columns per thread: every piece packs all of A again, so no finer split.
+      const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
+      parallel_range(NP, (NP + threads - 1) / threads, 2, [&](int64_t lo, int64_t hi) {
         for (int64_t p = lo; p < hi; ++p) pack_b(tb, N, K, B, kb, kc, p, Bp.data() + p * kc * NR);
         alignas(64) T Ap[Tile<T>::KC * Tile<T>::MR];
         for (int64_t rp = 0; rp < MP; ++rp) {
