@@ -2,7 +2,7 @@
 // /work/shared/bench/torch_reference.py (same flags, same JSON rows). See bench/README.md.
 //
 //   ebm-bench [--only W] [--size small|mid|large|all] [--threads N] [--check]
-//             [--min-time S] [--budget S] [--max-reps N]
+//             [--min-time S] [--budget S] [--max-reps N] [--method PREFIX]
 //
 // Timing mode runs in float32, --check in float64 (one evaluation per workload, z = 0 in Langevin).
 // Every workload owns one tape. Loop-invariant leaves (θ, X, V, unit vectors) are put on it once, then
@@ -21,6 +21,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 
 #include "autodiff/autodiff.hpp"
 
@@ -90,19 +92,9 @@ __attribute__((optimize("fp-contract=off"))) Problem<T> make_problem(const Size&
 }
 
 // ------------------------------------------------------------------------------------------- tapes
-// Engine bug workaround (bench/README.md, "Engine issues"): derivative rules hold `const Shape&` references
-// into the tape's node table (OpNode::in_shape, OpNode::s) while recording new nodes, so a reallocation of
-// the table in the middle of a sweep leaves them dangling (seen as a segfault in sm_exact_step/mid). Rewinding
-// keeps the table's capacity, so growing it once, far beyond any workload's peak (a few thousand nodes),
-// means it never reallocates afterwards.
-constexpr int kReservedNodes = 1 << 16;
-
 template <class T>
 std::shared_ptr<Tape<T>> make_tape() {
-  auto tape = std::make_shared<Tape<T>>();
-  for (int i = 0; i < kReservedNodes; ++i) tape->scalar(T(0));
-  tape->clear();
-  return tape;
+  return std::make_shared<Tape<T>>();
 }
 
 // ------------------------------------------------------------------------------------------- model
@@ -256,7 +248,7 @@ std::vector<Method<T>> sm_exact_step(const Problem<T>& pb, bool) {
       return static_cast<double>(L.item());
     };
   };
-  return {{"rev_over_rev_loop", method(false)}, {"fwd_over_rev_loop(hessian_trace)", method(true)}};
+  return {{"rev_over_rev_loop", method(false)}, {"batched_fwd_over_rev(hessian_trace)", method(true)}};
 }
 
 template <class T>
@@ -279,6 +271,15 @@ std::vector<Method<T>> dsm_step(const Problem<T>& pb, bool) {
            }}};
 }
 
+/// body(lo, hi) over [0, n) in fixed pieces on the engine's threads (elementwise host updates).
+template <class F>
+void parallel_rows(int64_t n, F body) {
+  constexpr int64_t kGrain = 1 << 14;
+  if (n < 2 * kGrain) return body(0, n);
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, kGrain),
+                    [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); }, tbb::simple_partitioner());
+}
+
 /// K steps of x <- x - (ε/2) ∇ₓE(x) + √ε z, with P constants on `tape`. z = 0 when rng is null.
 /// The tape is rewound after every step, so it never grows.
 template <class T>
@@ -291,10 +292,17 @@ void langevin_chain(Tape<T>& tape, const Params<T>& P, Tensor<T>& x, int K, ad::
     const Var<T> xv = tape.variable(x);
     const Var<T> g = ad::grad(ad::sum(energy(xv, P)), xv);
     const T* gp = g.data();
-    for (int64_t i = 0; i < n; ++i) x[i] = x[i] + step * gp[i];
+    T* xp = x.data();
     if (rng) {
       ad::fill_normal(z, *rng);
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] + noise * z[i];
+      const T* zp = z.data();
+      parallel_rows(n, [=](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) xp[i] = (xp[i] + step * gp[i]) + noise * zp[i];
+      });
+    } else {
+      parallel_rows(n, [=](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) xp[i] = xp[i] + step * gp[i];
+      });
     }
   }
   tape.rewind(mark);
@@ -354,12 +362,14 @@ std::vector<Method<T>> cd_step(const Problem<T>& pb, bool check) {
              for (int k = 0; k < 6; ++k) {
                const T* g = gs[k].data();
                T *p = st->theta[k].data(), *m = st->m[k].data(), *v = st->v[k].data();
-               for (int64_t i = 0, n = st->theta[k].numel(); i < n; ++i) {
-                 m[i] = m[i] * b1 + c1 * g[i];
-                 v[i] = v[i] * b2 + c2 * (g[i] * g[i]);
-                 const T denom = std::sqrt(v[i]) / bc2_sqrt + eps;
-                 p[i] = p[i] - step_size * (m[i] / denom);
-               }
+               parallel_rows(st->theta[k].numel(), [=](int64_t lo, int64_t hi) {
+                 for (int64_t i = lo; i < hi; ++i) {
+                   m[i] = m[i] * b1 + c1 * g[i];
+                   v[i] = v[i] * b2 + c2 * (g[i] * g[i]);
+                   const T denom = std::sqrt(v[i]) / bc2_sqrt + eps;
+                   p[i] = p[i] - step_size * (m[i] / denom);
+                 }
+               });
              }
              if (out) {
                report_grads(out, L, gs);
@@ -438,7 +448,7 @@ Timing bench(const std::function<double(void*)>& fn, double min_time, int max_re
 double round6(double x) { return std::round(x * 1e6) / 1e6; }
 
 struct Args {
-  std::string only, size = "all";
+  std::string only, size = "all", method;  // method: time only the method whose name starts with this
   int threads = 2, max_reps = 5000;
   bool check = false;
   double min_time = 1.0, budget = 25.0;
@@ -454,6 +464,7 @@ Args parse(int argc, char** argv) {
     };
     if (k == "--only") a.only = next();
     else if (k == "--size") a.size = next();
+    else if (k == "--method") a.method = next();
     else if (k == "--threads") a.threads = std::stoi(next());
     else if (k == "--check") a.check = true;
     else if (k == "--min-time") a.min_time = std::stod(next());
@@ -501,6 +512,7 @@ void run_timing(const Args& args, const std::vector<std::string>& workloads, con
       const Problem<float> pb = make_problem<float>(s);
       std::vector<Timing> res;
       for (const Method<float>& m : make(w, pb, false)) {
+        if (m.name.rfind(args.method, 0) != 0) continue;
         Timing t = bench([&](void*) { return m.run(nullptr); }, args.min_time, args.max_reps, args.budget);
         t.method = m.name;
         res.push_back(t);

@@ -19,6 +19,13 @@ struct Rule {
   void (*backward)(const OpNode<T>& n, const Var<T>& g, Var<T>* gin);
   /// Forward mode: given input tangents (undefined = zero, at least one defined), return the output tangent.
   Var<T> (*tangent)(const OpNode<T>& n, const Var<T>* tin);
+  /// Batched forward mode (jvp_batched): each tangent has a leading axis of K directions, and every other axis
+  /// of extent 1 or the value's (see ops::batched). `batch_safe`: `tangent` itself is valid for such tangents,
+  /// because it only multiplies them, broadcasting, with values of the node (elementwise ops).
+  bool batch_safe = false;
+  /// Otherwise the op's batched rule. When it is null or returns an undefined Var, the sweep applies `tangent`
+  /// to one direction at a time (correct for every op, K times the work).
+  Var<T> (*batched)(const OpNode<T>& n, const Var<T>* tin) = nullptr;
 };
 
 constexpr int kMaxInputs = 3;

@@ -1,6 +1,11 @@
 #include "autodiff/random.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/parallel.hpp"
 
 namespace ad {
 namespace {
@@ -88,9 +93,109 @@ uint64_t Rng::below(uint64_t n) {
 
 Rng Rng::split(uint64_t child) const { return Rng(state_.seed, mix(state_.stream * 0x100000001B3ull + mix(child))); }
 
+namespace {
+// Philox blocks for 16 consecutive counters, lane j <- counter c0 + j: w[r][j] is word r of block j.
+// Written lane-wise so that the compiler vectorises the 32x32->64 multiplies.
+constexpr int kLanes16 = 16;
+void philox16(uint64_t c0, uint64_t stream, uint64_t seed, uint32_t (&w)[4][kLanes16]) {
+  uint32_t x0[kLanes16], x1[kLanes16], x2[kLanes16], x3[kLanes16];
+  for (int j = 0; j < kLanes16; ++j) {
+    const uint64_t c = c0 + static_cast<uint64_t>(j);
+    x0[j] = static_cast<uint32_t>(c);
+    x1[j] = static_cast<uint32_t>(c >> 32);
+    x2[j] = static_cast<uint32_t>(stream);
+    x3[j] = static_cast<uint32_t>(stream >> 32);
+  }
+  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+#pragma GCC unroll 1  // unrolled 16 times, the lane loop is no longer vectorised
+    for (int j = 0; j < kLanes16; ++j) {
+      const uint64_t p0 = static_cast<uint64_t>(kMul0) * x0[j], p1 = static_cast<uint64_t>(kMul1) * x2[j];
+      const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
+      const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
+      const uint32_t n0 = hi1 ^ x1[j] ^ k0, n2 = hi0 ^ x3[j] ^ k1;
+      x0[j] = n0;
+      x1[j] = lo1;
+      x2[j] = n2;
+      x3[j] = lo0;
+    }
+    k0 += kWeyl0;
+    k1 += kWeyl1;
+  }
+  for (int j = 0; j < kLanes16; ++j) w[0][j] = x0[j], w[1][j] = x1[j], w[2][j] = x2[j], w[3][j] = x3[j];
+}
+
+// Box-Muller uniforms from one 32-bit word (see the stream layout in random.hpp): float keeps the top 24 bits
+// (exact in a float), double all 32. `radius_u` is in (0, 1] (safe in log), `angle_u` in [0, 1).
+template <class T>
+T radius_u(uint32_t w) {
+  if constexpr (std::is_same_v<T, float>) return static_cast<float>((w >> 8) + 1u) * 0x1.0p-24f;
+  else return (static_cast<double>(w) + 1.0) * 0x1.0p-32;
+}
+template <class T>
+T angle_u(uint32_t w) {
+  if constexpr (std::is_same_v<T, float>) return static_cast<float>(w >> 8) * 0x1.0p-24f;
+  else return static_cast<double>(w) * 0x1.0p-32;
+}
+
+// Normals 64 at a time: the 16 Philox blocks at counters c0 .. c0+15 give elements 4j .. 4j+3 of `out`.
+template <class T>
+void normal64(uint64_t c0, uint64_t stream, uint64_t seed, T mean, T stddev, T* out) {
+  using B = xsimd::batch<T>;
+  constexpr int W = static_cast<int>(B::size);
+  uint32_t w[4][kLanes16];
+  philox16(c0, stream, seed, w);
+  alignas(64) T u[4][kLanes16], z[4][kLanes16];
+  for (int j = 0; j < kLanes16; ++j) {
+    u[0][j] = radius_u<T>(w[0][j]);
+    u[1][j] = angle_u<T>(w[1][j]);
+    u[2][j] = radius_u<T>(w[2][j]);
+    u[3][j] = angle_u<T>(w[3][j]);
+  }
+  const B two_pi(static_cast<T>(6.283185307179586476925)), m2(T(-2)), mu(mean), sd(stddev);
+  for (int pair = 0; pair < 2; ++pair)
+    for (int j = 0; j < kLanes16; j += W) {
+      const B r = xsimd::sqrt(m2 * xsimd::log(B::load_aligned(&u[2 * pair][j])));
+      const auto [s, c] = xsimd::sincos(two_pi * B::load_aligned(&u[2 * pair + 1][j]));
+      xsimd::fma(sd, r * c, mu).store_aligned(&z[2 * pair][j]);
+      xsimd::fma(sd, r * s, mu).store_aligned(&z[2 * pair + 1][j]);
+    }
+  for (int j = 0; j < kLanes16; ++j) {
+    out[4 * j] = z[0][j];
+    out[4 * j + 1] = z[1][j];
+    out[4 * j + 2] = z[2][j];
+    out[4 * j + 3] = z[3][j];
+  }
+}
+}  // namespace
+
+// Stream layout: see random.hpp. Element i depends on (seed, stream, first counter, i) only, so the fill runs
+// in parallel over fixed 64-element groups and gives the same bits for every thread count.
 template <class T>
 void fill_normal(Tensor<T>& t, Rng& rng, T mean, T stddev) {
-  for (T& v : t) v = static_cast<T>(mean + stddev * rng.normal());
+  Rng::State s = rng.state();
+  const uint64_t c0 = s.counter;
+  const int64_t n = t.numel();
+  constexpr int64_t kGroup = 4 * kLanes16;
+  const int64_t groups = (n + kGroup - 1) / kGroup;
+  T* out = t.data();
+  kernels::parallel_range(groups, 64, 128, [&](int64_t lo, int64_t hi) {
+    for (int64_t g = lo; g < hi; ++g) {
+      const uint64_t cg = c0 + static_cast<uint64_t>(g) * kLanes16;
+      if ((g + 1) * kGroup <= n) {
+        normal64(cg, s.stream, s.seed, mean, stddev, out + g * kGroup);
+      } else {
+        alignas(64) T buf[kGroup];
+        normal64(cg, s.stream, s.seed, mean, stddev, buf);
+        std::copy(buf, buf + (n - g * kGroup), out + g * kGroup);
+      }
+    }
+  });
+  s.counter = c0 + static_cast<uint64_t>((n + 3) / 4);
+  s.used = 4;
+  s.has_spare = false;
+  s.spare = 0;
+  rng = Rng(s);
 }
 template <class T>
 void fill_uniform(Tensor<T>& t, Rng& rng, T lo, T hi) {

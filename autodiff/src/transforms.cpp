@@ -34,16 +34,30 @@ void check_like(const char* what, const char* role, size_t k, const Var<T>& v, c
 }
 
 // Without create_graph, the sweep runs unrecorded; afterwards everything it left is dropped and only the
-// results are put back, as constants.
+// results are kept, as constants. Their nodes are recorded before the sweep (`Kept`, shapes known up front),
+// so keeping a result is one copy into its slot and a rewind: no heap tensor, no second copy.
 template <class T>
-std::vector<Var<T>> keep_only(Tape<T>& tape, const typename Tape<T>::Mark& mark, const std::vector<Var<T>>& results) {
-  std::vector<Tensor<T>> values;
-  values.reserve(results.size());
-  for (const Var<T>& r : results) values.push_back(r.value());
-  tape.rewind(mark);
-  std::vector<Var<T>> out;
-  out.reserve(values.size());
-  for (const Tensor<T>& v : values) out.push_back(tape.constant(v));
+struct Kept {
+  std::vector<Var<T>> slots;
+  typename Tape<T>::Mark mark;
+  Kept(Tape<T>& tape, bool create_graph, const std::vector<Shape>& shapes) {
+    if (!create_graph)
+      for (const Shape& s : shapes) slots.push_back(detail::fresh(tape, s));
+    mark = tape.mark();
+  }
+  std::vector<Var<T>> finish(Tape<T>& tape, const std::vector<Var<T>>& results) {
+    if (slots.empty()) return results;
+    for (size_t k = 0; k < results.size(); ++k)  // a parallel copy: results can be megabytes (∇θ of a wide layer)
+      kernels::map(results[k].data(), detail::mutable_data(slots[k]), results[k].numel(), [](auto v) { return v; });
+    tape.rewind(mark);
+    return slots;
+  }
+};
+
+template <class T>
+std::vector<Shape> shapes_of(const std::vector<Var<T>>& vs) {
+  std::vector<Shape> out;
+  for (const Var<T>& v : vs) out.push_back(v.shape());
   return out;
 }
 
@@ -86,7 +100,7 @@ std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<V
     if (!inputs[k].requires_grad())
       throw std::invalid_argument("grad: input " + std::to_string(k) +
                                   " does not require a gradient (make it with Tape::variable, or record it from one)");
-  const auto mark = tape.mark();
+  Kept<T> kept(tape, create_graph, shapes_of(inputs));
   std::vector<Var<T>> results;
   {
     std::optional<typename Tape<T>::NoGrad> no_grad;
@@ -138,7 +152,7 @@ std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<V
       results.push_back(g.defined() ? g : tape.constant(x.shape(), T(0)));
     }
   }
-  return create_graph ? results : keep_only(tape, mark, results);
+  return kept.finish(tape, results);
 }
 
 template <class T>
@@ -153,14 +167,62 @@ std::vector<Var<T>> vjp(const std::vector<Var<T>>& outputs, const std::vector<Va
   return grad(outputs, inputs, cotangents, create_graph);
 }
 
+namespace {
+// needed[i - lo]: the outputs depend on node i (forward sweeps skip the tangents nothing reads).
 template <class T>
-std::vector<Var<T>> jvp(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
-                        const std::vector<Var<T>>& tangents, bool create_graph) {
-  Tape<T>& tape = common_tape("jvp", outputs, inputs);
+std::vector<char> needed_by(const detail::TapeImpl<T>& impl, uint32_t lo, uint32_t hi, const std::vector<Var<T>>& outputs) {
+  std::vector<char> need(hi - lo + 1, 0);
+  for (const Var<T>& y : outputs)
+    if (y.id() >= lo) need[y.id() - lo] = 1;
+  for (uint32_t i = hi + 1; i-- > lo;) {
+    if (!need[i - lo]) continue;
+    const auto& n = impl.nodes[i];
+    for (int k = 0; k < n.nin; ++k)
+      if (n.in[static_cast<size_t>(k)] >= lo) need[n.in[static_cast<size_t>(k)] - lo] = 1;
+  }
+  return need;
+}
+
+// The batched tangent of one node by its unbatched rule, one direction at a time (ops without a batched rule).
+template <class T>
+Var<T> batched_by_slices(const detail::Node<T>& node, const detail::OpNode<T>& n, const Var<T>* tin, int64_t K) {
+  const Shape out = n.out().shape();
+  Var<T> full[detail::kMaxInputs];
+  for (int k = 0; k < node.nin; ++k)
+    if (tin[k].defined()) full[k] = ops::batch_full(tin[k], n.in_shape(k));
+  Var<T> result;
+  for (int64_t j = 0; j < K; ++j) {
+    Var<T> slice[detail::kMaxInputs];
+    for (int k = 0; k < node.nin; ++k)
+      if (full[k].defined()) slice[k] = reshape(slice_rows(full[k], j, 1), n.in_shape(k));
+    const Var<T> r = ops::expand(node.rule->tangent(n, slice), out);
+    result = ops::acc(result, pad_rows(reshape(r, ops::batched(1, out)), j, K));
+  }
+  return result;
+}
+
+// The forward sweep of jvp (K = 0) and jvp_batched (K directions).
+template <class T>
+std::vector<Var<T>> forward_sweep(const char* what, const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                                  const std::vector<Var<T>>& tangents, bool create_graph, int64_t K) {
+  Tape<T>& tape = common_tape(what, outputs, inputs);
   auto& impl = tape.impl();
-  if (tangents.size() != inputs.size()) throw std::invalid_argument("jvp: one tangent per input is needed");
-  for (size_t k = 0; k < inputs.size(); ++k) check_like("jvp", "tangent", k, tangents[k], inputs[k].shape());
-  const auto mark = tape.mark();
+  if (tangents.size() != inputs.size()) throw std::invalid_argument(std::string(what) + ": one tangent per input is needed");
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    if (K == 0) {
+      check_like(what, "tangent", k, tangents[k], inputs[k].shape());
+      continue;
+    }
+    const Shape want = ops::batched(K, inputs[k].shape());
+    if (!tangents[k].defined() || tangents[k].rank() != want.rank() ||
+        kernels::broadcast_shape(what, tangents[k].shape(), want) != want)
+      throw ShapeError(std::string(what) + ": tangent " + std::to_string(k) + " has shape " +
+                       (tangents[k].defined() ? tangents[k].shape().str() : std::string("(undefined)")) +
+                       ", expected " + want.str() + " or a shape that stretches to it");
+  }
+  std::vector<Shape> out_shapes;
+  for (const Var<T>& y : outputs) out_shapes.push_back(K ? ops::batched(K, y.shape()) : y.shape());
+  Kept<T> kept(tape, create_graph, out_shapes);
   std::vector<Var<T>> results;
   {
     std::optional<typename Tape<T>::NoGrad> no_grad;
@@ -168,8 +230,14 @@ std::vector<Var<T>> jvp(const std::vector<Var<T>>& outputs, const std::vector<Va
     const auto [lo, hi] = id_range(outputs, inputs);
     std::vector<Var<T>> tan(hi >= lo ? hi - lo + 1 : 0);
     if (hi >= lo) {
-      for (size_t k = 0; k < inputs.size(); ++k) tan[inputs[k].id() - lo] = ops::acc(tan[inputs[k].id() - lo], tangents[k]);
+      const std::vector<char> need = needed_by(impl, lo, hi, outputs);
+      for (size_t k = 0; k < inputs.size(); ++k) {
+        Var<T> t = tangents[k];
+        if (K && t.shape()[0] != K) t = broadcast_to(t, t.shape().with(0, K));  // one direction shared by all K
+        tan[inputs[k].id() - lo] = ops::acc(tan[inputs[k].id() - lo], t);
+      }
       for (uint32_t i = lo; i <= hi; ++i) {
+        if (!need[i - lo]) continue;
         const detail::Node<T> node = impl.nodes[i];
         if (!node.rule) continue;
         Var<T> tin[detail::kMaxInputs];
@@ -181,25 +249,49 @@ std::vector<Var<T>> jvp(const std::vector<Var<T>>& outputs, const std::vector<Va
             any = true;
           }
         }
-        if (any) tan[i - lo] = node.rule->tangent(detail::OpNode<T>{&tape, i, 0}, tin);
+        if (!any) continue;
+        const detail::OpNode<T> n{&tape, i, 0};
+        if (K == 0 || node.rule->batch_safe) {
+          tan[i - lo] = node.rule->tangent(n, tin);
+          continue;
+        }
+        ops::batched(K, node.shape);  // throws for rank-4 values
+        Var<T> r = node.rule->batched ? node.rule->batched(n, tin) : Var<T>();
+        tan[i - lo] = r.defined() ? r : batched_by_slices(node, n, tin, K);
       }
     }
-    for (const Var<T>& y : outputs) {
+    for (size_t j = 0; j < outputs.size(); ++j) {
+      const Var<T>& y = outputs[j];
       Var<T> t = (hi >= lo && y.id() >= lo) ? tan[y.id() - lo] : Var<T>();
-      results.push_back(t.defined() ? t : tape.constant(y.shape(), T(0)));
+      results.push_back(!t.defined() ? tape.constant(out_shapes[j], T(0)) : (K ? ops::expand(t, out_shapes[j]) : t));
     }
   }
-  return create_graph ? results : keep_only(tape, mark, results);
+  return kept.finish(tape, results);
+}
+}  // namespace
+
+template <class T>
+std::vector<Var<T>> jvp(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                        const std::vector<Var<T>>& tangents, bool create_graph) {
+  return forward_sweep("jvp", outputs, inputs, tangents, create_graph, 0);
+}
+
+template <class T>
+std::vector<Var<T>> jvp_batched(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                                const std::vector<Var<T>>& tangents, bool create_graph) {
+  if (tangents.empty() || !tangents[0].defined() || tangents[0].rank() < 1)
+    throw std::invalid_argument("jvp_batched: tangents need a leading axis of directions");
+  return forward_sweep("jvp_batched", outputs, inputs, tangents, create_graph, tangents[0].shape()[0]);
 }
 
 template <class T>
 Var<T> hvp(const Var<T>& f, const Var<T>& x, const Var<T>& v, bool create_graph, HvpMode mode) {
   Tape<T>& tape = f.tape();
-  const auto mark = tape.mark();
+  Kept<T> kept(tape, create_graph, {x.shape()});
   const Var<T> g = grad(f, x, true);
-  const Var<T> hv = mode == HvpMode::forward_over_reverse ? jvp<T>({g}, {x}, {v}, create_graph)[0]
-                                                          : grad<T>({g}, {x}, {v}, create_graph)[0];
-  return create_graph ? hv : keep_only<T>(tape, mark, {hv})[0];
+  const Var<T> hv = mode == HvpMode::forward_over_reverse ? jvp<T>({g}, {x}, {v}, true)[0]
+                                                          : grad<T>({g}, {x}, {v}, true)[0];
+  return kept.finish(tape, {hv})[0];
 }
 
 namespace {
@@ -213,19 +305,39 @@ template <class T>
 Var<T> hessian_trace(const Var<T>& f, const Var<T>& x, bool create_graph, Var<T> grad_f) {
   check_batch("hessian_trace", x);
   Tape<T>& tape = f.tape();
-  const auto mark = tape.mark();
   const Shape s = x.shape();
+  Kept<T> kept(tape, create_graph, {Shape{s[0]}});
   const int64_t d = s[1];
   const Var<T> g = grad_f.defined() ? grad_f : grad(f, x, true);
+  // Batched when every value between x and ∇f has rank ≤ 3 (their batched tangents have rank 4 at most).
+  bool batchable = true;
+  for (uint32_t i = x.id(); i <= g.id() && batchable; ++i) batchable = tape.impl().nodes[i].shape.rank() <= 3;
   Var<T> trace;
-  for (int64_t k = 0; k < d; ++k) {
-    Tensor<T> unit(Shape{1, d});
-    unit[k] = 1;
-    const Var<T> e = tape.constant(unit);
-    const Var<T> hk = jvp<T>({g}, {x}, {broadcast_to(e, s)}, create_graph)[0];  // column k of each H_n
-    trace = ops::acc(trace, reshape(slice_rows(transpose(hk), k, 1), Shape{s[0]}));
+  if (batchable) {
+    // Note [Batched unit tangents]: directions k0 .. k0 + K - 1 at once, as the tangent E[j, 0, :] = e_{k0+j} of
+    // shape [K, 1, d]: one direction per slice, shared by every row (the axis of extent 1). Forward mode keeps
+    // that axis at 1 through everything linear in x, so the first layer's tangent product is [K, d] x W1ᵀ,
+    // not [K B, d] x W1ᵀ; the first nonlinearity stretches it to [K, B, h], and every product after that is one
+    // GEMM with K B rows instead of K products with B rows. Chunks of 32 directions bound the memory for wide x.
+    constexpr int64_t kChunk = 32;
+    for (int64_t k0 = 0; k0 < d; k0 += kChunk) {
+      const int64_t K = std::min(kChunk, d - k0);
+      Tensor<T> units(Shape{K, 1, d});
+      for (int64_t j = 0; j < K; ++j) units[j * d + k0 + j] = 1;
+      const Var<T> E = tape.constant(units);
+      const Var<T> HE = jvp_batched<T>({g}, {x}, {E}, create_graph)[0];  // [K, B, d]: columns k0.. of each H_n
+      trace = ops::acc(trace, sum(sum(HE * E, 2), 0));                      // Σ_j (H_n e_{k0+j})_{k0+j}
+    }
+  } else {
+    for (int64_t k = 0; k < d; ++k) {
+      Tensor<T> unit(Shape{1, d});
+      unit[k] = 1;
+      const Var<T> e = tape.constant(unit);
+      const Var<T> hk = jvp<T>({g}, {x}, {broadcast_to(e, s)}, create_graph)[0];  // column k of each H_n
+      trace = ops::acc(trace, reshape(slice_rows(transpose(hk), k, 1), Shape{s[0]}));
+    }
   }
-  return create_graph ? trace : keep_only<T>(tape, mark, {trace})[0];
+  return kept.finish(tape, {trace})[0];
 }
 
 template <class T>
@@ -234,7 +346,7 @@ Var<T> hutchinson_trace(const Var<T>& f, const Var<T>& x, int probes, Rng& rng, 
   check_batch("hutchinson_trace", x);
   if (probes < 1) throw std::invalid_argument("hutchinson_trace: probes must be at least 1");
   Tape<T>& tape = f.tape();
-  const auto mark = tape.mark();
+  Kept<T> kept(tape, create_graph, {Shape{x.shape()[0]}});
   const Var<T> g = grad_f.defined() ? grad_f : grad(f, x, true);
   Var<T> total;
   for (int m = 0; m < probes; ++m) {
@@ -245,7 +357,7 @@ Var<T> hutchinson_trace(const Var<T>& f, const Var<T>& x, int probes, Rng& rng, 
     total = ops::acc(total, sum(v * hv, 1));
   }
   const Var<T> est = total / static_cast<double>(probes);
-  return create_graph ? est : keep_only<T>(tape, mark, {est})[0];
+  return kept.finish(tape, {est})[0];
 }
 
 template <class T>
@@ -282,6 +394,8 @@ Tensor<T> hessian(const Var<T>& f, const Var<T>& x) {
                                    const std::vector<Var<T>>&, bool);                                              \
   template std::vector<Var<T>> jvp(const std::vector<Var<T>>&, const std::vector<Var<T>>&,                         \
                                    const std::vector<Var<T>>&, bool);                                              \
+  template std::vector<Var<T>> jvp_batched(const std::vector<Var<T>>&, const std::vector<Var<T>>&,                 \
+                                           const std::vector<Var<T>>&, bool);                                      \
   template Var<T> hvp(const Var<T>&, const Var<T>&, const Var<T>&, bool, HvpMode);                                 \
   template Var<T> hessian_trace(const Var<T>&, const Var<T>&, bool, Var<T>);                                       \
   template Var<T> hutchinson_trace(const Var<T>&, const Var<T>&, int, Rng&, Probe, bool, Var<T>);                  \

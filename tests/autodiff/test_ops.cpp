@@ -25,6 +25,20 @@ TEST_CASE("arithmetic ops") {
   expect_ad("add scalar broadcast", [](TapeD&, const V& x) { return x[0] + x[1]; }, {any(), any(Shape{}, 5)});
   expect_ad("sub", [](TapeD&, const V& x) { return x[0] - x[1]; }, {any(), any(Shape{4}, 5)});
   expect_ad("mul", [](TapeD&, const V& x) { return x[0] * x[1]; }, {any(), any(Shape{3, 1}, 5)});
+  expect_ad("mul row broadcast", [](TapeD&, const V& x) { return x[1] * x[0]; }, {any(), any(Shape{4}, 5)});
+  expect_ad("mul batch broadcast", [](TapeD&, const V& x) { return x[0] * x[1]; }, {any(Shape{2, 3, 4}), any(kM, 5)});
+  expect_ad("mul_sum_to leading", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], Shape{4}); },
+            {any(), any(Shape{4}, 5)});
+  expect_ad("mul_sum_to middle", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], Shape{2, 1, 4}); },
+            {any(Shape{2, 3, 4}), any(kM, 5)});
+  expect_ad("mul_sum_to keep all", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], kM); },
+            {any(), any(Shape{3, 1}, 5)});
+  expect_ad("mul_sum_to to scalar", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], Shape{}); },
+            {any(), any(kM, 5)});
+  expect_ad("mul_sum_to batch-broadcast operand", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], kM); },
+            {any(Shape{2, 3, 4}), any(Shape{2, 1, 4}, 5)});
+  expect_ad("mul_sum_to inner axis", [](TapeD&, const V& x) { return ad::mul_sum_to(x[0], x[1], Shape{3, 1}); },
+            {any(), any(Shape{4}, 5)});
   expect_ad("div", [](TapeD&, const V& x) { return x[0] / x[1]; }, {any(), positive(Shape{4})});
   expect_ad("neg", [](TapeD&, const V& x) { return -x[0]; }, {any()});
   expect_ad("affine", [](TapeD&, const V& x) { return 2.5 * x[0] - 0.75; }, {any()});
@@ -44,6 +58,13 @@ TEST_CASE("elementwise functions") {
   expect_ad("tanh", [](TapeD&, const V& x) { return ad::tanh(x[0]); }, {any()});
   expect_ad("sigmoid", [](TapeD&, const V& x) { return ad::sigmoid(x[0]); }, {any()});
   expect_ad("silu", [](TapeD&, const V& x) { return ad::silu(x[0]); }, {any()});
+  // silu's derivative kernels are primitives up to the third and a composite from the fourth: silu'' checked to
+  // order 2 reaches the fourth derivative, and silu' to order 3 as well.
+  expect_ad("silu''", [](TapeD&, const V& x) {
+    const Var<double> d1 = ad::grad(ad::sum(ad::silu(x[0])), x[0], true);
+    return ad::grad(ad::sum(d1), x[0], true);
+  }, {any()}, 2);
+  expect_ad("silu'", [](TapeD&, const V& x) { return ad::grad(ad::sum(ad::silu(x[0])), x[0], true); }, {any()});
   expect_ad("softplus", [](TapeD&, const V& x) { return ad::softplus(x[0]); }, {any()});
   expect_ad("elu", [](TapeD&, const V& x) { return ad::elu(x[0], 0.7); }, {away_from_zero()});
   expect_ad("relu", [](TapeD&, const V& x) { return ad::relu(x[0]); }, {away_from_zero()});

@@ -3,13 +3,16 @@
 // a correct generator), a chi-square test below its upper 1e-6 quantile.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "autodiff/random.hpp"
+#include "autodiff/threads.hpp"
 
 namespace {
 
@@ -215,4 +218,72 @@ TEST_CASE("Rng: below(n) is in range and uniform") {
     for (int c : count) chi2 += (c - expected) * (c - expected) / expected;
     CHECK(chi2 < chi2_upper(double(k - 1), kZ1e6));
   }
+}
+
+namespace {
+// fill_normal's documented stream layout, evaluated in double with libm from the generator's own words.
+double layout_normal(const ad::Rng::State& s, int64_t i, bool single) {
+  ad::Rng r(ad::Rng::State{s.seed, s.stream, s.counter + static_cast<uint64_t>(i / 4), 4, false, 0});
+  const uint32_t w[4] = {r.next_u32(), r.next_u32(), r.next_u32(), r.next_u32()};
+  const int pair = static_cast<int>(i % 4) / 2;
+  const uint32_t wr = w[2 * pair], wa = w[2 * pair + 1];
+  const double u = single ? (double(wr >> 8) + 1) * 0x1.0p-24 : (double(wr) + 1) * 0x1.0p-32;
+  const double v = single ? double(wa >> 8) * 0x1.0p-24 : double(wa) * 0x1.0p-32;
+  const double rad = std::sqrt(-2 * std::log(u)), a = 6.283185307179586476925 * v;
+  return i % 2 == 0 ? rad * std::cos(a) : rad * std::sin(a);
+}
+}  // namespace
+
+TEST_CASE_TEMPLATE("fill_normal follows its documented stream layout", T, float, double) {
+  ad::Rng rng(31, 4);
+  rng.next_u32();  // a partly used block: the fill starts at the next one
+  const ad::Rng::State s0 = rng.state();
+  ad::Tensor<T> t(ad::Shape{37, 29});  // 1073 elements: not a multiple of 4 or of the 64-element groups
+  ad::fill_normal(t, rng, T(0.5), T(2));
+  const bool single = std::is_same_v<T, float>;
+  // float: u has 24 bits and the xsimd log/sincos are accurate to a few ulp of float.
+  const double tol = single ? 2e-5 : 1e-12;
+  double worst = 0;
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const double want = 0.5 + 2 * layout_normal({s0.seed, s0.stream, s0.counter, 4, false, 0}, i, single);
+    worst = std::max(worst, std::abs(double(t[i]) - want) / (1 + std::abs(want)));
+  }
+  CHECK(worst < tol);
+  // The generator moves past the blocks used, ⌈n/4⌉ of them, with nothing pending.
+  CHECK(rng.state().counter == s0.counter + (t.numel() + 3) / 4);
+  CHECK(rng.state().used == 4);
+  CHECK_FALSE(rng.state().has_spare);
+}
+
+TEST_CASE("fill_normal: same bits on 1 and 2 threads; a shorter fill is a prefix of a longer one") {
+  auto fill = [](int threads, int64_t n) {
+    ad::ThreadLimit limit(threads);
+    ad::Rng rng(8, 1);
+    ad::Tensor<float> t(ad::Shape{n});
+    ad::fill_normal(t, rng);
+    return std::vector<float>(t.begin(), t.end());
+  };
+  const auto one = fill(1, 300000), two = fill(2, 300000), short_fill = fill(2, 1001);
+  CHECK(one == two);
+  CHECK(std::equal(short_fill.begin(), short_fill.end(), one.begin()));
+}
+
+TEST_CASE("fill_normal has the moments of N(0,1), and consecutive fills are uncorrelated") {
+  constexpr int64_t n = 200000;
+  ad::Rng rng(12345, 7);
+  ad::Tensor<double> a(ad::Shape{n}), b(ad::Shape{n});
+  ad::fill_normal(a, rng);
+  ad::fill_normal(b, rng);
+  const std::vector<double> x(a.begin(), a.end()), y(b.begin(), b.end());
+  const auto [mean, m2, m3, m4] = moments(x);
+  const double dn = static_cast<double>(n);
+  CHECK(std::abs(mean) < 5 / std::sqrt(dn));
+  CHECK(std::abs(m2 - 1) < 5 * std::sqrt(2 / dn));
+  CHECK(std::abs(m3 / std::pow(m2, 1.5)) < 5 * std::sqrt(6 / dn));
+  CHECK(std::abs(m4 / (m2 * m2) - 3) < 5 * std::sqrt(24 / dn));
+  CHECK(std::abs(correlation(x, y)) < 5 / std::sqrt(dn));
+  // Neighbours within a block (cos/sin halves of a pair, and the two pairs) are uncorrelated too.
+  std::vector<double> e(n / 2), o(n / 2);
+  for (int64_t i = 0; i < n / 2; ++i) e[i] = x[2 * i], o[i] = x[2 * i + 1];
+  CHECK(std::abs(correlation(e, o)) < 5 / std::sqrt(dn / 2));
 }

@@ -212,3 +212,122 @@ TEST_CASE("rules stay valid when the node table grows during a sweep") {
     for (int64_t i = 0; i < g.numel(); ++i) REQUIRE(g[i] == 2 * x.value()[i]);
   }
 }
+
+namespace {
+// An energy that goes through ops with batched rules (matmul, silu, tanh, broadcasting arithmetic, sums,
+// reshape) and ops without (transpose, slice_rows, where, matmul with a transposed A), in x and in θ = (W1, W2).
+Var<double> mixed_energy(Tape<double>& t, const Var<double>& x, const Var<double>& W1, const Var<double>& W2) {
+  const Var<double> z1 = ad::matmul(x, W1, false, true) + t.constant(test::uniform(Shape{W1.shape()[0]}, -0.3, 0.3, 21));
+  const Var<double> a1 = ad::silu(z1);
+  const Var<double> z2 = ad::matmul(a1, W2, false, true);
+  const Var<double> a2 = ad::tanh(z2) + ad::sigmoid(z2) * ad::exp(-0.1 * z2);
+  // Transposed operand and layout ops: no batched rule, so the sweep runs them one direction at a time.
+  const Var<double> m = ad::transpose(ad::matmul(W2, a2, false, true));         // [B, h] again, via Wᵀ-layout
+  const Var<double> sel = ad::where(ad::greater(z2, 0.0), m, 0.5 * m * m);
+  const Var<double> rows = ad::slice_rows(sel, 0, x.shape()[0]);
+  const Var<double> r = ad::reshape(ad::sum(rows * rows, 1), Shape{x.shape()[0], 1});
+  return ad::sum(ad::sum_to(ad::broadcast_to(r, Shape{x.shape()[0], 3}), Shape{x.shape()[0], 1}) / 3.0 + ad::sum(x * x, 1, true));
+}
+constexpr int64_t kB = 6, kD = 4, kH = 5;
+}  // namespace
+
+TEST_CASE("jvp_batched agrees with one jvp per direction, full and stretched tangents") {
+  Tape<double> tape;
+  const Var<double> x = tape.variable(test::uniform(Shape{kB, kD}, -1, 1, 30));
+  const Var<double> W1 = tape.variable(test::uniform(Shape{kH, kD}, -0.7, 0.7, 31));
+  const Var<double> W2 = tape.variable(test::uniform(Shape{kH, kH}, -0.7, 0.7, 32));
+  const Var<double> f = mixed_energy(tape, x, W1, W2);
+  const Var<double> g = ad::grad(f, x, true);
+  constexpr int64_t K = 3;
+  // Full tangents [K, B, d], and per-direction tangents in both x and W1 at once.
+  const Tensor<double> tx = test::uniform(Shape{K, kB, kD}, -1, 1, 33), tw = test::uniform(Shape{K, kH, kD}, -1, 1, 34);
+  const auto batched = ad::jvp_batched<double>({g, f}, {x, W1}, {tape.constant(tx), tape.constant(tw)});
+  REQUIRE(batched[0].shape() == Shape{K, kB, kD});
+  REQUIRE(batched[1].shape() == Shape{K});
+  for (int64_t k = 0; k < K; ++k) {
+    const Tensor<double> txk(Shape{kB, kD}, tx.data() + k * kB * kD), twk(Shape{kH, kD}, tw.data() + k * kH * kD);
+    const auto one = ad::jvp<double>({g, f}, {x, W1}, {tape.constant(txk), tape.constant(twk)});
+    for (int64_t i = 0; i < kB * kD; ++i) CHECK(batched[0].data()[k * kB * kD + i] == doctest::Approx(one[0].data()[i]).epsilon(1e-12));
+    CHECK(batched[1].data()[k] == doctest::Approx(one[1].item()).epsilon(1e-12));
+  }
+  // A stretched tangent [K, 1, d]: the same direction for every row.
+  const Tensor<double> u = test::uniform(Shape{K, 1, kD}, -1, 1, 35);
+  const Var<double> hu = ad::jvp_batched<double>({g}, {x}, {tape.constant(u)})[0];
+  REQUIRE(hu.shape() == Shape{K, kB, kD});
+  for (int64_t k = 0; k < K; ++k) {
+    Tensor<double> uk(Shape{kB, kD});
+    for (int64_t n = 0; n < kB; ++n)
+      for (int64_t j = 0; j < kD; ++j) uk.at(n, j) = u[k * kD + j];
+    const Tensor<double> one = ad::hvp(f, x, tape.constant(uk), false, ad::HvpMode::forward_over_reverse).value();
+    for (int64_t i = 0; i < kB * kD; ++i) CHECK(hu.data()[k * kB * kD + i] == doctest::Approx(one[i]).epsilon(1e-12));
+  }
+  CHECK_THROWS_AS(ad::jvp_batched<double>({g}, {x}, {tape.constant(Tensor<double>(Shape{K, kD}))}), ad::ShapeError);
+}
+
+TEST_CASE("hessian_trace (batched unit tangents) matches d separate HVPs, in value and in its θ-gradient") {
+  Tape<double> tape;
+  const Var<double> x = tape.variable(test::uniform(Shape{kB, kD}, -1, 1, 40));
+  const Var<double> W1 = tape.variable(test::uniform(Shape{kH, kD}, -0.7, 0.7, 41));
+  const Var<double> W2 = tape.variable(test::uniform(Shape{kH, kH}, -0.7, 0.7, 42));
+  const Var<double> f = mixed_energy(tape, x, W1, W2);
+  const Var<double> g = ad::grad(f, x, true);
+  const Var<double> tr = ad::hessian_trace(f, x, true, g);
+  // The per-direction reference: Σ_k (H e_k)_k with one reverse-over-reverse HVP per unit direction.
+  Var<double> ref;
+  for (int64_t k = 0; k < kD; ++k) {
+    Tensor<double> e(Shape{kB, kD});
+    for (int64_t n = 0; n < kB; ++n) e.at(n, k) = 1;
+    const Var<double> ev = tape.constant(e);
+    const Var<double> diag = ad::sum(ad::grad<double>({g}, {x}, {ev}, true)[0] * ev, 1);
+    ref = ref.defined() ? ref + diag : diag;
+  }
+  for (int64_t n = 0; n < kB; ++n) CHECK(tr.data()[n] == doctest::Approx(ref.data()[n]).epsilon(1e-12));
+  const Var<double> w = tape.constant(test::uniform(Shape{kB}, -1, 1, 43));
+  const auto gt = ad::grad<double>({ad::sum(tr * w)}, {W1, W2, x});
+  const auto gr = ad::grad<double>({ad::sum(ref * w)}, {W1, W2, x});
+  for (size_t p = 0; p < gt.size(); ++p)
+    for (int64_t i = 0; i < gt[p].numel(); ++i) CHECK(gt[p].data()[i] == doctest::Approx(gr[p].data()[i]).epsilon(1e-11));
+}
+
+TEST_CASE("hessian_trace with create_graph passes gradcheck (third derivatives through batched tangents)") {
+  test::expect_ad(
+      "sum(w * tr H)",
+      [](Tape<double>& t, const std::vector<Var<double>>& in) {
+        const Var<double> f = mixed_energy(t, in[0], in[1], in[2]);
+        return ad::hessian_trace(f, in[0], true);
+      },
+      {test::uniform(Shape{kB, kD}, -1, 1, 50), test::uniform(Shape{kH, kD}, -0.7, 0.7, 51),
+       test::uniform(Shape{kH, kH}, -0.7, 0.7, 52)},
+      1);
+}
+
+TEST_CASE("hessian_trace gives the same bits on 1 and 2 threads") {
+  auto run = [](int threads) {
+    ad::ThreadLimit limit(threads);
+    Tape<float> tape;
+    const auto u = [](const Shape& s, uint64_t seed) { return test::uniform(s, -1, 1, seed).cast<float>(); };
+    const Var<float> x = tape.variable(u(Shape{256, 32}, 60));
+    const Var<float> W1 = tape.constant(u(Shape{128, 32}, 61)), W2 = tape.constant(u(Shape{128, 128}, 62));
+    const Var<float> a2 = ad::silu(ad::matmul(ad::silu(ad::matmul(x, W1, false, true)), W2, false, true) * 0.1f);
+    return ad::hessian_trace(ad::sum(a2), x).value();
+  };
+  const Tensor<float> one = run(1), two = run(2);
+  for (int64_t n = 0; n < one.numel(); ++n) REQUIRE(one[n] == two[n]);
+}
+
+TEST_CASE("hessian_trace with more directions than one batched chunk (d = 70)") {
+  Tape<double> tape;
+  constexpr int64_t n = 3, d = 70, h = 9;
+  const Var<double> x = tape.variable(test::uniform(Shape{n, d}, -1, 1, 70));
+  const Var<double> W = tape.constant(test::uniform(Shape{h, d}, -0.3, 0.3, 71));
+  const Var<double> f = ad::sum(ad::silu(ad::matmul(x, W, false, true)) * ad::tanh(ad::matmul(x, W, false, true)));
+  const Tensor<double> tr = ad::hessian_trace(f, x).value();
+  std::vector<double> ref(n, 0.0);
+  for (int64_t k = 0; k < d; ++k) {
+    Tensor<double> e(Shape{n, d});
+    for (int64_t r = 0; r < n; ++r) e.at(r, k) = 1;
+    const Tensor<double> hv = ad::hvp(f, x, tape.constant(e)).value();
+    for (int64_t r = 0; r < n; ++r) ref[r] += hv.at(r, k);
+  }
+  for (int64_t r = 0; r < n; ++r) CHECK(tr[r] == doctest::Approx(ref[r]).epsilon(1e-12));
+}

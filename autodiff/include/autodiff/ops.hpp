@@ -19,6 +19,8 @@ template <class T> Var<T> add(const Var<T>& a, const Var<T>& b);
 template <class T> Var<T> sub(const Var<T>& a, const Var<T>& b);
 template <class T> Var<T> mul(const Var<T>& a, const Var<T>& b);
 template <class T> Var<T> div(const Var<T>& a, const Var<T>& b);
+/// sum_to(a * b, shape) in one op, without the broadcast product (the adjoint of a broadcasting mul).
+template <class T> Var<T> mul_sum_to(const Var<T>& a, const Var<T>& b, const Shape& shape);
 /// scale * x + shift, the form every scalar-arithmetic operator reduces to.
 template <class T> Var<T> affine(const Var<T>& x, double scale, double shift);
 /// x^p for a constant exponent p.
@@ -33,7 +35,7 @@ template <class T> Var<T> square(const Var<T>& x);
 template <class T> Var<T> abs(const Var<T>& x);
 template <class T> Var<T> tanh(const Var<T>& x);
 template <class T> Var<T> sigmoid(const Var<T>& x);
-/// x * sigmoid(x)
+/// x * sigmoid(x) (a primitive: its first two derivatives are fused kernels too)
 template <class T> Var<T> silu(const Var<T>& x);
 /// log(1 + e^x), computed stably.
 template <class T> Var<T> softplus(const Var<T>& x);

@@ -48,9 +48,18 @@ class Rng {
   std::array<uint32_t, 4> block_{};
 };
 
-/// Fill with i.i.d. draws, row by row, consuming the generator in element order.
+/// i.i.d. N(mean, stddev²) draws, vectorised and filled in parallel; the values do not depend on the thread count.
+///
+/// Stream layout. Let (seed, stream, c) be the generator's state, c its next unused block counter (words left
+/// over from a partly used block, and a pending `normal()` spare, are skipped). Element i (row-major) comes from
+/// Philox block c + ⌊i/4⌋ with words (w0, w1, w2, w3): with r = sqrt(-2 ln u(w0)), a = 2π v(w1), elements 4b and
+/// 4b+1 are r cos a and r sin a; w2, w3 give elements 4b+2 and 4b+3 the same way. u(w) ∈ (0, 1] and
+/// v(w) ∈ [0, 1) use the top 24 bits of w for float ((⌊w/256⌋ + 1)·2⁻²⁴, ⌊w/256⌋·2⁻²⁴) and all 32 for double
+/// ((w + 1)·2⁻³², w·2⁻³²); the arithmetic is done in T. Afterwards the generator's counter is c + ⌈n/4⌉ (a partly
+/// used last block is discarded), so consecutive fills draw disjoint blocks.
 template <class T>
 void fill_normal(Tensor<T>& t, Rng& rng, T mean = 0, T stddev = 1);
+/// Fill with i.i.d. draws, row by row, consuming the generator in element order.
 template <class T>
 void fill_uniform(Tensor<T>& t, Rng& rng, T lo = 0, T hi = 1);
 template <class T>

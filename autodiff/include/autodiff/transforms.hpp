@@ -37,6 +37,17 @@ template <class T>
 std::vector<Var<T>> jvp(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
                         const std::vector<Var<T>>& tangents, bool create_graph = false);
 
+/// Batched forward mode (like vmap over jvp): K directional derivatives in one sweep. tangents[k] has shape
+/// [K, *inputs[k].shape()], or any shape of the same rank that stretches to it (an axis of extent 1 means the
+/// directions do not vary along it: [K, 1, d] moves every row of a batch x of shape [B, d] along the same K
+/// directions, and the sweep keeps that axis at 1 as long as the computation is linear in x). Returns, per
+/// output, the K derivatives, shape [K, *output.shape()]. Values of rank ≤ 3 only. Ops with a batched rule
+/// (elementwise, broadcasting, reductions, reshape, matmul in A) process all K at once; the others run their
+/// forward rule once per direction.
+template <class T>
+std::vector<Var<T>> jvp_batched(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                                const std::vector<Var<T>>& tangents, bool create_graph = false);
+
 enum class HvpMode {
   forward_over_reverse,  // jvp of the recorded gradient
   reverse_over_reverse,  // grad of <gradient, v>
@@ -50,7 +61,9 @@ Var<T> hvp(const Var<T>& f, const Var<T>& x, const Var<T>& v, bool create_graph 
            HvpMode mode = kDefaultHvpMode);
 
 /// Per-sample Hessian traces of f = Σ_n E(x_n) for x of shape [B, d]: tr ∇²E(x_n), shape [B].
-/// Exact, with d HVPs along the unit directions e_k (each applied to the whole batch at once).
+/// Exact: the d HVPs along the unit directions e_k (each applied to the whole batch at once) as batched forward
+/// mode over the recorded gradient (jvp_batched, 32 directions per sweep), or one forward sweep per direction
+/// when a value between x and ∇f has rank 4.
 /// `grad_f` may pass an already recorded ∇ₓf (with create_graph) to avoid recomputing it.
 template <class T>
 Var<T> hessian_trace(const Var<T>& f, const Var<T>& x, bool create_graph = false, Var<T> grad_f = {});

@@ -96,36 +96,70 @@ void zip(const T* a, const Shape& sa, const T* b, const Shape& sb, T* y, const S
     zip_flat(a, a_full ? 1 : 0, b, b_full ? 1 : 0, y, n, f);
     return;
   }
-  const Strides4 s = broadcast_strides(sa, sb, out);
+  const Strides4 s0 = broadcast_strides(sa, sb, out);
+  // Coalesce adjacent axes along which both operands are laid out alike (e.g. [K, B, h] * [B, h] is
+  // [K, B h] * [1, B h]), so that the inner rows are long and the outer index is rarely recomputed.
+  Strides4 s{{1, 1, 1, 1}, {0, 0, 0, 0}, {0, 0, 0, 0}};
+  int top = 3;  // s holds axes top+1 .. 3, innermost last
+  for (int k = 3; k >= 0; --k) {
+    if (s0.dims[k] == 1) continue;
+    if (top < 3 && s0.a[k] == s.a[top + 1] * s.dims[top + 1] && s0.b[k] == s.b[top + 1] * s.dims[top + 1]) {
+      s.dims[top + 1] *= s0.dims[k];
+      continue;
+    }
+    s.dims[top] = s0.dims[k];
+    s.a[top] = s0.a[k];
+    s.b[top] = s0.b[k];
+    --top;
+  }
   const int64_t inner = s.dims[3], outer = n / inner;
-  parallel_range(outer, std::max<int64_t>(1, kElementGrain / std::max<int64_t>(inner, 1)), 2,
-                 [&](int64_t lo, int64_t hi) {
-                   for (int64_t o = lo; o < hi; ++o) {
-                     const int64_t i2 = o % s.dims[2], i1 = (o / s.dims[2]) % s.dims[1], i0 = o / (s.dims[2] * s.dims[1]);
-                     const T* pa = a + i0 * s.a[0] + i1 * s.a[1] + i2 * s.a[2];
-                     const T* pb = b + i0 * s.b[0] + i1 * s.b[1] + i2 * s.b[2];
-                     const int64_t sa3 = s.a[3], sb3 = s.b[3];
-                     // Serial inner row: the outer loop already carries the parallelism.
-                     constexpr int64_t W = kLanes<T>;
-                     T* py = y + o * inner;
-                     const Batch<T> ca(pa[0]), cb(pb[0]);
-                     int64_t i = 0;
-                     for (; i + W <= inner; i += W) {
-                       const Batch<T> va = sa3 ? Batch<T>::load_unaligned(pa + i) : ca;
-                       const Batch<T> vb = sb3 ? Batch<T>::load_unaligned(pb + i) : cb;
-                       f(va, vb).store_unaligned(py + i);
-                     }
-                     if (i < inner) {
-                       alignas(64) T ba[W] = {}, bb[W] = {};
-                       for (int64_t k = i; k < inner; ++k) {
-                         ba[k - i] = sa3 ? pa[k] : pa[0];
-                         bb[k - i] = sb3 ? pb[k] : pb[0];
-                       }
-                       f(Batch<T>::load_aligned(ba), Batch<T>::load_aligned(bb)).store_aligned(ba);
-                       std::copy(ba, ba + (inner - i), py + i);
-                     }
-                   }
-                 });
+  // Tasks are (row range) for short rows, (row, column piece) for rows longer than one grain.
+  const int64_t pieces = (inner + kElementGrain - 1) / kElementGrain, piece = (inner + pieces - 1) / pieces;
+  constexpr int64_t W = kLanes<T>;
+  auto rows = [&](int64_t lo, int64_t hi, int64_t c0, int64_t c1) {
+    int64_t i2 = lo % s.dims[2], i1 = (lo / s.dims[2]) % s.dims[1], i0 = lo / (s.dims[2] * s.dims[1]);
+    for (int64_t o = lo; o < hi; ++o) {
+      const T* pa = a + i0 * s.a[0] + i1 * s.a[1] + i2 * s.a[2];
+      const T* pb = b + i0 * s.b[0] + i1 * s.b[1] + i2 * s.b[2];
+      T* py = y + o * inner;
+      const int64_t sa3 = s.a[3], sb3 = s.b[3];
+      const Batch<T> ca(pa[0]), cb(pb[0]);
+      int64_t i = c0;
+      if (sa3 && sb3)
+        for (; i + W <= c1; i += W) f(Batch<T>::load_unaligned(pa + i), Batch<T>::load_unaligned(pb + i)).store_unaligned(py + i);
+      else if (sa3)
+        for (; i + W <= c1; i += W) f(Batch<T>::load_unaligned(pa + i), cb).store_unaligned(py + i);
+      else
+        for (; i + W <= c1; i += W) f(ca, sb3 ? Batch<T>::load_unaligned(pb + i) : cb).store_unaligned(py + i);
+      if (i < c1) {
+        alignas(64) T ba[W] = {}, bb[W] = {};
+        for (int64_t k = i; k < c1; ++k) {
+          ba[k - i] = sa3 ? pa[k] : pa[0];
+          bb[k - i] = sb3 ? pb[k] : pb[0];
+        }
+        f(Batch<T>::load_aligned(ba), Batch<T>::load_aligned(bb)).store_aligned(ba);
+        std::copy(ba, ba + (c1 - i), py + i);
+      }
+      if (++i2 == s.dims[2]) {
+        i2 = 0;
+        if (++i1 == s.dims[1]) {
+          i1 = 0;
+          ++i0;
+        }
+      }
+    }
+  };
+  if (pieces == 1) {
+    parallel_range(outer, std::max<int64_t>(1, kElementGrain / std::max<int64_t>(inner, 1)), 2,
+                   [&](int64_t lo, int64_t hi) { rows(lo, hi, 0, inner); });
+  } else {
+    parallel_range(outer * pieces, 1, 2, [&](int64_t lo, int64_t hi) {
+      for (int64_t t = lo; t < hi; ++t) {
+        const int64_t o = t / pieces, c0 = (t % pieces) * piece;
+        rows(o, o + 1, c0, std::min(inner, c0 + piece));
+      }
+    });
+  }
 }
 
 /// numpy broadcasting of two shapes; throws ShapeError naming both.

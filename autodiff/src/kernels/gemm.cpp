@@ -1,11 +1,18 @@
 // Blocked GEMM: B is packed into NR-wide column panels per KC slice of K, A into MR-row panels, and an
 // MR x NR register tile (MR rows x two SIMD vectors) is accumulated with FMAs. Row panels run in parallel.
-// Very narrow outputs (N below one SIMD vector, e.g. the d = 2 input layer) use dot products instead,
-// since an NR-wide panel would be mostly padding.
+// Very narrow outputs (N below half a SIMD vector, e.g. the d = 2 input layer) use dot products instead, or
+// SIMD axpys along the rows of A when A is stored transposed, since an NR-wide panel would be mostly padding.
 #include "kernels/gemm.hpp"
 
 #include <algorithm>
+
+#include <tbb/task_arena.h>
+#include <type_traits>
 #include <vector>
+
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #include "autodiff/tensor.hpp"
 #include "kernels/elementwise.hpp"
@@ -15,6 +22,44 @@ namespace {
 
 template <class T>
 using Buffer = std::vector<T, ad::detail::AlignedAllocator<T>>;
+
+// The packed-B buffer, kept per thread and reused across calls: a fresh one per call came straight from mmap
+// (page faults and zeroing on every product). A call that finds its thread's buffer in use (a product started
+// from a task that this thread picked up while waiting inside another product) takes a private one.
+template <class T>
+class PackBuffer {
+ public:
+  explicit PackBuffer(size_t n) {
+    Slot& s = slot();
+    if (!s.busy) {
+      s.busy = shared_ = true;
+      if (s.data.size() < n) s.data.resize(n);
+      ptr_ = s.data.data();
+    } else {
+      own_.resize(n);
+      ptr_ = own_.data();
+    }
+  }
+  ~PackBuffer() {
+    if (shared_) slot().busy = false;
+  }
+  PackBuffer(const PackBuffer&) = delete;
+  PackBuffer& operator=(const PackBuffer&) = delete;
+  T* data() { return ptr_; }
+
+ private:
+  struct Slot {
+    Buffer<T> data;
+    bool busy = false;
+  };
+  static Slot& slot() {
+    thread_local Slot s;
+    return s;
+  }
+  Buffer<T> own_;
+  T* ptr_ = nullptr;
+  bool shared_ = false;
+};
 
 template <class T>
 struct Tile {
@@ -26,14 +71,14 @@ struct Tile {
 };
 
 template <class T>
-void micro_kernel(int64_t kc, const T* Ap, const T* Bp, T* C, int64_t ldc, int64_t rows, int64_t cols,
+void micro_kernel(int64_t kc, const T* Ap, const T* Bp, int64_t ldb, T* C, int64_t ldc, int64_t rows, int64_t cols,
                   bool overwrite) {
   using B = Batch<T>;
   constexpr int64_t W = Tile<T>::W, NR = Tile<T>::NR, MR = Tile<T>::MR;
   B acc0[MR], acc1[MR];
   for (int64_t r = 0; r < MR; ++r) acc0[r] = acc1[r] = B(T(0));
   for (int64_t k = 0; k < kc; ++k) {
-    const B b0 = B::load_aligned(Bp + k * NR), b1 = B::load_aligned(Bp + k * NR + W);
+    const B b0 = B::load_unaligned(Bp + k * ldb), b1 = B::load_unaligned(Bp + k * ldb + W);
     const T* a = Ap + k * MR;
     for (int64_t r = 0; r < MR; ++r) {
       const B av(a[r]);
@@ -63,23 +108,135 @@ void micro_kernel(int64_t kc, const T* Ap, const T* Bp, T* C, int64_t ldc, int64
     for (int64_t c = 0; c < cols; ++c) C[r * ldc + c] = overwrite ? buf[r * NR + c] : C[r * ldc + c] + buf[r * NR + c];
 }
 
+#if defined(__AVX__)
+// dst[k NR + c] = src[c ld + k] for an 8 x 8 float block: an in-register transpose (unpack, shuffle, lane swap).
+inline void transpose8x8(const float* src, int64_t ld, float* dst, int64_t ldd) {
+  __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld), r2 = _mm256_loadu_ps(src + 2 * ld),
+         r3 = _mm256_loadu_ps(src + 3 * ld), r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld),
+         r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+               t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+               t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)),
+               u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)),
+               u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2)),
+               u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+  _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(u1, u5, 0x20));
+  _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(u2, u6, 0x20));
+  _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(u3, u7, 0x20));
+  _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(u0, u4, 0x31));
+  _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(u1, u5, 0x31));
+  _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(u2, u6, 0x31));
+  _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+#endif
+
+// B's columns [p NR, p NR + NR) for k in [kb, kb + kc), as dst[k NR + c] (zero beyond column N).
+template <class T>
+void pack_b(bool tb, int64_t N, int64_t K, const T* B, int64_t kb, int64_t kc, int64_t p, T* dst) {
+  using Bt = Batch<T>;
+  constexpr int64_t W = Tile<T>::W, NR = Tile<T>::NR;
+  const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
+  if (!tb) {
+    const T* src = B + kb * N + j0;
+    if (cols == NR) {
+      for (int64_t k = 0; k < kc; ++k) {
+        Bt::load_unaligned(src + k * N).store_aligned(dst + k * NR);
+        Bt::load_unaligned(src + k * N + W).store_aligned(dst + k * NR + W);
+      }
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        std::copy(src + k * N, src + k * N + cols, dst + k * NR);
+        std::fill(dst + k * NR + cols, dst + (k + 1) * NR, T(0));
+      }
+    }
+    return;
+  }
+  // Bᵀ stored: column j of op(B) is row j of B, contiguous in k. Read rows, write with stride NR (the panel
+  // is kc NR elements, a few tens of KiB, so the scattered writes stay in L1).
+  if (cols < NR) std::fill(dst, dst + kc * NR, T(0));
+#if defined(__AVX__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (cols == NR) {  // 8 x 8 blocks transposed in registers, the k tail by element
+      const int64_t k8 = kc / 8 * 8;
+      for (int64_t c = 0; c < NR; c += 8)
+        for (int64_t k = 0; k < k8; k += 8) transpose8x8(B + (j0 + c) * K + kb + k, K, dst + k * NR + c, NR);
+      for (int64_t c = 0; c < NR; ++c)
+        for (int64_t k = k8; k < kc; ++k) dst[k * NR + c] = B[(j0 + c) * K + kb + k];
+      return;
+    }
+  }
+#endif
+  for (int64_t c = 0; c < cols; ++c) {
+    const T* src = B + (j0 + c) * K + kb;
+    for (int64_t k = 0; k < kc; ++k) dst[k * NR + c] = src[k];
+  }
+}
+
+// A's rows [i0, i0 + rows) for k in [kb, kb + kc), as Ap[k MR + r] (zero beyond row M).
+template <class T>
+void pack_a(bool ta, int64_t M, int64_t K, const T* A, int64_t kb, int64_t kc, int64_t i0, int64_t rows, T* Ap) {
+  constexpr int64_t MR = Tile<T>::MR;
+  if (ta) {
+    if (rows == MR) {  // fixed-size copies: vector moves, not a memmove call per k
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t r = 0; r < MR; ++r) Ap[k * MR + r] = A[(kb + k) * M + i0 + r];
+      return;
+    }
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* src = A + (kb + k) * M + i0;
+      T* d = Ap + k * MR;
+      for (int64_t r = 0; r < MR; ++r) d[r] = r < rows ? src[r] : T(0);
+    }
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* src = A + (i0 + r) * K + kb;
+    for (int64_t k = 0; k < kc; ++k) Ap[k * MR + r] = src[k];
+  }
+  for (int64_t r = rows; r < MR; ++r)
+    for (int64_t k = 0; k < kc; ++k) Ap[k * MR + r] = T(0);
+}
+
 template <class T>
 void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate) {
   constexpr int64_t NR = Tile<T>::NR, MR = Tile<T>::MR, KC = Tile<T>::KC;
   const int64_t NP = (N + NR - 1) / NR, MP = (M + MR - 1) / MR;
   const int64_t work = M * N * K;
-  Buffer<T> Bp(static_cast<size_t>(std::min(K, KC) * NP * NR));
-  for (int64_t kb = 0; kb < K; kb += KC) {
-    const int64_t kc = std::min(KC, K - kb);
-    parallel_range(NP, 4, work < (1 << 16) ? NP + 1 : 8, [&](int64_t lo, int64_t hi) {
-      for (int64_t p = lo; p < hi; ++p) {
-        T* dst = Bp.data() + p * kc * NR;
-        for (int64_t k = 0; k < kc; ++k)
-          for (int64_t c = 0; c < NR; ++c) {
-            const int64_t j = p * NR + c;
-            dst[k * NR + c] = j >= N ? T(0) : (tb ? B[j * K + kb + k] : B[(kb + k) * N + j]);
-          }
-      }
+  // K in equal slices of at most KC (784 = 4 x 196, not 3 x 256 + 16: a thin last slice costs a full pass).
+  const int64_t slices = (K + KC - 1) / KC, KS = (K + slices - 1) / slices;
+  PackBuffer<T> Bp(static_cast<size_t>(std::min(K, KS) * NP * NR));
+  if (MP <= 32 && NP >= 4 && work >= (1 << 16)) {
+    // Few rows (a batch of 128): split the columns instead. Each task packs its own B panels and runs every row
+    // panel against them, so each core keeps only its share of B in its L2 (splitting rows made both cores
+    // stream all of B) and a slice needs one synchronisation instead of two. Same per-element order as below.
+    for (int64_t kb = 0; kb < K; kb += KS) {
+      const int64_t kc = std::min(KS, K - kb);
+      const bool overwrite = kb == 0 && !accumulate;
+      // One piece of columns per thread: every piece packs all of A again, so no finer split.
+      const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
+      parallel_range(NP, (NP + threads - 1) / threads, 2, [&](int64_t lo, int64_t hi) {
+        for (int64_t p = lo; p < hi; ++p) pack_b(tb, N, K, B, kb, kc, p, Bp.data() + p * kc * NR);
+        alignas(64) T Ap[Tile<T>::KC * Tile<T>::MR];
+        for (int64_t rp = 0; rp < MP; ++rp) {
+          const int64_t i0 = rp * MR, rows = std::min(MR, M - i0);
+          pack_a(ta, M, K, A, kb, kc, i0, rows, Ap);
+          for (int64_t p = lo; p < hi; ++p)
+            micro_kernel(kc, Ap, Bp.data() + p * kc * NR, NR, C + i0 * N + p * NR, N, rows, std::min(NR, N - p * NR),
+                         overwrite);
+        }
+      });
+    }
+    return;
+  }
+  for (int64_t kb = 0; kb < K; kb += KS) {
+    const int64_t kc = std::min(KS, K - kb);
+    // Every panel is packed, B stored transposed or not: reading B in place (rows N apart) measured ~10 % slower
+    // on the 128-row products than packing it (contiguous panels: fewer TLB and prefetch misses).
+    const int64_t first_packed = 0;
+    parallel_range(NP - first_packed, 4, work < (1 << 16) ? NP + 1 : 8, [&](int64_t lo, int64_t hi) {
+      for (int64_t p = first_packed + lo; p < first_packed + hi; ++p) pack_b(tb, N, K, B, kb, kc, p, Bp.data() + p * kc * NR);
     });
     const bool overwrite = kb == 0 && !accumulate;
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 17) / std::max<int64_t>(1, kc * N * MR));
@@ -87,14 +244,13 @@ void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
       alignas(64) T Ap[Tile<T>::KC * Tile<T>::MR];
       for (int64_t rp = lo; rp < hi; ++rp) {
         const int64_t i0 = rp * MR, rows = std::min(MR, M - i0);
-        for (int64_t k = 0; k < kc; ++k)
-          for (int64_t r = 0; r < MR; ++r) {
-            const int64_t i = i0 + r;
-            Ap[k * MR + r] = i >= M ? T(0) : (ta ? A[(kb + k) * M + i] : A[i * K + kb + k]);
-          }
+        pack_a(ta, M, K, A, kb, kc, i0, rows, Ap);
         for (int64_t p = 0; p < NP; ++p)
-          micro_kernel(kc, Ap, Bp.data() + p * kc * NR, C + i0 * N + p * NR, N, rows, std::min(NR, N - p * NR),
-                       overwrite);
+          if (p < first_packed)
+            micro_kernel(kc, Ap, B + kb * N + p * NR, N, C + i0 * N + p * NR, N, rows, NR, overwrite);
+          else
+            micro_kernel(kc, Ap, Bp.data() + p * kc * NR, NR, C + i0 * N + p * NR, N, rows, std::min(NR, N - p * NR),
+                         overwrite);
       }
     });
   }
@@ -112,15 +268,60 @@ void gemm_dots(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, co
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, K * N));
   parallel_range(M, grain, M * N * K < (1 << 16) ? M + 1 : 2, [&](int64_t lo, int64_t hi) {
     Buffer<T> row(static_cast<size_t>(Kp), T(0));
+    const bool in_place = !ta && K == Kp;  // rows of A are read where they are unless they need gathering or padding
     for (int64_t i = lo; i < hi; ++i) {
-      for (int64_t k = 0; k < K; ++k) row[static_cast<size_t>(k)] = ta ? A[k * M + i] : A[i * K + k];
+      const T* ri = A + i * K;
+      if (!in_place) {
+        for (int64_t k = 0; k < K; ++k) row[static_cast<size_t>(k)] = ta ? A[k * M + i] : A[i * K + k];
+        ri = row.data();
+      }
       for (int64_t j = 0; j < N; ++j) {
         Bt acc(T(0));
         const T* cj = cols.data() + j * Kp;
-        for (int64_t k = 0; k < Kp; k += W) acc = xsimd::fma(Bt::load_aligned(row.data() + k), Bt::load_aligned(cj + k), acc);
+        for (int64_t k = 0; k < Kp; k += W) acc = xsimd::fma(Bt::load_unaligned(ri + k), Bt::load_aligned(cj + k), acc);
         const T v = xsimd::hadd(acc);
         C[i * N + j] = accumulate ? C[i * N + j] + v : v;
       }
+    }
+  });
+}
+
+// C = Aᵀ op(B) with A stored [K, M] and N below half a vector (the weight gradient of a d = 2 input layer,
+// gᵀ X): a row of A is contiguous along i, so C's columns are accumulated as SIMD axpys over i, k in order.
+template <class T>
+void gemm_ta_narrow(bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate) {
+  using Bt = Batch<T>;
+  constexpr int64_t W = kLanes<T>, IB = 2 * W, NMAX = W / 2;
+  const int64_t tiles = (M + IB - 1) / IB;
+  parallel_range(tiles, 1, M * N * K < (1 << 16) ? tiles + 1 : 2, [&](int64_t lo, int64_t hi) {
+    for (int64_t t = lo; t < hi; ++t) {
+      const int64_t i0 = t * IB, len = std::min(IB, M - i0);
+      Bt acc0[NMAX], acc1[NMAX];
+      for (int64_t j = 0; j < N; ++j) acc0[j] = acc1[j] = Bt(T(0));
+      alignas(64) T pad[IB] = {};
+      for (int64_t k = 0; k < K; ++k) {
+        const T* a = A + k * M + i0;
+        if (len < IB) {
+          std::copy(a, a + len, pad);
+          a = pad;
+        }
+        const Bt a0 = Bt::load_unaligned(a), a1 = Bt::load_unaligned(a + W);
+        for (int64_t j = 0; j < N; ++j) {
+          const Bt b(tb ? B[j * K + k] : B[k * N + j]);
+          acc0[j] = xsimd::fma(a0, b, acc0[j]);
+          acc1[j] = xsimd::fma(a1, b, acc1[j]);
+        }
+      }
+      alignas(64) T out[NMAX][IB];
+      for (int64_t j = 0; j < N; ++j) {
+        acc0[j].store_aligned(out[j]);
+        acc1[j].store_aligned(out[j] + W);
+      }
+      for (int64_t r = 0; r < len; ++r)
+        for (int64_t j = 0; j < N; ++j) {
+          T& c = C[(i0 + r) * N + j];
+          c = accumulate ? c + out[j][r] : out[j][r];
+        }
     }
   });
 }
@@ -134,7 +335,9 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T
     if (!accumulate) std::fill(C, C + M * N, T(0));
     return;
   }
-  if (N < kLanes<T> / 2 && K >= kLanes<T>)
+  if (ta && N < kLanes<T> / 2 && K >= kLanes<T>)
+    gemm_ta_narrow(tb, M, N, K, A, B, C, accumulate);
+  else if (N < kLanes<T> / 2 && K >= kLanes<T>)
     gemm_dots(ta, tb, M, N, K, A, B, C, accumulate);
   else
     gemm_panels(ta, tb, M, N, K, A, B, C, accumulate);

@@ -18,6 +18,10 @@ void max_axis(const T* x, int64_t outer, int64_t n, int64_t inner, T* y, T* oneh
 /// Sums x over the dimensions that `to` broadcasts (numpy rules), giving a tensor of shape `to`.
 template <class T>
 void sum_to(const T* x, const Shape& from, T* y, const Shape& to);
+/// sum_to(a * b, to) (a, b broadcasting), without materialising the product when the reduced axes form one
+/// block (the adjoints of broadcasting products: [K, B, h] -> [B, h], [B, h] -> [h], [K, B, d] -> [K, 1, d]).
+template <class T>
+void mul_sum_to(const T* a, const Shape& sa, const T* b, const Shape& sb, T* y, const Shape& to);
 /// Repeats x along broadcast dimensions to shape `to`.
 template <class T>
 void broadcast_to(const T* x, const Shape& from, T* y, const Shape& to);

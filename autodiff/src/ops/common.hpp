@@ -32,6 +32,48 @@ Var<T> reduce_to(const Var<T>& x, const Shape& shape) {
   return x.shape() == shape ? x : sum_to(x, shape);
 }
 
+// ---- batched tangents (jvp_batched) ----
+// The batched tangent of a value of shape S = [s1 .. sr] has shape [K, t1 .. tr] with each tj = sj or 1 (it
+// stretches to [K, s1 .. sr]): K directions at once, and axes along which a direction does not vary stay 1
+// (a unit direction shared by every row of a batch x is [K, 1, d]). Values have rank at most 3.
+
+/// [K, s1 .. sr].
+inline Shape batched(int64_t K, const Shape& s) {
+  if (s.rank() >= kMaxRank) throw ShapeError("batched tangents: a value of shape " + s.str() + " has rank 4");
+  int64_t dims[kMaxRank] = {K};
+  for (int k = 0; k < s.rank(); ++k) dims[k + 1] = s[k];
+  return Shape::of_rank(s.rank() + 1, dims);
+}
+
+/// A batched tangent stretched to its full shape [K] + s.
+template <class T>
+Var<T> batch_full(const Var<T>& t, const Shape& s) {
+  return expand(t, batched(t.shape()[0], s));
+}
+
+/// A batched tangent of a rank-q value, with axes of extent 1 inserted after the batch axis up to rank r, so
+/// that it broadcasts correctly against values of rank r (right-aligned broadcasting would otherwise align the
+/// batch axis with a value axis). Undefined stays undefined.
+template <class T>
+Var<T> batch_lift(const Var<T>& t, int rank) {
+  if (!t.defined()) return t;
+  const Shape ts = t.shape();
+  if (ts.rank() - 1 >= rank) return t;
+  int64_t dims[kMaxRank] = {ts[0]};
+  const int pad = rank - (ts.rank() - 1);
+  for (int k = 0; k < pad; ++k) dims[1 + k] = 1;
+  for (int k = 1; k < ts.rank(); ++k) dims[pad + k] = ts[k];
+  return reshape(t, Shape::of_rank(rank + 1, dims));
+}
+
+/// reduce_to(a * b, shape), fused into one op (no [full]-shaped product) when something is reduced.
+template <class T>
+Var<T> mul_reduce_to(const Var<T>& a, const Var<T>& b, const Shape& shape) {
+  const Shape sa = a.shape(), sb = b.shape();
+  const Shape full = sa == sb ? sa : kernels::broadcast_shape("mul", sa, sb);
+  return full == shape ? a * b : mul_sum_to(a, b, shape);
+}
+
 /// Records a unary elementwise op and computes y = f(x) with the SIMD kernel.
 template <class T, class F>
 Var<T> unary(const Rule<T>& rule, const Var<T>& x, F f, const Attrs& attrs = {}) {

@@ -26,6 +26,15 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool ta, bool tb) {
         if (t[0].defined()) r = matmul(t[0], n.in(1), ta, tb);
         if (t[1].defined()) r = acc(r, matmul(n.in(0), t[1], ta, tb));
         return r;
+      }, false,
+      [](const OpNode<T>& n, const Var<T>* t) -> Var<T> {
+        // K directions of A (not transposed) in one product: [K m, k] op(B), m = M or 1 (shared by all rows).
+        // Other cases (a tangent of B, or Aᵀ) go slice by slice.
+        if (t[1].defined() || n.i()) return Var<T>();
+        const Shape ts = t[0].shape(), sa = n.in_shape(0);
+        const Var<T> t0 = ts[2] == sa[1] ? t[0] : broadcast_to(t[0], Shape{ts[0], ts[1], sa[1]});
+        const Var<T> r = matmul(reshape(t0, Shape{ts[0] * ts[1], sa[1]}), n.in(1), false, n.j() != 0);
+        return reshape(r, Shape{ts[0], ts[1], r.shape()[1]});
       }};
   const Shape sa = a.shape(), sb = b.shape();
   if (sa.rank() != 2 || sb.rank() != 2) throw ShapeError("matmul", sa, sb, "both operands must be 2-D");

@@ -26,7 +26,12 @@ template <class T>
 Var<T> sum(const Var<T>& x) {
   static const Rule<T> rule{
       "sum", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = broadcast_to(g, n.in_shape(0)); },
-      [](const OpNode<T>&, const Var<T>* t) { return sum(t[0]); }};
+      [](const OpNode<T>&, const Var<T>* t) { return sum(t[0]); }, false,
+      [](const OpNode<T>& n, const Var<T>* t) {
+        const Shape s = n.in_shape(0);
+        const int64_t K = t[0].shape()[0];
+        return sum(reshape(batch_full(t[0], s), Shape{K, s.numel()}), 1);
+      }};
   Var<T> y = record(rule, {x}, Shape{});
   mutable_data(y)[0] = kernels::sum_all(x.data(), x.numel());
   return y;
@@ -39,7 +44,10 @@ Var<T> sum(const Var<T>& x, int axis, bool keepdims) {
       [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) {
         gin[0] = unreduce(g, n.in_shape(0), static_cast<int>(n.i()));
       },
-      [](const OpNode<T>& n, const Var<T>* t) { return sum(t[0], static_cast<int>(n.i()), n.j() != 0); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return sum(t[0], static_cast<int>(n.i()), n.j() != 0); }, false,
+      [](const OpNode<T>& n, const Var<T>* t) {
+        return sum(batch_full(t[0], n.in_shape(0)), static_cast<int>(n.i()) + 1, n.j() != 0);
+      }};
   const Shape s = x.shape();
   const int a = normalise_axis("sum", axis, s);
   Var<T> y = record(rule, {x}, reduced_shape(s, a, keepdims), Attrs::ints(a, keepdims));

@@ -9,7 +9,10 @@ template <class T>
 Var<T> reshape(const Var<T>& x, const Shape& shape) {
   static const Rule<T> rule{
       "reshape", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = reshape(g, n.in_shape(0)); },
-      [](const OpNode<T>& n, const Var<T>* t) { return reshape(t[0], n.s()); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return reshape(t[0], n.s()); }, false,
+      [](const OpNode<T>& n, const Var<T>* t) {
+        return reshape(batch_full(t[0], n.in_shape(0)), batched(t[0].shape()[0], n.s()));
+      }};
   if (shape.numel() != x.numel()) throw ShapeError("reshape", x.shape(), shape, "element counts differ");
   return record(rule, {x}, shape, Attrs::shape(shape), mutable_data(x));
 }
@@ -18,7 +21,9 @@ template <class T>
 Var<T> broadcast_to(const Var<T>& x, const Shape& shape) {
   static const Rule<T> rule{
       "broadcast_to", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = sum_to(g, n.in_shape(0)); },
-      [](const OpNode<T>& n, const Var<T>* t) { return broadcast_to(t[0], n.s()); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return broadcast_to(t[0], n.s()); }, false,
+      // Already stretches to [K] + s once its rank matches: no data moves.
+      [](const OpNode<T>& n, const Var<T>* t) { return batch_lift(t[0], n.s().rank()); }};
   const Shape s = x.shape();
   if (kernels::broadcast_shape("broadcast_to", s, shape) != shape)
     throw ShapeError("broadcast_to", s, shape, "the first does not stretch to the second");
@@ -31,7 +36,18 @@ template <class T>
 Var<T> sum_to(const Var<T>& x, const Shape& shape) {
   static const Rule<T> rule{
       "sum_to", [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = broadcast_to(g, n.in_shape(0)); },
-      [](const OpNode<T>& n, const Var<T>* t) { return sum_to(t[0], n.s()); }};
+      [](const OpNode<T>& n, const Var<T>* t) { return sum_to(t[0], n.s()); }, false,
+      [](const OpNode<T>& n, const Var<T>* t) {
+        const Shape from = n.in_shape(0), to = n.s();
+        const int64_t K = t[0].shape()[0];
+        const Var<T> full = batch_full(t[0], from);
+        // The target with the batch axis and the axes `to` lacks (extent 1), so that sum_to keeps K apart.
+        int64_t dims[kMaxRank] = {K};
+        const int pad = from.rank() - to.rank();
+        for (int k = 0; k < pad; ++k) dims[1 + k] = 1;
+        for (int k = 0; k < to.rank(); ++k) dims[1 + pad + k] = to[k];
+        return reshape(sum_to(full, Shape::of_rank(from.rank() + 1, dims)), batched(K, to));
+      }};
   const Shape s = x.shape();
   if (kernels::broadcast_shape("sum_to", shape, s) != s)
     throw ShapeError("sum_to", s, shape, "the second does not stretch to the first");
