@@ -1,5 +1,8 @@
 #include "ebm/models/rbm.hpp"
 
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -27,6 +30,115 @@ std::vector<Param<T>> rbm_params(int64_t nv, int64_t nh, ad::Rng& rng, double in
   return {{"W", std::move(w)}, {"b", ad::Tensor<T>(ad::Shape{nv}, T(0))}, {"c", ad::Tensor<T>(ad::Shape{nh}, T(0))}};
 }
 
+// Note [RBM layer products]: out[r, :] (+)= Σ_k in[r, k] · m[k, :] for in [B, K], m [K, N] row-major (out starts
+// from `bias` per row, or from its own values when bias is null); no tape, as the RBM's conditionals and its
+// closed-form gradients need no derivatives. Tiles of 4 rows × 32 columns keep their sums in registers (GCC
+// vector extensions: AVX-512 or 2 × AVX2 per vector) and load each m[k, tile] once for the 4 rows; measured about
+// 2× faster than adding whole m rows for the nonzero in[r, k] (which is what the leftover rows and columns
+// do), although it does not skip the zeros of 0/1 states. Tiles in parallel; every output element is summed by
+// one task in k order, so the result does not depend on the thread count.
+template <class T>
+void rows_times_rest(const T* in, int64_t r0, int64_t r1, int64_t k, const T* m, int64_t n, int64_t j0, int64_t j1, T* out) {
+  for (int64_t r = r0; r < r1; ++r) {
+    T* o = out + r * n;
+    const T* x = in + r * k;
+    for (int64_t i = 0; i < k; ++i) {
+      const T xi = x[i];
+      if (xi == T(0)) continue;
+      const T* mi = m + i * n;
+      for (int64_t j = j0; j < j1; ++j) o[j] += xi * mi[j];
+    }
+  }
+}
+
+// One 4 × 32 (double; 4 × 64 float) tile at rows r0.., columns j0.. of out: a plain function with value
+// arguments and by-value vector loads, so that GCC keeps the 16 sums in registers.
+template <class T>
+struct Vec64 {
+  typedef T type __attribute__((vector_size(64)));
+  static type load(const T* p) {
+    type v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static void store(T* p, type v) { __builtin_memcpy(p, &v, sizeof v); }
+};
+
+template <class T>
+__attribute__((noinline)) void rows_times_tile(const T* __restrict in, int64_t k, const T* __restrict m, int64_t n, int64_t r0,
+                                               int64_t j0, T* __restrict out) {
+  using V = Vec64<T>;
+  constexpr int64_t kLanes = 64 / sizeof(T), kR = 4, kCV = 4;
+  typename V::type acc[kR][kCV];
+  #pragma GCC unroll 4
+  for (int64_t r = 0; r < kR; ++r)
+    #pragma GCC unroll 4
+    for (int64_t c = 0; c < kCV; ++c) acc[r][c] = V::load(out + (r0 + r) * n + j0 + kLanes * c);
+  const T* x0 = in + r0 * k;
+  for (int64_t i = 0; i < k; ++i) {
+    typename V::type mv[kCV];
+    #pragma GCC unroll 4
+    for (int64_t c = 0; c < kCV; ++c) mv[c] = V::load(m + i * n + j0 + kLanes * c);
+    #pragma GCC unroll 4
+    for (int64_t r = 0; r < kR; ++r) {
+      const T x = x0[r * k + i];
+      #pragma GCC unroll 4
+      for (int64_t c = 0; c < kCV; ++c) acc[r][c] += x * mv[c];
+    }
+  }
+  #pragma GCC unroll 4
+  for (int64_t r = 0; r < kR; ++r)
+    #pragma GCC unroll 4
+    for (int64_t c = 0; c < kCV; ++c) V::store(out + (r0 + r) * n + j0 + kLanes * c, acc[r][c]);
+}
+
+template <class T>
+void rows_times(const T* in, int64_t b, int64_t k, const T* m, int64_t n, const T* bias, T* out) {
+  constexpr int64_t kR = 4, kC = 4 * 64 / sizeof(T);
+  if (bias)
+    for (int64_t r = 0; r < b; ++r) std::copy(bias, bias + n, out + r * n);
+  const int64_t row_tiles = b / kR, col_tiles = n / kC;
+  auto tile = [=](int64_t t) { rows_times_tile(in, k, m, n, (t / col_tiles) * kR, (t % col_tiles) * kC, out); };
+  const int64_t tiles = row_tiles * col_tiles;
+  const bool serial = b * k * n < (int64_t{1} << 18);
+  if (serial)
+    for (int64_t t = 0; t < tiles; ++t) tile(t);
+  else
+    tbb::parallel_for(int64_t{0}, tiles, [&](int64_t t) { tile(t); });
+  // Leftovers: the columns right of the last full tile (all rows), the rows below the last full tile.
+  auto rest = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) rows_times_rest(in, r, r + 1, k, m, n, r >= row_tiles * kR ? 0 : col_tiles * kC, n, out);
+  };
+  if (col_tiles * kC < n || row_tiles * kR < b) {
+    if (serial)
+      rest(0, b);
+    else
+      tbb::parallel_for(int64_t{0}, b, [&](int64_t r) { rest(r, r + 1); });
+  }
+}
+
+template <class T>
+ad::Tensor<T> transposed(const ad::Tensor<T>& w) {
+  const int64_t r = w.rows(), c = w.cols();
+  ad::Tensor<T> t(ad::Shape{c, r});
+  constexpr int64_t kBlock = 32;
+  for (int64_t i0 = 0; i0 < r; i0 += kBlock)
+    for (int64_t j0 = 0; j0 < c; j0 += kBlock)
+      for (int64_t i = i0; i < std::min(r, i0 + kBlock); ++i)
+        for (int64_t j = j0; j < std::min(c, j0 + kBlock); ++j) t[j * r + i] = w[i * c + j];
+  return t;
+}
+
+template <class T>
+T sigmoid(T z) {
+  return z >= 0 ? T(1) / (T(1) + std::exp(-z)) : std::exp(z) / (T(1) + std::exp(z));
+}
+
+template <class T>
+T softplus(T z) {
+  return std::max(z, T(0)) + std::log1p(std::exp(-std::abs(z)));
+}
+
 }  // namespace
 
 // ---- Bernoulli–Bernoulli ----
@@ -49,21 +161,61 @@ ad::Var<T> BernoulliRbm<T>::joint_energy(const std::vector<ad::Var<T>>& p, const
 }
 
 template <class T>
+ad::Tensor<T> BernoulliRbm<T>::hidden_preactivation(const ad::Tensor<T>& v) const {
+  check_cols("BernoulliRbm::hidden_preactivation", v, nv_);
+  ad::Tensor<T> a(ad::Shape{v.rows(), nh_});
+  rows_times(v.data(), v.rows(), nv_, this->param("W").data(), nh_, this->param("c").data(), a.data());
+  return a;
+}
+
+template <class T>
 ad::Tensor<T> BernoulliRbm<T>::hidden_probs(const ad::Tensor<T>& v) const {
-  check_cols("BernoulliRbm::hidden_probs", v, nv_);
-  ad::Tape<T> tape;
-  typename ad::Tape<T>::NoGrad no_grad(tape);
-  const auto p = bind_params(tape, this->params_, Bind::constant);
-  return ad::sigmoid(ad::matmul(tape.constant(v), p[0]) + p[2]).value();
+  ad::Tensor<T> a = hidden_preactivation(v);
+  for (T& z : a) z = sigmoid(z);
+  return a;
 }
 
 template <class T>
 ad::Tensor<T> BernoulliRbm<T>::visible_probs(const ad::Tensor<T>& h) const {
   check_cols("BernoulliRbm::visible_probs", h, nh_);
-  ad::Tape<T> tape;
-  typename ad::Tape<T>::NoGrad no_grad(tape);
-  const auto p = bind_params(tape, this->params_, Bind::constant);
-  return ad::sigmoid(ad::matmul(tape.constant(h), p[0], false, true) + p[1]).value();  // rows of (W h)ᵀ = hᵀWᵀ
+  const ad::Tensor<T> wt = transposed(this->param("W"));  // [H, V]: rows of (W h)ᵀ = hᵀWᵀ
+  ad::Tensor<T> a(ad::Shape{h.rows(), nv_});
+  rows_times(h.data(), h.rows(), nh_, wt.data(), nv_, this->param("b").data(), a.data());
+  for (T& z : a) z = sigmoid(z);
+  return a;
+}
+
+template <class T>
+double BernoulliRbm<T>::accumulate_free_energy_grad(const ad::Tensor<T>& v, double coef, std::vector<ad::Tensor<T>>& grads) const {
+  if (grads.size() != 3 || grads[0].shape() != this->param("W").shape() || grads[1].numel() != nv_ || grads[2].numel() != nh_)
+    throw ad::ShapeError("BernoulliRbm::accumulate_free_energy_grad: grads must be shaped like W, b, c");
+  const ad::Tensor<T> a = hidden_preactivation(v);
+  const int64_t n = v.rows();
+  const T* b = this->param("b").data();
+  // F(v) = −bᵀv − Σ_j softplus(a_j): ∂F/∂W = −v σ(a)ᵀ, ∂F/∂b = −v, ∂F/∂c = −σ(a).
+  ad::Tensor<T> s(a.shape());
+  double total = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    double f = 0;
+    for (int64_t i = 0; i < nv_; ++i) f -= double(b[i]) * double(v[r * nv_ + i]);
+    for (int64_t j = 0; j < nh_; ++j) {
+      const T z = a[r * nh_ + j];
+      f -= double(softplus(z));
+      s[r * nh_ + j] = static_cast<T>(-coef) * sigmoid(z);
+    }
+    total += f;
+  }
+  T* gw = grads[0].data();
+  T* gb = grads[1].data();
+  T* gc = grads[2].data();
+  for (int64_t r = 0; r < n; ++r) {
+    for (int64_t i = 0; i < nv_; ++i) gb[i] -= static_cast<T>(coef) * v[r * nv_ + i];
+    for (int64_t j = 0; j < nh_; ++j) gc[j] += s[r * nh_ + j];
+  }
+  // gW += vᵀ s: rows of vᵀ [V, n] times s [n, H], accumulated into gW.
+  const ad::Tensor<T> vt = transposed(v);
+  rows_times(vt.data(), nv_, n, s.data(), nh_, static_cast<const T*>(nullptr), gw);
+  return total;
 }
 
 template <class T>
