@@ -208,13 +208,13 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ll = r["ebm_ais_test_ll"]
-        ll_s = f"{ll:.2f} ± {r['ebm_ais_log_z_stderr']:.2f}" if isinstance(ll, float) else "n/a"
+        ll_s = f"{ll:.2f} ± {r['ebm_ais_log_z_stderr']:.2f} (ESS {r['ebm_ais_ess']:.0f})" if isinstance(ll, float) else "n/a"
         print(f"| {r['hidden']} | {r['sklearn_seconds_per_epoch']:.3f} | {r['ebm_seconds_per_epoch']:.3f} | "
               f"{r['speedup']:.1f}× | {r['sklearn_pl_test']:.2f} | {r['ebm_pl_test_sklearn_code']:.2f} | {r['ebm_pl_test']:.2f} | "
               f"{r['sklearn_pl_all_bits']:.2f} | {r['ebm_pl_all_bits']:.2f} | {ll_s} |")
     print()
     print("PL: pseudo-likelihood per image in nats (higher is better), on the 10000 test images; 'all bits': the exact "
-          "sum over all 784 bits on the first 1000 test images. AIS: ± the SE of log Z.")
+          "sum over all 784 bits on the first 1000 test images. AIS: ± the SE of log Z, and the ESS of the AIS weights.")
     if ARGS.json:
         with open(ARGS.json, "w") as f:
             json.dump({"args": vars(ARGS), "rows": rows}, f, indent=2)
