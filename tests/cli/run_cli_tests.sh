@@ -171,6 +171,17 @@ PY
 "$EBM" run "$SRC/examples/fashion_rbm_pcd.json" --out "$WORK/rbm" --quiet --set data.subset=1000 --set training.steps=200 \
   --set sampler.steps=50 --set sampler.chains=16
 check "RBM example draws an image grid" check_png_grid "$WORK/rbm/samples.png"
+"$EBM" run "$SRC/examples/fashion_rbm_64.json" --out "$WORK/rbm64" --quiet --set data.subset=1000 --set training.steps=100 \
+  --set sampler.steps=20 --set sampler.chains=16 --set evaluation.ais.chains=10 --set evaluation.ais.steps=100 \
+  --set evaluation.pseudo_likelihood.all_bits_points=50
+check "RBM-64 example reports test-split AIS log-likelihood and pseudo-likelihood" py "$WORK/rbm64/summary.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["evaluation"]["likelihood"]["test"]
+ok = t["points"] == 10000 and -784 * 0.7 < t["log_likelihood_ais"] < 0 and -784 * 0.7 < t["pseudo_likelihood"] < 0
+ok = ok and -784 * 0.7 < t["pseudo_likelihood_all_bits"] < 0 and t["pseudo_likelihood_all_bits_points"] == 50
+sys.exit(0 if ok else 1)
+PY
+check "RBM-64 example draws an image grid" check_png_grid "$WORK/rbm64/samples.png"
 "$EBM" run "$SRC/examples/rings_dsm_ladder.json" --out "$WORK/ladder" --quiet --set training.steps=100 --set sampler.steps_per_level=5 \
   --set sampler.chains=50
 check "DSM ladder + annealed Langevin example runs" test -s "$WORK/ladder/summary.json"

@@ -232,11 +232,7 @@ AisResult ais_log_partition_rbm(const BernoulliRbm<double>& rbm, const RbmAisOpt
     for (int64_t j = 0; j < nh; ++j) s += softplus(beta * a.at(r, j));
     return s;
   };
-  auto pre_activations = [&](const ad::Tensor<double>& v) {
-    ad::Tape<double> tape;
-    ad::Tape<double>::NoGrad no_grad(tape);
-    return (ad::matmul(tape.constant(v), tape.constant(w)) + tape.constant(c)).value();
-  };
+  auto pre_activations = [&](const ad::Tensor<double>& v) { return rbm.hidden_preactivation(v); };
 
   // The β-intermediate as an RBM (β W, (1 − β) b_0 + β b, β c); block Gibbs runs on it directly.
   BernoulliRbm<double> inter(rbm);

@@ -67,7 +67,15 @@ Node build_schema() {
                                                                        "times this", 1.5).positive()}})},
                              {"mmd", boolean("MMD² between the samples and held-out data (fresh draws of the data source; the "
                                              "training data when the source is a fixed file)", false)},
-                             {"mmd_points", integer("at most this many samples and data points for MMD", 1000).at_least(2)}})},
+                             {"mmd_points", integer("at most this many samples and data points for MMD", 1000).at_least(2)},
+                             {"held_out_split", enumeration("also evaluate on this split of the data source (its `split` replaced, "
+                                                            "`subset` dropped): energy, AIS log-likelihood, pseudo-likelihood; "
+                                                            "\"none\": the training data only", {"none", "train", "test"}, "none")},
+                             {"pseudo_likelihood", object("pseudo-likelihood of 0/1 data, as scikit-learn's BernoulliRBM.score_samples "
+                                                          "computes it (ebm/eval/pseudo_likelihood.hpp)",
+                                                          {{"enabled", boolean("report it (training data and held_out_split)", false)},
+                                                           {"all_bits_points", integer("rows for the exact all-bits sum (Bernoulli RBMs; "
+                                                                                       "0: skip it)", 1000).non_negative()}})}})},
       {"output", object("what is written to the run directory",
                         {{"dir", string("run directory (null: runs/<experiment file name>); --out overrides", std::nullopt).or_null()},
                          {"plots", boolean("write PNG pictures", true)},

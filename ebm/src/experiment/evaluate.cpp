@@ -11,6 +11,7 @@
 #include "ebm/eval/mmd.hpp"
 #include "ebm/eval/partition.hpp"
 #include "ebm/models/classifier.hpp"
+#include "ebm/eval/pseudo_likelihood.hpp"
 #include "ebm/experiment/rundir.hpp"
 #include "ebm/experiment/runner.hpp"
 #include "ebm/plot/plot.hpp"
@@ -174,6 +175,59 @@ json mmd_report(Session& s, const ad::Tensor<double>& samples) {
   return {{"mmd2", r.mmd2}, {"bandwidths", r.bandwidths}, {"samples", a.rows()}, {"reference", reference}, {"reference_points", b.rows()}};
 }
 
+// evaluation.held_out_split / evaluation.pseudo_likelihood: per data set (the training data, and the named split of
+// the data source), the mean energy, the average log-likelihood −mean E − log Ẑ when AIS ran, and the
+// pseudo-likelihood (scikit-learn's one-bit estimator; the exact all-bits sum on the first rows for RBMs).
+json likelihood_report(const Session& s, const json& log_z_ais) {
+  const json& ev = s.cfg["evaluation"];
+  const uint64_t seed = s.cfg["seed"];
+  std::vector<std::pair<std::string, ad::Tensor<double>>> sets;
+  sets.emplace_back("train", s.data.x);
+  if (const std::string split = ev["held_out_split"]; split != "none") {
+    json dc = s.cfg["data"];
+    if (!dc.contains("split")) throw std::invalid_argument("evaluation.held_out_split: data source " + dc["type"].dump() + " has no split");
+    dc["split"] = split, dc["subset"] = nullptr;
+    ad::Rng rng(seed, kHeldOutStream);
+    sets.emplace_back(split == "train" ? "train_split" : split, registry().data_source(dc["type"]).load(dc, rng).x);
+  }
+  const bool has_z = log_z_ais.is_object() && log_z_ais.contains("estimate") && log_z_ais["estimate"].is_number();
+  json out = json::object();
+  for (const auto& [name, x] : sets) {
+    json r = {{"points", x.rows()}};
+    const ad::Tensor<double> e = s.model->evaluate(x);
+    double m = 0, v = 0;
+    for (double ei : e) m += ei / double(e.numel());
+    for (double ei : e) v += (ei - m) * (ei - m) / double(std::max<int64_t>(e.numel() - 1, 1));
+    r["energy_mean"] = m;
+    r["energy_mean_stderr"] = std::sqrt(v / double(e.numel()));
+    if (has_z) {
+      r["log_likelihood_ais"] = -m - log_z_ais["estimate"].get<double>();
+      r["log_z_stderr"] = log_z_ais["stderr"];
+    }
+    if (ev["pseudo_likelihood"]["enabled"].get<bool>()) {
+      try {
+        ad::Rng rng(seed, 0x504c);  // "PL": the same flips for every data set of the same size
+        const ad::Tensor<double> pl = pseudo_likelihood_one_bit(*s.model, x, random_flip_indices(x.rows(), x.cols(), rng));
+        double pm = 0;
+        for (double p : pl) pm += p / double(pl.numel());
+        r["pseudo_likelihood"] = pm;
+        const int64_t k = std::min(ev["pseudo_likelihood"]["all_bits_points"].get<int64_t>(), x.rows());
+        if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(s.model.get()); rbm && k > 0) {
+          const ad::Tensor<double> all = pseudo_likelihood_all_bits(*rbm, ad::Tensor<double>(ad::Shape{k, x.cols()}, x.data()));
+          double am = 0;
+          for (double p : all) am += p / double(k);
+          r["pseudo_likelihood_all_bits"] = am;
+          r["pseudo_likelihood_all_bits_points"] = k;
+        }
+      } catch (const std::exception& ex) {
+        r["pseudo_likelihood"] = {{"error", ex.what()}};
+      }
+    }
+    out[name] = r;
+  }
+  return out;
+}
+
 }  // namespace
 
 const Dataset& Session::held_out() {
@@ -258,6 +312,13 @@ json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
       if (out["log_z"]["ais"]["estimate"].is_number()) out["nll_data_ais"] = mean_e + out["log_z"]["ais"]["estimate"].get<double>();
     } catch (const std::exception& e) {
       out["log_z"]["ais"] = {{"error", e.what()}};
+    }
+  }
+  if (s.cfg["evaluation"]["pseudo_likelihood"]["enabled"].get<bool>() || s.cfg["evaluation"]["held_out_split"] != "none") {
+    try {
+      out["likelihood"] = likelihood_report(s, out.contains("log_z") ? out["log_z"].value("ais", json()) : json());
+    } catch (const std::exception& e) {
+      out["likelihood"] = {{"error", e.what()}};
     }
   }
   if (s.cfg["evaluation"]["mmd"].get<bool>()) {

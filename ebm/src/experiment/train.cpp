@@ -216,7 +216,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
     ad::Tensor<double> x = draw_batch(s.data, batch, rng, labels);
     double lr = s.optimizer->next_lr();
     LossAndGrad<double> lg = loss_and_grad(tape, *s.model, *s.objective, x, rng, labels.empty() ? nullptr : &labels);
-    std::vector<ad::Tensor<double>> grads = lg.grad_theta;
+    std::vector<ad::Tensor<double>> grads = std::move(lg.grad_theta);
     grads.insert(grads.end(), lg.grad_extra.begin(), lg.grad_extra.end());
     double gnorm = clip > 0 ? clip_grad_norm(grads, clip) : global_norm(grads);
     bool ok = std::isfinite(lg.loss) && std::isfinite(gnorm);

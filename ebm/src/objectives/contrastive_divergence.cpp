@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "ebm/models/rbm.hpp"
+
 namespace ebm {
 
 template <class T>
@@ -32,6 +34,25 @@ Loss<T> ContrastiveDivergence<T>::loss(const LossInput<T>& in) {
   Loss<T> out{ad::Var<T>{}, {}};
   out.value = contrastive_surrogate(e_data, e_samples, alpha_, out.terms);
   out.terms.push_back({"accept_rate", negatives_.last_stats().acceptance_rate()});
+  if (std::isfinite(negatives_.last_ess())) out.terms.push_back({"ess", negatives_.last_ess()});
+  return out;
+}
+
+template <class T>
+std::optional<LossAndGrad<T>> ContrastiveDivergence<T>::direct_loss_and_grad(const Energy<T>& model, const ad::Tensor<T>& x,
+                                                                              ad::Rng& rng, const std::vector<int64_t>* labels) {
+  (void)labels;
+  const auto* rbm = dynamic_cast<const BernoulliRbm<T>*>(&model);
+  if (!rbm || alpha_ > 0 || !this->extra_params().empty()) return std::nullopt;
+  last_ = negatives_.draw(model, x, rng);
+  LossAndGrad<T> out;
+  for (const Param<T>& p : model.params()) out.grad_theta.emplace_back(p.value.shape(), T(0));
+  // loss = mean F(x) − mean F(x⁻), as contrastive_surrogate.
+  const double n_data = double(x.rows()), n_neg = double(last_.rows());
+  const double f_data = rbm->accumulate_free_energy_grad(x, 1.0 / n_data, out.grad_theta) / n_data;
+  const double f_neg = rbm->accumulate_free_energy_grad(last_, -1.0 / n_neg, out.grad_theta) / n_neg;
+  out.loss = f_data - f_neg;
+  out.terms = {{"energy_data", f_data}, {"energy_samples", f_neg}, {"accept_rate", negatives_.last_stats().acceptance_rate()}};
   if (std::isfinite(negatives_.last_ess())) out.terms.push_back({"ess", negatives_.last_ess()});
   return out;
 }

@@ -14,6 +14,7 @@ double Loss<T>::term(const std::string& name) const {
 template <class T>
 LossAndGrad<T> loss_and_grad(ad::Tape<T>& tape, const Energy<T>& model, Objective<T>& objective, const ad::Tensor<T>& x,
                              ad::Rng& rng, const std::vector<int64_t>* labels) {
+  if (auto direct = objective.direct_loss_and_grad(model, x, rng, labels)) return std::move(*direct);
   tape.clear();
   const std::vector<ad::Var<T>> theta = bind_params(tape, model.params(), Bind::variable);
   const std::vector<ad::Var<T>> extra = bind_params(tape, objective.extra_params(), Bind::variable);

@@ -40,12 +40,17 @@ class BernoulliRbm : public Energy<T>, public samplers::RbmConditionals<T> {
 
   int64_t visible() const { return nv_; }
   int64_t hidden() const { return nh_; }
+  /// c + vᵀW per row, [B, H] (without the tape; zeros of v are skipped, see Note [Sparse-row products]).
+  ad::Tensor<T> hidden_preactivation(const ad::Tensor<T>& v) const;
   /// p(h = 1 | v), [B, H].
   ad::Tensor<T> hidden_probs(const ad::Tensor<T>& v) const;
   /// p(v = 1 | h), [B, V].
   ad::Tensor<T> visible_probs(const ad::Tensor<T>& h) const;
   ad::Tensor<T> sample_hidden(const ad::Tensor<T>& v, ad::Rng& rng) const;
   ad::Tensor<T> sample_visible(const ad::Tensor<T>& h, ad::Rng& rng) const;
+  /// The free energy's closed-form gradients without the tape, for training: adds coef · Σ_rows ∂F(v_r)/∂θ to
+  /// grads (shaped like W, b, c, in that order) and returns Σ_rows F(v_r).
+  double accumulate_free_energy_grad(const ad::Tensor<T>& v, double coef, std::vector<ad::Tensor<T>>& grads) const;
   /// One block Gibbs sweep v → h → v'.
   ad::Tensor<T> gibbs_step(const ad::Tensor<T>& v, ad::Rng& rng) const;
 

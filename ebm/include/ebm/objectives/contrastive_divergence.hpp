@@ -20,6 +20,10 @@ class ContrastiveDivergence : public Objective<T> {
 
   std::string name() const override { return "cd"; }
   Loss<T> loss(const LossInput<T>& in) override;
+  /// Bernoulli RBMs without the energy regulariser: the free energy's closed-form gradients (no tape), the same
+  /// negatives and terms as loss(); std::nullopt for any other model.
+  std::optional<LossAndGrad<T>> direct_loss_and_grad(const Energy<T>& model, const ad::Tensor<T>& x, ad::Rng& rng,
+                                                     const std::vector<int64_t>* labels) override;
   std::vector<uint8_t> save_state() const override { return negatives_.save_state(); }
   void load_state(const std::vector<uint8_t>& blob) override { negatives_.load_state(blob); }
 

@@ -12,6 +12,7 @@
 // hence it is not const; save_state/load_state carry that state through checkpoints, so a resumed run draws
 // exactly what an uninterrupted one would. Labels are passed for supervised objectives (JEM).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,14 @@ struct LossInput {
 };
 
 template <class T>
+struct LossAndGrad {
+  double loss = 0;
+  std::vector<Term> terms;
+  std::vector<ad::Tensor<T>> grad_theta;  // one per model parameter
+  std::vector<ad::Tensor<T>> grad_extra;  // one per objective extra parameter
+};
+
+template <class T>
 class Objective {
  public:
   virtual ~Objective() = default;
@@ -57,6 +66,13 @@ class Objective {
   /// gradient of no single function; it returns its game value J(θ, ω) here instead, whose gradient equals
   /// (∇θ, −∇ω) of the surrogate's, with the same random draws as loss().
   virtual ad::Var<T> gradcheck_value(const LossInput<T>& in) { return loss(in).value; }
+  /// Optional fast path used by loss_and_grad: the same loss, terms and gradients (same draws from rng) computed
+  /// without the tape, e.g. from closed forms. std::nullopt (the default): loss() is recorded and differentiated.
+  virtual std::optional<LossAndGrad<T>> direct_loss_and_grad(const Energy<T>& model, const ad::Tensor<T>& x, ad::Rng& rng,
+                                                             const std::vector<int64_t>* labels) {
+    (void)model, (void)x, (void)rng, (void)labels;
+    return std::nullopt;
+  }
 
   /// State carried between batches (persistent chains, buffers, their generators) as an opaque blob;
   /// empty for stateless objectives. load_state(save_state()) restores the objective exactly.
@@ -71,13 +87,6 @@ class Objective {
   std::vector<Param<T>> extra_;
 };
 
-template <class T>
-struct LossAndGrad {
-  double loss = 0;
-  std::vector<Term> terms;
-  std::vector<ad::Tensor<T>> grad_theta;  // one per model parameter
-  std::vector<ad::Tensor<T>> grad_extra;  // one per objective extra parameter
-};
 
 /// Clears `tape`, binds the model's and the objective's parameters as variables, evaluates the loss on x and
 /// returns its value, terms and gradients.
