@@ -23,6 +23,15 @@ struct Session {
   const OptimizerEntry* optimizer_entry = nullptr;
   double base_lr = 0, base_min_lr = 0;
 
+  /// Image grids prepared by evaluate_model (evaluation.restore) for write_plots: file name, tiles [n, H*W]
+  /// in reading order, tiles per grid row.
+  struct ImageFigure {
+    std::string file;
+    ad::Tensor<double> tiles;
+    int cols = 1;
+  };
+  std::vector<ImageFigure> figures;
+
   std::vector<ad::Tensor<double>*> parameters();  // model then objective extras
   void set_lr_scale(double scale);
 };
