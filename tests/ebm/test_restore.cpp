@@ -128,6 +128,36 @@ TEST_CASE("annealed refinement of a noisy image reaches the MSE the exact recurs
   for (int64_t k = 0; k < d; ++k) CHECK(xh0[k] == xh.at(0, k));
 }
 
+TEST_CASE("posterior refinement given a noisy observation reaches the MSE the exact recursion predicts") {
+  // With the observation term, a step on u = x − μ is u ← a u + (α / 2v) w + √α z, where w = y − μ is fixed,
+  // v = s² − σ² and a = 1 − (α/2)(1/(τ² + σ²) + 1/v). So u = c w + (noise of variance V) with
+  // c ← a c + α/(2v), V ← a² V + α from c = 1, V = 0, and E mean u² = c² mean(w²) + V (the final Tweedie step
+  // multiplies u by f = τ²/(τ² + σ_L²)).
+  const int64_t d = 784, n = 8;
+  const Tensor<double> mu = clean_images(1, d, 8);
+  Tensor<double> x(Shape{n, d});
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t k = 0; k < d; ++k) x.at(r, k) = mu[k];
+  const double s = 0.3;
+  const Tensor<double> y = ebm::add_gaussian_noise(x, s, 31);
+  ebm::RefineOptions o;
+  o.sigmas = {0.25, 0.12, 0.06, 0.03};
+  o.step_size = 2e-4, o.steps_per_level = 40, o.clamp = false, o.seed = 5, o.observation_sd = s;
+  double c = 1, v_noise = 0;
+  for (double sigma : o.sigmas) {
+    const double r = sigma / o.sigmas.back(), alpha = o.step_size * r * r, v = s * s - sigma * sigma;
+    const double a = 1 - alpha / 2 * (1 / (kTau * kTau + sigma * sigma) + 1 / v);
+    for (int t = 0; t < o.steps_per_level; ++t) c = a * c + alpha / (2 * v), v_noise = a * a * v_noise + alpha;
+  }
+  const double f = kTau * kTau / (kTau * kTau + 0.03 * 0.03), w2 = mse(x, y);
+  const Tensor<double> xh = ebm::refine_annealed(gaussian_energy(mu), y, o);
+  // The noise part has n d independent draws; the c² mean(w²) part is exact given y.
+  CHECK(mse(x, xh) == doctest::Approx(f * f * (c * c * w2 + v_noise)).epsilon(4.5 * std::sqrt(2.0 / double(n * d))));
+  CHECK(ebm::psnr(x, xh) > ebm::psnr(x, y) + 10);
+  o.sigmas = {0.3, 0.1};  // σ₁ = s: the observation term would be infinite
+  CHECK_THROWS_AS(ebm::refine_annealed(gaussian_energy(mu), y, o), std::invalid_argument);
+}
+
 TEST_CASE("masked refinement never changes observed pixels and fills the missing ones as predicted") {
   const int64_t d = 784, n = 8;
   const Tensor<double> mu = clean_images(1, d, 6), mask = ebm::image_mask("center", 28, 28);

@@ -115,6 +115,8 @@ ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double
     if (!(s[i] > 0) || (i > 0 && !(s[i] < s[i - 1])))
       throw std::invalid_argument("refine_annealed: sigmas must be positive and strictly decreasing");
   if (!(o.step_size > 0)) throw std::invalid_argument("refine_annealed: step_size must be positive");
+  if (o.observation_sd < 0 || (o.observation_sd > 0 && !(s.front() < o.observation_sd)))
+    throw std::invalid_argument("refine_annealed: with an observation_sd, every sigma must be below it");
   if (x0.rank() != 2) throw ad::ShapeError("refine_annealed: expected images [B, d], got " + x0.shape().str());
   const int64_t n = x0.rows(), d = x0.cols();
   if (mask) check_mask("refine_annealed", *mask, d);
@@ -125,7 +127,8 @@ ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double
   samplers::EnergyEvaluator<double> eval;
   std::vector<double> e;
   ad::Tensor<double> x = x0, g;
-  auto step = [&](const samplers::BatchEnergy<double>& level, double alpha, bool noise) {
+  // obs_precision: 1 / (s² − σ_i²), the weight of the observation term (0: none).
+  auto step = [&](const samplers::BatchEnergy<double>& level, double alpha, bool noise, double obs_precision) {
     eval.energy_grad(level, x, e, g);
     for (int64_t r = 0; r < n; ++r) {
       bool finite = std::isfinite(e[size_t(r)]);
@@ -135,7 +138,8 @@ ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double
         // The noise is drawn even for a rejected (non-finite) row, so a row's stream never depends on it.
         const double z = noise ? rngs[size_t(r)].normal() : 0.0;
         if (!finite) continue;
-        double v = x.at(r, k) - 0.5 * alpha * g.at(r, k) + std::sqrt(alpha) * z;
+        const double drift = -g.at(r, k) + obs_precision * (x0.at(r, k) - x.at(r, k));
+        double v = x.at(r, k) + 0.5 * alpha * drift + std::sqrt(alpha) * z;
         x.at(r, k) = o.clamp ? std::clamp(v, 0.0, 1.0) : v;
       }
     }
@@ -149,7 +153,8 @@ ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double
     const samplers::BatchEnergy<double> level = [&energy, sigma](ad::Tape<double>& tape, const ad::Var<double>& v) {
       return energy(tape, v, sigma);
     };
-    for (int t = 0; t < o.steps_per_level; ++t) step(level, alpha, true);
+    const double obs = o.observation_sd > 0 ? 1 / (o.observation_sd * o.observation_sd - sigma * sigma) : 0.0;
+    for (int t = 0; t < o.steps_per_level; ++t) step(level, alpha, true, obs);
   }
   if (o.denoise) {
     // x − σ_L² ∇E(x; σ_L): a step with α = 2σ_L² and no noise.
@@ -157,7 +162,7 @@ ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double
     const samplers::BatchEnergy<double> level = [&energy, sigma](ad::Tape<double>& tape, const ad::Var<double>& v) {
       return energy(tape, v, sigma);
     };
-    step(level, 2 * sigma * sigma, false);
+    step(level, 2 * sigma * sigma, false, 0.0);
   }
   if (mask)
     for (int64_t r = 0; r < n; ++r)

@@ -35,7 +35,7 @@ Node restore_schema() {
       {{"enabled", boolean("run the demos after training (image data and a noise_conditional model)", false)},
        {"images", integer("test images (the first N of the test split)", 16).range(1, 1000)},
        {"noise_sd", number("denoising: sd of the additive Gaussian noise on [0, 1] pixels", 0.3).positive()},
-       {"denoise_levels", integer("denoising by annealed Langevin: levels from noise_sd down to sigma_min", 5).at_least(1)},
+       {"denoise_levels", integer("denoising by annealed Langevin (posterior given the noisy image): levels below noise_sd down to sigma_min", 5).at_least(1)},
        {"mask", enumeration("inpainting: the missing region", {"center", "left_half", "right_half", "top_half", "bottom_half"}, "center")},
        {"fill", number("inpainting: the value of the missing pixels before restoration", 0.5)},
        {"sigma_max", number("inpainting: the first level of the annealed Langevin ladder", 1.0).positive()},

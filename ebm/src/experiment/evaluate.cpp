@@ -159,15 +159,18 @@ json restore_report(Session& s) {
   RefineOptions ro;
   ro.step_size = c["step_size"], ro.steps_per_level = c["steps_per_level"];
 
-  // Denoising: y = x + sd z; Tweedie at σ = sd, and annealed Langevin from sd down to sigma_min.
+  // Denoising: y = x + sd z; Tweedie at σ = sd, and annealed Langevin sampling of the posterior given y.
   if (!(sd > sigma_min)) throw std::invalid_argument("noise_sd must exceed sigma_min");
   const ad::Tensor<double> y = add_gaussian_noise(x, sd, rng.next_u64());
   ad::Tensor<double> y_clamped = y;
   for (double& v : y_clamped) v = std::clamp(v, 0.0, 1.0);
   const ad::Tensor<double> tweedie = tweedie_denoise(energy, y, sd);
-  ro.sigmas = samplers::AnnealedLangevinOptions::geometric(sd, sigma_min, c["denoise_levels"]);
-  ro.seed = rng.next_u64();
+  // Posterior sampling given y: levels strictly below noise_sd (geometric from it, itself left out).
+  ro.sigmas = samplers::AnnealedLangevinOptions::geometric(sd, sigma_min, c["denoise_levels"].get<int>() + 1);
+  ro.sigmas.erase(ro.sigmas.begin());
+  ro.seed = rng.next_u64(), ro.observation_sd = sd;
   const ad::Tensor<double> langevin = refine_annealed(energy, y, ro);
+  ro.observation_sd = 0;
   int64_t improved = 0;
   for (int64_t r = 0; r < n; ++r) {
     const ad::Tensor<double> xr(ad::Shape{1, d}, x.data() + r * d), yr(ad::Shape{1, d}, y_clamped.data() + r * d),

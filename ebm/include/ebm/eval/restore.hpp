@@ -8,10 +8,13 @@
 // A model trained by denoising score matching at level s fits ∇log p_s = −∇E(·; s), so
 //   x̂ = y − s² ∇E(y; s)                                                        (tweedie_denoise)
 // is the model's MMSE estimate: one gradient step at the noise level matching the corruption.
-// The Langevin alternative (refine_annealed, no mask) starts annealed Langevin at the level of the corruption,
-// σ₁ = s (y is a draw from p_s, which is exactly what the level-s chain targets), anneals down to σ_L and
-// ends with a Tweedie step at σ_L: a draw from (approximately) the posterior, sharper but with an MSE about
-// twice the posterior mean's when the model is exact.
+// The Langevin alternative (refine_annealed with observation_sd = s, no mask) samples the posterior given y
+// by annealed Langevin (as in SNIPS, Kawar et al. 2021, for the identity operator): at a level σ_i < s, the
+// noised image x_i = x + σ_i z' sees y = x_i + √(s² − σ_i²) z'' (nested noise), so the posterior score is
+//   ∇log p(x_i | y) = −∇E(x_i; σ_i) + (y − x_i) / (s² − σ_i²),
+// which keeps the chain anchored to y. Started at y, annealed down to σ_L and ended with a Tweedie step at
+// σ_L, it gives (approximately) a posterior draw: sharper than the posterior mean, with about twice its MSE
+// when the model is exact.
 //
 // Inpainting (refine_annealed with a mask; Song & Ermon 2019, Appendix B.3, "NCSN inpainting"): only the
 // missing pixels (mask 1) move; the observed ones (mask 0) keep their input values exactly in the output.
@@ -57,6 +60,7 @@ struct RefineOptions {
   bool denoise = true;           // final Tweedie step at σ_L (on the free pixels)
   bool clamp = true;             // clamp the free pixels to [0, 1] after every step
   bool noise_observed = true;    // inpainting: the energy sees observed pixels noised to the current level
+  double observation_sd = 0;     // > 0: x0 is a noisy observation y of this sd (every σ_i must be below it)
   uint64_t seed = 0;
 };
 
