@@ -234,27 +234,6 @@ TEST_CASE("sum of energies and noise-conditional energy") {
   const auto pb = ebm::bind_params(tape, nc_both.params(), ebm::Bind::variable);
   const Tensor<double> eb = nc_both.energy_at(pb, tape.constant(x2), tape.constant(sig)).value();
   for (int n = 0; n < 3; ++n) CHECK(eb[n] == doctest::Approx(ei[n] / sig[n]).epsilon(1e-13));
-  // preconditioned: ‖x − m‖²/(2(σ² + σ_d²)) − σ_d/(σ√(σ² + σ_d²)) · inner([(x − m)/√(σ² + σ_d²), log σ]).
-  const double m = 0.3, sd = 0.4;
-  ebm::NoiseConditionalEnergy<double> nc_pre(inner.clone(), ebm::NoiseConditionalEnergy<double>::Conditioning::preconditioned, 0.1, m, sd);
-  CHECK(nc_pre.dim() == 2);
-  const auto pp = ebm::bind_params(tape, nc_pre.params(), ebm::Bind::variable);
-  const Tensor<double> ep = nc_pre.energy_at(pp, tape.constant(x2), tape.constant(sig)).value();
-  Tensor<double> xp(Shape{3, 3});
-  for (int n = 0; n < 3; ++n) {
-    const double v = sig[n] * sig[n] + sd * sd;
-    for (int k = 0; k < 2; ++k) xp.at(n, k) = (x2.at(n, k) - m) / std::sqrt(v);
-    xp.at(n, 2) = std::log(sig[n]);
-  }
-  const Tensor<double> eip = inner.evaluate(xp);
-  for (int n = 0; n < 3; ++n) {
-    const double v = sig[n] * sig[n] + sd * sd;
-    const double quad = ((x2.at(n, 0) - m) * (x2.at(n, 0) - m) + (x2.at(n, 1) - m) * (x2.at(n, 1) - m)) / (2 * v);
-    CHECK(ep[n] == doctest::Approx(quad - sd / (sig[n] * std::sqrt(v)) * eip[n]).epsilon(1e-13));
-  }
-  CHECK(nc_pre.clone()->evaluate(x2)[1] == doctest::Approx(nc_pre.evaluate(x2)[1]).epsilon(1e-15));
-  CHECK_THROWS_AS(ebm::NoiseConditionalEnergy<double>(inner.clone(), ebm::NoiseConditionalEnergy<double>::Conditioning::preconditioned, 0.1, m, 0.0),
-                  std::invalid_argument);
 }
 
 TEST_CASE("models in float32 evaluate close to float64") {

@@ -212,6 +212,7 @@ json restore_report(Session& s) {
     for (const auto* p : parts) std::copy(p->data(), p->data() + shown * d, t.data() + (at++) * shown * d);
     return t;
   };
+  std::erase_if(s.figures, [](const Session::ImageFigure& f) { return f.file == "denoise.png" || f.file == "inpaint.png"; });
   s.figures.push_back({"denoise.png", stack({&x, &y_clamped, &tweedie, &langevin}), int(shown)});
   s.figures.push_back({"inpaint.png", stack({&x, &x0, &inpainted}), int(shown)});
   return {{"images", n}, {"split", "test"}, {"denoise", den}, {"inpaint", inp},

@@ -100,10 +100,8 @@ void register_models(Registry& r) {
       {"noise_conditional", "E(x; sigma) from an MLP, for dsm_ladder training and annealed_langevin sampling",
        {{"hidden", hidden_field()},
         {"activation", activation_field()},
-        {"conditioning", enumeration("input_column: E = MLP([x, log sigma]); scale: E = MLP(x) / sigma; column_and_scale: E = MLP([x, log sigma]) / sigma; "
-                                     "preconditioned: EDM skip connection, E = |x - m|^2 / (2(sigma^2 + s_d^2)) - c_out / sigma^2 MLP([c_in (x - m), log sigma]) "
-                                     "with the data's mean m and sd s_d (ebm/models/composite.hpp)",
-                                     {"input_column", "scale", "column_and_scale", "preconditioned"}, "column_and_scale")},
+        {"conditioning", enumeration("input_column: E = MLP([x, log sigma]); scale: E = MLP(x) / sigma; column_and_scale: E = MLP([x, log sigma]) / sigma",
+                                     {"input_column", "scale", "column_and_scale"}, "column_and_scale")},
         {"sigma", number("the noise level E(x) uses outside the ladder (e.g. for plots and plain samplers)", 0.01).positive()}},
        [](const json& cfg, const Dataset& data, ad::Rng& rng) -> std::unique_ptr<Energy<double>> {
          using NC = NoiseConditionalEnergy<double>;
@@ -112,16 +110,8 @@ void register_models(Registry& r) {
          std::vector<int64_t> hidden = cfg["hidden"];
          auto inner = std::make_unique<MlpEnergy<double>>(data.x.cols() + (column ? 1 : 0), hidden,
                                                           activation_from_string(cfg["activation"].get<std::string>()), rng);
-         const auto kind = how == "scale"            ? NC::Conditioning::scale
-                           : how == "input_column"   ? NC::Conditioning::input_column
-                           : how == "preconditioned" ? NC::Conditioning::preconditioned
-                                                     : NC::Conditioning::column_and_scale;
-         // m and σ_d over every entry of the training data (recomputed identically when a run is reopened).
-         double m = 0, v = 0;
-         const double n = double(data.x.numel());
-         for (double x : data.x) m += x / n;
-         for (double x : data.x) v += (x - m) * (x - m) / n;
-         return std::make_unique<NC>(std::move(inner), kind, cfg["sigma"].get<double>(), m, v > 0 ? std::sqrt(v) : 1.0);
+         const auto kind = how == "scale" ? NC::Conditioning::scale : how == "input_column" ? NC::Conditioning::input_column : NC::Conditioning::column_and_scale;
+         return std::make_unique<NC>(std::move(inner), kind, cfg["sigma"].get<double>());
        },
        {}});
 }

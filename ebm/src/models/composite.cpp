@@ -1,7 +1,5 @@
 #include "ebm/models/composite.hpp"
 
-#include <cmath>
-
 #include <stdexcept>
 
 namespace ebm {
@@ -57,10 +55,8 @@ std::unique_ptr<Energy<T>> SumEnergy<T>::expert_snapshot(size_t k) const {
 // ---- NoiseConditionalEnergy ----
 
 template <class T>
-NoiseConditionalEnergy<T>::NoiseConditionalEnergy(std::unique_ptr<Energy<T>> inner, Conditioning how, double default_sigma,
-                                                  double data_mean, double data_sd)
-    : inner_(std::move(inner)), how_(how), default_sigma_(default_sigma), data_mean_(data_mean), data_sd_(data_sd) {
-  if (!(data_sd > 0) || !std::isfinite(data_mean)) throw std::invalid_argument("NoiseConditionalEnergy: data sd must be positive, the mean finite");
+NoiseConditionalEnergy<T>::NoiseConditionalEnergy(std::unique_ptr<Energy<T>> inner, Conditioning how, double default_sigma)
+    : inner_(std::move(inner)), how_(how), default_sigma_(default_sigma) {
   if (!inner_) throw std::invalid_argument("NoiseConditionalEnergy: null inner energy");
   if (how != Conditioning::scale && inner_->dim() < 2)
     throw std::invalid_argument("NoiseConditionalEnergy: a sigma column needs an inner energy over d + 1 >= 2 columns");
@@ -70,8 +66,7 @@ NoiseConditionalEnergy<T>::NoiseConditionalEnergy(std::unique_ptr<Energy<T>> inn
 
 template <class T>
 NoiseConditionalEnergy<T>::NoiseConditionalEnergy(const NoiseConditionalEnergy& other)
-    : Energy<T>(other), inner_(other.inner_->clone()), how_(other.how_), default_sigma_(other.default_sigma_),
-      data_mean_(other.data_mean_), data_sd_(other.data_sd_) {}
+    : Energy<T>(other), inner_(other.inner_->clone()), how_(other.how_), default_sigma_(other.default_sigma_) {}
 
 template <class T>
 ad::Var<T> NoiseConditionalEnergy<T>::energy(const std::vector<ad::Var<T>>& params, const ad::Var<T>& x) const {
@@ -87,14 +82,6 @@ ad::Var<T> NoiseConditionalEnergy<T>::energy_at(const std::vector<ad::Var<T>>& p
   if (how_ == Conditioning::scale) return inner_->energy(params, x) / ad::reshape(sigma, ad::Shape{b});
   // [x, log σ]: the engine concatenates along rows only, so concatenate the transposes.
   const ad::Var<T> col = ad::reshape(ad::log(sigma), ad::Shape{1, b});
-  if (how_ == Conditioning::preconditioned) {
-    const ad::Var<T> s = ad::reshape(sigma, ad::Shape{b});
-    const ad::Var<T> v = ad::square(s) + data_sd_ * data_sd_;  // σ² + σ_d², [B]
-    const ad::Var<T> xc = x - data_mean_;
-    const ad::Var<T> x_in = xc / ad::reshape(ad::sqrt(v), ad::Shape{b, 1});
-    const ad::Var<T> inner = inner_->energy(params, ad::transpose(ad::concat_rows<T>({ad::transpose(x_in), col})));
-    return ad::sum(ad::square(xc), 1) / (v * 2.0) - inner * data_sd_ / (s * ad::sqrt(v));
-  }
   const ad::Var<T> e = inner_->energy(params, ad::transpose(ad::concat_rows<T>({ad::transpose(x), col})));
   return how_ == Conditioning::column_and_scale ? e / ad::reshape(sigma, ad::Shape{b}) : e;
 }

@@ -15,15 +15,6 @@
 //   Conditioning::column_and_scale  E(x, σ) = E_inner([x, log σ]) / σ: the shape may change with σ while the
 //                               1/σ keeps the inner output O(1) across the ladder (the true score near the
 //                               data grows like 1/σ², which a plain input column must produce on its own).
-//   Conditioning::preconditioned  the EDM preconditioning (Karras et al. 2022) written as an energy, with m and
-//                               σ_d the data's mean and standard deviation (scalars over all pixels):
-//       E(x, σ) = ‖x − m‖² / (2(σ² + σ_d²)) − c_out(σ)/σ² · E_inner([c_in (x − m), log σ]),
-//       c_in = 1/√(σ² + σ_d²),  c_out = σ σ_d / √(σ² + σ_d²).
-//     The first term is the exact energy of N(m, σ_d²I) data noised by σ; Tweedie's denoiser is then
-//       x − σ²∇E = m + c_skip (x − m) + c_out ∇ₓE_inner,  c_skip = σ_d² / (σ² + σ_d²),
-//     so the inner network only adds a correction with a unit-variance DSM target at every σ. Without the skip
-//     term, the denoiser x − σ²∇E must cancel the noise in all d directions through ∇E = W₁ᵀ(…), whose rank is
-//     at most the first hidden width: with fewer hidden units than pixels, noise stays in the other directions.
 //   energy(params, x) evaluates at a fixed default σ (the smallest of a ladder, for sampling).
 #include "ebm/models/energy.hpp"
 
@@ -58,10 +49,8 @@ class SumEnergy : public Energy<T> {
 template <class T>
 class NoiseConditionalEnergy : public Energy<T> {
  public:
-  enum class Conditioning { input_column, scale, column_and_scale, preconditioned };
-  /// data_mean and data_sd (m and σ_d) are used by Conditioning::preconditioned only.
-  NoiseConditionalEnergy(std::unique_ptr<Energy<T>> inner, Conditioning how, double default_sigma, double data_mean = 0,
-                         double data_sd = 1);
+  enum class Conditioning { input_column, scale, column_and_scale };
+  NoiseConditionalEnergy(std::unique_ptr<Energy<T>> inner, Conditioning how, double default_sigma);
   NoiseConditionalEnergy(const NoiseConditionalEnergy& other);
   NoiseConditionalEnergy& operator=(const NoiseConditionalEnergy&) = delete;
 
@@ -76,14 +65,11 @@ class NoiseConditionalEnergy : public Energy<T> {
   Conditioning conditioning() const { return how_; }
   double default_sigma() const { return default_sigma_; }
   void set_default_sigma(double s) { default_sigma_ = s; }
-  double data_mean() const { return data_mean_; }
-  double data_sd() const { return data_sd_; }
 
  private:
   std::unique_ptr<Energy<T>> inner_;
   Conditioning how_;
   double default_sigma_;
-  double data_mean_ = 0, data_sd_ = 1;
 };
 
 extern template class SumEnergy<float>;
