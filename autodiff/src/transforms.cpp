@@ -242,7 +242,9 @@ std::vector<Var<T>> forward_sweep(const char* what, const std::vector<Var<T>>& o
         if (!node.rule) continue;
         Var<T> tin[detail::kMaxInputs];
         bool any = false;
-        for (int k = 0; k < node.nin; ++k) {
+        // nin <= kMaxInputs always; the min only tells GCC so (-Wstringop-overflow false positive).
+        const int nin = std::min<int>(node.nin, detail::kMaxInputs);
+        for (int k = 0; k < nin; ++k) {
           const uint32_t in = node.in[static_cast<size_t>(k)];
           if (in >= lo && tan[in - lo].defined()) {
             tin[k] = tan[in - lo];

@@ -185,6 +185,19 @@ check "RBM-64 example draws an image grid" check_png_grid "$WORK/rbm64/samples.p
 "$EBM" run "$SRC/examples/rings_dsm_ladder.json" --out "$WORK/ladder" --quiet --set training.steps=100 --set sampler.steps_per_level=5 \
   --set sampler.chains=50
 check "DSM ladder + annealed Langevin example runs" test -s "$WORK/ladder/summary.json"
+"$EBM" run "$SRC/examples/fashion_dsm_ladder.json" --out "$WORK/restore" --quiet --set data.subset=500 --set training.steps=30 \
+  --set sampler.chains=8 --set sampler.steps_per_level=3 --set evaluation.restore.images=4 --set evaluation.restore.steps_per_level=3
+check "restoration demo reports PSNR before/after for denoising and inpainting" py "$WORK/restore/summary.json" <<'PY'
+import json, math, sys
+r = json.load(open(sys.argv[1]))["evaluation"]["restore"]
+d, i = r["denoise"], r["inpaint"]
+ok = r["images"] == 4 and d["noise_sd"] == 0.3 and i["mask"] == "center" and i["missing_pixels"] == 196
+# 0.3 noise on [0, 1] pixels: PSNR of the noisy input about 10 log10(1 / 0.09) = 10.5 dB
+ok = ok and abs(d["psnr_noisy"] - 10.46) < 0.5 and all(math.isfinite(v) for v in (d["psnr_tweedie"], d["psnr_langevin"], i["psnr_masked_after"]))
+sys.exit(0 if ok else 1)
+PY
+check "denoise.png is a 4 x 4 grid of 28x28 tiles" check_png "$WORK/restore/denoise.png" 229 229
+check "inpaint.png is a 3 x 4 grid of 28x28 tiles" check_png "$WORK/restore/inpaint.png" 229 172
 "$EBM" run "$SRC/examples/mixture_1d_tempering.json" --out "$WORK/pt" --quiet --set training.steps=200 --set sampler.steps=50 \
   --set sampler.warmup=20 --set sampler.chains=50
 check "tempering example reports swap-level sampling" py "$WORK/pt/summary.json" <<'PY'

@@ -27,6 +27,25 @@ std::vector<Field> variants(const std::vector<E>& entries) {
   return v;
 }
 
+// evaluation.restore: denoising and inpainting demos on test images (ebm/eval/restore.hpp).
+Node restore_schema() {
+  return object(
+      "denoising and inpainting of held-out images with a noise_conditional model (ebm/eval/restore.hpp): PSNR "
+      "before/after in summary.json, denoise.png and inpaint.png (rows: clean | corrupted | restored)",
+      {{"enabled", boolean("run the demos after training (image data and a noise_conditional model)", false)},
+       {"images", integer("test images (the first N of the test split)", 16).range(1, 1000)},
+       {"noise_sd", number("denoising: sd of the additive Gaussian noise on [0, 1] pixels", 0.3).positive()},
+       {"denoise_levels", integer("denoising by annealed Langevin (posterior given the noisy image): levels below noise_sd down to sigma_min", 5).at_least(1)},
+       {"mask", enumeration("inpainting: the missing region", {"center", "left_half", "right_half", "top_half", "bottom_half"}, "center")},
+       {"fill", number("inpainting: the value of the missing pixels before restoration", 0.5)},
+       {"sigma_max", number("inpainting: the first level of the annealed Langevin ladder", 1.0).positive()},
+       {"sigma_min", number("the last level of both ladders", 0.01).positive()},
+       {"levels", integer("inpainting: levels of the ladder", 10).at_least(1)},
+       {"steps_per_level", integer("Langevin steps per level", 50).at_least(1)},
+       {"step_size", number("eps: the step at sigma_min (alpha_i = eps (sigma_i / sigma_min)^2)", 2e-5).positive()},
+       {"noise_observed", boolean("inpainting: the energy sees the observed pixels noised to the current level (NCSN)", true)}});
+}
+
 Node build_schema() {
   const Registry& r = registry();
   std::vector<Field> top = {
@@ -75,7 +94,8 @@ Node build_schema() {
                                                           "computes it (ebm/eval/pseudo_likelihood.hpp)",
                                                           {{"enabled", boolean("report it (training data and held_out_split)", false)},
                                                            {"all_bits_points", integer("rows for the exact all-bits sum (Bernoulli RBMs; "
-                                                                                       "0: skip it)", 1000).non_negative()}})}})},
+                                                                                       "0: skip it)", 1000).non_negative()}})},
+                             {"restore", restore_schema()}})},
       {"output", object("what is written to the run directory",
                         {{"dir", string("run directory (null: runs/<experiment file name>); --out overrides", std::nullopt).or_null()},
                          {"plots", boolean("write PNG pictures", true)},

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <limits>
 
+#include <samplers/annealed.hpp>
 #include <samplers/gibbs.hpp>
 #include <samplers/langevin.hpp>
 
@@ -12,6 +13,8 @@
 #include "ebm/eval/partition.hpp"
 #include "ebm/models/classifier.hpp"
 #include "ebm/eval/pseudo_likelihood.hpp"
+#include "ebm/eval/restore.hpp"
+#include "ebm/models/sampling.hpp"
 #include "ebm/experiment/rundir.hpp"
 #include "ebm/experiment/runner.hpp"
 #include "ebm/plot/plot.hpp"
@@ -228,6 +231,87 @@ json likelihood_report(const Session& s, const json& log_z_ais) {
   return out;
 }
 
+// evaluation.restore: denoising and inpainting of the first `images` test-split images with the learned
+// E(x; σ) (ebm/eval/restore.hpp). The numbers go to the report; the grids (clean | corrupted | restored rows)
+// to s.figures for write_plots.
+
+json restore_report(Session& s) {
+  const json& c = s.cfg["evaluation"]["restore"];
+  const auto* nc = dynamic_cast<const NoiseConditionalEnergy<double>*>(s.model.get());
+  if (!nc) throw std::invalid_argument("needs model.type \"noise_conditional\"");
+  json dcfg = s.cfg["data"];
+  if (s.data.image_rows <= 0 || !dcfg.contains("split")) throw std::invalid_argument("needs image data with a test split");
+  dcfg["split"] = "test", dcfg["subset"] = c["images"];
+  ad::Rng rng(s.cfg["seed"].get<uint64_t>(), kRestoreStream);
+  const ad::Tensor<double> x = registry().data_source(dcfg["type"]).load(dcfg, rng).x;
+  const int64_t n = x.rows(), d = x.cols();
+  const int rows = int(s.data.image_rows), cols = int(s.data.image_cols);
+  const samplers::NoiseConditionedEnergy<double> energy = sampler_energy(*nc);
+  const double sd = c["noise_sd"], sigma_min = c["sigma_min"];
+  RefineOptions ro;
+  ro.step_size = c["step_size"], ro.steps_per_level = c["steps_per_level"];
+
+  // Denoising: y = x + sd z; Tweedie at σ = sd, and annealed Langevin sampling of the posterior given y.
+  if (!(sd > sigma_min)) throw std::invalid_argument("noise_sd must exceed sigma_min");
+  const ad::Tensor<double> y = add_gaussian_noise(x, sd, rng.next_u64());
+  ad::Tensor<double> y_clamped = y;
+  for (double& v : y_clamped) v = std::clamp(v, 0.0, 1.0);
+  const ad::Tensor<double> tweedie = tweedie_denoise(energy, y, sd);
+  // Posterior sampling given y: levels strictly below noise_sd (geometric from it, itself left out).
+  ro.sigmas = samplers::AnnealedLangevinOptions::geometric(sd, sigma_min, c["denoise_levels"].get<int>() + 1);
+  ro.sigmas.erase(ro.sigmas.begin());
+  ro.seed = rng.next_u64(), ro.observation_sd = sd;
+  const ad::Tensor<double> langevin = refine_annealed(energy, y, ro);
+  ro.observation_sd = 0;
+  int64_t improved = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    const ad::Tensor<double> xr(ad::Shape{1, d}, x.data() + r * d), yr(ad::Shape{1, d}, y_clamped.data() + r * d),
+        tr(ad::Shape{1, d}, tweedie.data() + r * d);
+    improved += psnr(xr, tr) > psnr(xr, yr);
+  }
+  const double p_noisy = psnr(x, y), p_clamped = psnr(x, y_clamped), p_tweedie = psnr(x, tweedie), p_langevin = psnr(x, langevin);
+  json den = {{"noise_sd", sd},
+              {"psnr_noisy", p_noisy},
+              {"psnr_noisy_clamped", p_clamped},
+              {"psnr_tweedie", p_tweedie},
+              {"psnr_langevin", p_langevin},
+              {"gain_db_tweedie", p_tweedie - p_clamped},
+              {"gain_db_langevin", p_langevin - p_clamped},
+              {"images_improved_tweedie", improved},
+              {"langevin_sigmas", ro.sigmas}};
+
+  // Inpainting: the masked pixels set to `fill`, then annealed Langevin moving only them.
+  const ad::Tensor<double> mask = image_mask(c["mask"], rows, cols);
+  const ad::Tensor<double> x0 = apply_mask(x, mask, c["fill"]);
+  ro.sigmas = samplers::AnnealedLangevinOptions::geometric(c["sigma_max"], sigma_min, c["levels"]);
+  ro.noise_observed = c["noise_observed"], ro.seed = rng.next_u64();
+  const ad::Tensor<double> inpainted = refine_annealed(energy, x0, ro, &mask);
+  double missing = 0;
+  for (double v : mask) missing += v;
+  json inp = {{"mask", c["mask"]},
+              {"missing_pixels", missing},
+              {"psnr_masked_before", psnr_masked(x, x0, mask)},
+              {"psnr_masked_after", psnr_masked(x, inpainted, mask)},
+              {"psnr_before", psnr(x, x0)},
+              {"psnr_after", psnr(x, inpainted)},
+              {"sigmas", ro.sigmas}};
+
+  // At most 16 images per grid row; rows of the figure: clean, corrupted, restored (two for denoising).
+  const int64_t shown = std::min<int64_t>(n, 16);
+  auto stack = [&](std::initializer_list<const ad::Tensor<double>*> parts) {
+    ad::Tensor<double> t(ad::Shape{shown * int64_t(parts.size()), d});
+    int64_t at = 0;
+    for (const auto* p : parts) std::copy(p->data(), p->data() + shown * d, t.data() + (at++) * shown * d);
+    return t;
+  };
+  std::erase_if(s.figures, [](const Session::ImageFigure& f) { return f.file == "denoise.png" || f.file == "inpaint.png"; });
+  s.figures.push_back({"denoise.png", stack({&x, &y_clamped, &tweedie, &langevin}), int(shown)});
+  s.figures.push_back({"inpaint.png", stack({&x, &x0, &inpainted}), int(shown)});
+  return {{"images", n}, {"split", "test"}, {"denoise", den}, {"inpaint", inp},
+          {"figures", {{"denoise.png", "rows: clean | noisy (clamped for display) | Tweedie | annealed Langevin"},
+                       {"inpaint.png", "rows: clean | masked | inpainted"}}}};
+}
+
 }  // namespace
 
 const Dataset& Session::held_out() {
@@ -329,6 +413,13 @@ json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
       out["mmd"] = {{"error", e.what()}};
     }
   }
+  if (s.cfg["evaluation"]["restore"]["enabled"].get<bool>()) {
+    try {
+      out["restore"] = restore_report(s);
+    } catch (const std::exception& e) {
+      out["restore"] = {{"error", e.what()}};
+    }
+  }
   if (s.data.true_log_density) {
     ad::Tensor<double> lp = s.data.true_log_density(s.data.x);
     double m_lp = 0;
@@ -421,6 +512,10 @@ std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& sampl
     plot::image_grid(class_conditional_samples(s, *clf, per_class), int(s.data.image_rows), int(s.data.image_cols), int(per_class), 2)
         .write_png(dir / "samples_by_class.png");
     names.push_back("samples_by_class.png");
+  }
+  for (const Session::ImageFigure& f : s.figures) {
+    plot::image_grid(f.tiles, int(s.data.image_rows), int(s.data.image_cols), f.cols, 2).write_png(dir / f.file);
+    names.push_back(f.file);
   }
   auto series = curves_from_metrics(dir / kMetricsFile);
   if (!series[0].x.empty()) {

@@ -154,7 +154,11 @@ void register_samplers(Registry& r) {
                {"levels", integer("noise levels", 10).at_least(1)},
                {"steps_per_level", integer("Langevin steps per level", 100).at_least(1)},
                {"step_size", number("eps: the step at the smallest level (alpha_i = eps (sigma_i / sigma_L)^2)", 2e-5).positive()},
-               {"denoise", boolean("final Tweedie denoising step x - sigma_L^2 grad E(x; sigma_L)", true)}},
+               {"denoise", boolean("final Tweedie denoising step x - sigma_L^2 grad E(x; sigma_L)", true)},
+               {"clamp", array_of("clamp the chains to [lo, hi] after every step (e.g. [0, 1] for images; null: no clamp)",
+                                  number("", std::nullopt), std::nullopt)
+                             .items_between(2, 2)
+                             .or_null()}},
               0, false),
        [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
          const auto& nc = dynamic_cast<const NoiseConditionalEnergy<double>&>(m);  // check_model made sure
@@ -163,6 +167,10 @@ void register_samplers(Registry& r) {
          samplers::AnnealedLangevinOptions o;
          o.sigmas = samplers::AnnealedLangevinOptions::geometric(c["sigma_max"], c["sigma_min"], c["levels"]);
          o.step_size = c["step_size"], o.steps_per_level = c["steps_per_level"], o.denoise = c["denoise"];
+         if (!c["clamp"].is_null()) {
+           o.clamp = true, o.lo = c["clamp"][0], o.hi = c["clamp"][1];
+           if (!(o.lo < o.hi)) throw InputError("sampler.clamp: expected [lo, hi] with lo < hi");
+         }
          samplers::AnnealedLangevin<double> al(sampler_energy(nc), o);
          SamplerRun out;
          const int64_t rows = std::min<int64_t>(s.chains(), c["trace_chains"].get<int64_t>());

@@ -24,6 +24,15 @@ struct Session {
   const OptimizerEntry* optimizer_entry = nullptr;
   double base_lr = 0, base_min_lr = 0;
 
+  /// Image grids prepared by evaluate_model (evaluation.restore) for write_plots: file name, tiles [n, H*W]
+  /// in reading order, tiles per grid row.
+  struct ImageFigure {
+    std::string file;
+    ad::Tensor<double> tiles;
+    int cols = 1;
+  };
+  std::vector<ImageFigure> figures;
+
   std::vector<ad::Tensor<double>*> parameters();  // model then objective extras
   void set_lr_scale(double scale);
 
@@ -73,5 +82,7 @@ std::vector<std::pair<double, double>> plot_box(const Session& s);
 inline constexpr uint64_t kDataStream = 1, kInitStream = 2, kTrainStream = 3, kSampleStream = 4;
 /// Evaluation: AIS chains, and the held-out draw of the data source that MMD compares samples with.
 inline constexpr uint64_t kAisStream = 5, kHeldOutStream = 6;
+/// Evaluation: the noise and chains of the restoration (denoising / inpainting) demos.
+inline constexpr uint64_t kRestoreStream = 7;
 
 }  // namespace ebm::experiment
