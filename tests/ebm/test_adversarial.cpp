@@ -160,7 +160,8 @@ TEST_CASE("coupling flow: log|det ∂y/∂z| equals the log-determinant of a fin
   CHECK_THROWS_AS(ebm::CouplingFlow<double>(1, 2, {4}, ebm::Activation::tanh, bad), std::invalid_argument);
 }
 
-TEST_CASE("adversarial sampler fits a fixed Gaussian energy: mean-field answer (diagonal), full answer (flow)") {
+TEST_CASE("adversarial sampler fits a fixed Gaussian energy: mean-field answer (diagonal), full answer (flow)" *
+          doctest::test_suite("long")) {
   const G model = G::full(kMean, kCov);
   const Tensor<double> prec = model.precision();
   // Entropy of N(m, Σ): ½ log det(2πe Σ).

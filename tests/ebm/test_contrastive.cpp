@@ -181,7 +181,8 @@ Blobs blobs(int64_t n, uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("JEM: a 3-class 2-D classifier reaches 95% test accuracy and its SGLD samples lie on the data") {
+TEST_CASE("JEM: a 3-class 2-D classifier reaches 95% test accuracy and its SGLD samples lie on the data" *
+          doctest::test_suite("long")) {
   const Blobs train = blobs(1500, 1), test = blobs(1500, 2);
   ad::Rng init(3);
   ebm::ClassifierEnergy<double> clf(2, {32, 32}, 3, ebm::Activation::silu, init);

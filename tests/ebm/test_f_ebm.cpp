@@ -346,7 +346,8 @@ TEST_CASE("f-EBM model draws: exact for a Gaussian energy, short-run MALA otherw
 }
 
 TEST_CASE("f-EBM §6.1: a Gaussian fitted to a two-Gaussian mixture lands at each divergence's minimiser; "
-          "rejection sampling with the learnt ratio moves the KL fit's samples to the data") {
+          "rejection sampling with the learnt ratio moves the KL fit's samples to the data" *
+          doctest::test_suite("long")) {
   // Tolerance: |μ − μ*| and |σ − σ*| below 0.06 (the data's scale is 2). Over 4 seeds per divergence the fits
   // scattered by at most 0.02 around a systematic offset of at most 0.04 (α = 0.3's μ; it comes from the
   // finite critic and the single-step game, not from the estimator, which is unbiased): 0.06 covers both.

@@ -136,7 +136,7 @@ TEST_CASE("recovery: exact score matching (= the MLE for a Gaussian)") {
   check_2d(sm2, 0.0);
 }
 
-TEST_CASE("recovery: sliced score matching (Gaussian projections) and SSM-VR (Rademacher)") {
+TEST_CASE("recovery: sliced score matching (Gaussian projections) and SSM-VR (Rademacher)" * doctest::test_suite("long")) {
   ebm::SlicedScoreMatching<double> ssm(1, ebm::Projection::gaussian, false);
   check_1d(ssm, kSigma);
   check_2d(ssm, 0.0);
@@ -173,7 +173,7 @@ TEST_CASE("DSM control variate: the θ-gradient variance at σ = 0.02 drops by o
   CHECK(var[0] > 100 * var[1]);
 }
 
-TEST_CASE("recovery: NCE with noise fitted to the data, and its learnt log Z") {
+TEST_CASE("recovery: NCE with noise fitted to the data, and its learnt log Z" * doctest::test_suite("long")) {
   // log Z checks. Truth: 1-D log Z = log σ + ½ log 2π, whose MLE SE is SE(log σ̂) = 1/√(2N); 2-D
   // log Z = log 2π + ½ log det Σ with SE(½ log det Σ̂) = √(d/(2N)) (Var log det S ≈ 2d/N). The ×√2 of NCE and
   // the 5-SE margin as above.
@@ -199,7 +199,7 @@ TEST_CASE("recovery: NCE with noise fitted to the data, and its learnt log Z") {
   CHECK(std::abs(nce2.log_z() - lz2_true) < 5 * std::sqrt(2.0) * std::sqrt(2.0 / (2.0 * kN)));
 }
 
-TEST_CASE("recovery: contrastive divergence with MALA (CD-5 from the data) and PCD") {
+TEST_CASE("recovery: contrastive divergence with MALA (CD-5 from the data) and PCD" * doctest::test_suite("long")) {
   samplers::MalaOptions mala;
   mala.step_size = 0.3;
   ebm::NegativeOptions o;
