@@ -70,18 +70,20 @@ struct Tile {
   static constexpr int64_t KC = 256;
 };
 
-template <class T>
-void micro_kernel(int64_t kc, const T* Ap, const T* Bp, int64_t ldb, T* C, int64_t ldc, int64_t rows, int64_t cols,
-                  bool overwrite) {
+// The MR x NR tile C[0..rows, 0..cols) (=|+=) Σ_k A(r, k) Bp[k ldb + c]. A's element (r, k) is read at
+// a[r + k as] (a packed panel: as = MR; A stored transposed and read in place: as = M), or, with kRowsInPlace,
+// at a[r as + k] (the rows of a row-major A read in place: as = lda). Every element is summed in k order.
+template <class T, bool kRowsInPlace = false>
+void micro_kernel(int64_t kc, const T* a, int64_t as, const T* Bp, int64_t ldb, T* C, int64_t ldc, int64_t rows,
+                  int64_t cols, bool overwrite) {
   using B = Batch<T>;
   constexpr int64_t W = Tile<T>::W, NR = Tile<T>::NR, MR = Tile<T>::MR;
   B acc0[MR], acc1[MR];
   for (int64_t r = 0; r < MR; ++r) acc0[r] = acc1[r] = B(T(0));
   for (int64_t k = 0; k < kc; ++k) {
     const B b0 = B::load_unaligned(Bp + k * ldb), b1 = B::load_unaligned(Bp + k * ldb + W);
-    const T* a = Ap + k * MR;
     for (int64_t r = 0; r < MR; ++r) {
-      const B av(a[r]);
+      const B av(kRowsInPlace ? a[r * as + k] : a[r + k * as]);
       acc0[r] = xsimd::fma(av, b0, acc0[r]);
       acc1[r] = xsimd::fma(av, b1, acc1[r]);
     }
@@ -211,23 +213,33 @@ void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
     // Few rows (a batch of 128): split the columns instead. Each task packs its own B panels and runs every row
     // panel against them, so each core keeps only its share of B in its L2 (splitting rows made both cores
     // stream all of B) and a slice needs one synchronisation instead of two. Same per-element order as below.
-    for (int64_t kb = 0; kb < K; kb += KS) {
-      const int64_t kc = std::min(KS, K - kb);
-      const bool overwrite = kb == 0 && !accumulate;
-      // One piece of columns per thread: every piece packs all of A again, so no finer split.
-      const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
-      parallel_range(NP, (NP + threads - 1) / threads, 2, [&](int64_t lo, int64_t hi) {
+    // The pieces own disjoint columns of C, so each runs all K slices in order on its own: one synchronisation
+    // per product. Whole row panels of A are read in place (rows of A, or A stored transposed): with one column
+    // piece per thread, packing A would be done once per thread. Only a partial last panel is packed.
+    const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
+    parallel_range(NP, (NP + threads - 1) / threads, 2, [&](int64_t lo, int64_t hi) {
+      alignas(64) T Ap[Tile<T>::KC * Tile<T>::MR];
+      for (int64_t kb = 0; kb < K; kb += KS) {
+        const int64_t kc = std::min(KS, K - kb);
+        const bool overwrite = kb == 0 && !accumulate;
         for (int64_t p = lo; p < hi; ++p) pack_b(tb, N, K, B, kb, kc, p, Bp.data() + p * kc * NR);
-        alignas(64) T Ap[Tile<T>::KC * Tile<T>::MR];
         for (int64_t rp = 0; rp < MP; ++rp) {
           const int64_t i0 = rp * MR, rows = std::min(MR, M - i0);
-          pack_a(ta, M, K, A, kb, kc, i0, rows, Ap);
-          for (int64_t p = lo; p < hi; ++p)
-            micro_kernel(kc, Ap, Bp.data() + p * kc * NR, NR, C + i0 * N + p * NR, N, rows, std::min(NR, N - p * NR),
-                         overwrite);
+          if (rows < MR) pack_a(ta, M, K, A, kb, kc, i0, rows, Ap);
+          for (int64_t p = lo; p < hi; ++p) {
+            const T* bp = Bp.data() + p * kc * NR;
+            T* c = C + i0 * N + p * NR;
+            const int64_t cols = std::min(NR, N - p * NR);
+            if (rows < MR)
+              micro_kernel(kc, Ap, MR, bp, NR, c, N, rows, cols, overwrite);
+            else if (ta)
+              micro_kernel(kc, A + kb * M + i0, M, bp, NR, c, N, rows, cols, overwrite);
+            else
+              micro_kernel<T, true>(kc, A + i0 * K + kb, K, bp, NR, c, N, rows, cols, overwrite);
+          }
         }
-      });
-    }
+      }
+    });
     return;
   }
   for (int64_t kb = 0; kb < K; kb += KS) {
@@ -247,9 +259,9 @@ void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
         pack_a(ta, M, K, A, kb, kc, i0, rows, Ap);
         for (int64_t p = 0; p < NP; ++p)
           if (p < first_packed)
-            micro_kernel(kc, Ap, B + kb * N + p * NR, N, C + i0 * N + p * NR, N, rows, NR, overwrite);
+            micro_kernel(kc, Ap, MR, B + kb * N + p * NR, N, C + i0 * N + p * NR, N, rows, NR, overwrite);
           else
-            micro_kernel(kc, Ap, Bp.data() + p * kc * NR, NR, C + i0 * N + p * NR, N, rows, std::min(NR, N - p * NR),
+            micro_kernel(kc, Ap, MR, Bp.data() + p * kc * NR, NR, C + i0 * N + p * NR, N, rows, std::min(NR, N - p * NR),
                          overwrite);
       }
     });

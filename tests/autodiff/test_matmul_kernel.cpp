@@ -1,0 +1,96 @@
+// The GEMM behind ad::matmul against a naive triple loop, on shapes chosen to reach each of its code paths:
+// the column split for few row panels (whole panels read in place, a packed partial last panel, a partial
+// last column panel, K cut into several slices), the row-panel path for many rows, and the narrow-N kernels.
+// Every element must match the naive sum to rounding, and 1 and 2 threads must agree bit for bit.
+#include <doctest/doctest.h>
+
+#include <autodiff/autodiff.hpp>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "expect_ad.hpp"
+
+using ad::Shape;
+using ad::Tensor;
+
+namespace {
+
+template <class T>
+Tensor<T> uniform_as(const Shape& shape, uint64_t seed) {
+  const Tensor<double> d = test::uniform(shape, -1, 1, seed);
+  Tensor<T> t(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = static_cast<T>(d[i]);
+  return t;
+}
+
+template <class T>
+Tensor<T> product(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
+  ad::Tape<T> tape;
+  return ad::matmul(tape.constant(a), tape.constant(b), ta, tb).value();
+}
+
+// op(a) op(b) summed in long double, and the largest |term| sum per element for the rounding tolerance.
+template <class T>
+void naive(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+           std::vector<long double>& c, std::vector<long double>& mag) {
+  c.assign(static_cast<size_t>(M * N), 0);
+  mag.assign(static_cast<size_t>(M * N), 0);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j)
+      for (int64_t k = 0; k < K; ++k) {
+        const long double t = static_cast<long double>(ta ? a.at(k, i) : a.at(i, k)) * (tb ? b.at(j, k) : b.at(k, j));
+        c[static_cast<size_t>(i * N + j)] += t;
+        mag[static_cast<size_t>(i * N + j)] += std::fabs(t);
+      }
+}
+
+template <class T>
+void check_shape(int64_t M, int64_t N, int64_t K) {
+  for (const bool ta : {false, true})
+    for (const bool tb : {false, true}) {
+      CAPTURE(M);
+      CAPTURE(N);
+      CAPTURE(K);
+      CAPTURE(ta);
+      CAPTURE(tb);
+      const Tensor<T> a = uniform_as<T>(ta ? Shape{K, M} : Shape{M, K}, 7);
+      const Tensor<T> b = uniform_as<T>(tb ? Shape{N, K} : Shape{K, N}, 8);
+      Tensor<T> one, two;
+      {
+        ad::ThreadLimit limit(1);
+        one = product(a, b, ta, tb);
+      }
+      {
+        ad::ThreadLimit limit(2);
+        two = product(a, b, ta, tb);
+      }
+      REQUIRE(one.shape() == Shape{M, N});
+      std::vector<long double> c, mag;
+      naive(a, b, ta, tb, M, N, K, c, mag);
+      const long double eps = std::numeric_limits<T>::epsilon();
+      int64_t off = 0, differ = 0;
+      for (int64_t e = 0; e < M * N; ++e) {
+        if (std::fabs(one[e] - c[static_cast<size_t>(e)]) > 2 * K * eps * mag[static_cast<size_t>(e)]) ++off;
+        if (one[e] != two[e]) ++differ;
+      }
+      CHECK(off == 0);
+      CHECK(differ == 0);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("matmul kernel: every path agrees with a naive product, and 1 and 2 threads agree bit for bit") {
+  // Column split: 100 rows = 12 whole panels of 8 + a partial one; N = 300 leaves a partial column panel;
+  // K = 600 is cut into 3 slices.
+  check_shape<double>(100, 300, 600);
+  check_shape<float>(100, 300, 600);
+  check_shape<float>(128, 520, 130);  // whole row panels only
+  // Row panels in parallel (many rows).
+  check_shape<double>(700, 70, 300);
+  check_shape<float>(700, 70, 300);
+  // Narrow outputs: dot products, and the Aᵀ axpy kernel.
+  check_shape<double>(300, 3, 70);
+  check_shape<float>(300, 2, 70);
+}
