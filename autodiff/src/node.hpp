@@ -1,6 +1,8 @@
 #pragma once
 // Tape internals: the node layout and the rule table entry each op defines (see ops/*.cpp).
 #include <array>
+#include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "arena.hpp"
@@ -44,12 +46,27 @@ struct Node {
   Shape s;
 };
 
+// Note [Packed operands]: a leaf or constant never changes once recorded (its data is the tape's copy), so the
+// GEMM packing of such a node as the B operand of a product (kernels::pack_b_panels) can be kept and reused by
+// every later product with the same operand: the weights of a network recorded once and used by the forward
+// pass, the backward pass and higher-order sweeps, and across the iterations that rewind to a mark after them
+// (Langevin steps with θ held constant). Entries are keyed by node and transpose flag, made on first use, and
+// dropped with their node by rewind/clear; each costs the size of the operand.
+template <class T>
+struct PackedOperands {
+  std::unordered_map<uint64_t, std::vector<T, AlignedAllocator<T>>> by_node;  // key: 2 id + transposed
+  void drop_from(uint32_t first_id) {
+    std::erase_if(by_node, [first_id](const auto& e) { return e.first / 2 >= first_id; });
+  }
+};
+
 template <class T>
 class TapeImpl {
  public:
   std::vector<Node<T>> nodes;
   Arena arena;
   bool recording = true;
+  PackedOperands<T> packed;
 
   T* alloc(int64_t n) { return static_cast<T*>(arena.allocate(static_cast<size_t>(n) * sizeof(T))); }
 };

@@ -69,6 +69,7 @@ typename Tape<T>::Mark Tape<T>::mark() const {
 }
 template <class T>
 void Tape<T>::rewind(const Mark& m) {
+  impl_->packed.drop_from(m.nodes);
   impl_->nodes.resize(m.nodes);
   impl_->arena.rewind({m.chunk, m.offset});
 }

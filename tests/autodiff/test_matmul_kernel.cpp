@@ -24,10 +24,19 @@ Tensor<T> uniform_as(const Shape& shape, uint64_t seed) {
   return t;
 }
 
+// With B a constant, its packing is kept on the tape and reused by a second product (Note [Packed operands]);
+// with B computed (b · 1), the product packs it itself. Both must give the same bits.
 template <class T>
 Tensor<T> product(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
   ad::Tape<T> tape;
-  return ad::matmul(tape.constant(a), tape.constant(b), ta, tb).value();
+  const ad::Var<T> A = tape.constant(a), B = tape.constant(b);
+  const Tensor<T> first = ad::matmul(A, B, ta, tb).value(), again = ad::matmul(A, B, ta, tb).value();
+  const Tensor<T> computed = ad::matmul(A, B * tape.scalar(T(1)), ta, tb).value();
+  for (int64_t e = 0; e < first.numel(); ++e) {
+    REQUIRE(first[e] == again[e]);
+    REQUIRE(first[e] == computed[e]);
+  }
+  return first;
 }
 
 // op(a) op(b) summed in long double, and the largest |term| sum per element for the rounding tolerance.

@@ -201,14 +201,25 @@ void pack_a(bool ta, int64_t M, int64_t K, const T* A, int64_t kb, int64_t kc, i
     for (int64_t k = 0; k < kc; ++k) Ap[k * MR + r] = T(0);
 }
 
+// K in equal slices of at most KC (784 = 4 x 196, not 3 x 256 + 16: a thin last slice costs a full pass).
 template <class T>
-void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate) {
-  constexpr int64_t NR = Tile<T>::NR, MR = Tile<T>::MR, KC = Tile<T>::KC;
+int64_t slice_depth(int64_t K) {
+  const int64_t slices = (K + Tile<T>::KC - 1) / Tile<T>::KC;
+  return (K + slices - 1) / slices;
+}
+
+// Packed layout of op(B): the K slices one after the other, each as its NP column panels of kc x NR (panel p
+// of the slice starting at kb is at kb NP NR + p kc NR). A per-call packing holds one slice at a time.
+template <class T>
+void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate,
+                 const T* packed_b) {
+  constexpr int64_t NR = Tile<T>::NR, MR = Tile<T>::MR;
   const int64_t NP = (N + NR - 1) / NR, MP = (M + MR - 1) / MR;
   const int64_t work = M * N * K;
-  // K in equal slices of at most KC (784 = 4 x 196, not 3 x 256 + 16: a thin last slice costs a full pass).
-  const int64_t slices = (K + KC - 1) / KC, KS = (K + slices - 1) / slices;
-  PackBuffer<T> Bp(static_cast<size_t>(std::min(K, KS) * NP * NR));
+  const int64_t KS = slice_depth<T>(K);
+  PackBuffer<T> buffer(packed_b ? 0 : static_cast<size_t>(std::min(K, KS) * NP * NR));
+  // Where slice kb's panels are, and whether this call packs them.
+  auto slice_panels = [&](int64_t kb) { return packed_b ? const_cast<T*>(packed_b) + kb * NP * NR : buffer.data(); };
   if (MP <= 32 && NP >= 4 && work >= (1 << 16)) {
     // Few rows (a batch of 128): split the columns instead. Each task packs its own B panels and runs every row
     // panel against them, so each core keeps only its share of B in its L2 (splitting rows made both cores
@@ -222,12 +233,14 @@ void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
       for (int64_t kb = 0; kb < K; kb += KS) {
         const int64_t kc = std::min(KS, K - kb);
         const bool overwrite = kb == 0 && !accumulate;
-        for (int64_t p = lo; p < hi; ++p) pack_b(tb, N, K, B, kb, kc, p, Bp.data() + p * kc * NR);
+        T* panels = slice_panels(kb);
+        if (!packed_b)
+          for (int64_t p = lo; p < hi; ++p) pack_b(tb, N, K, B, kb, kc, p, panels + p * kc * NR);
         for (int64_t rp = 0; rp < MP; ++rp) {
           const int64_t i0 = rp * MR, rows = std::min(MR, M - i0);
           if (rows < MR) pack_a(ta, M, K, A, kb, kc, i0, rows, Ap);
           for (int64_t p = lo; p < hi; ++p) {
-            const T* bp = Bp.data() + p * kc * NR;
+            const T* bp = panels + p * kc * NR;
             T* c = C + i0 * N + p * NR;
             const int64_t cols = std::min(NR, N - p * NR);
             if (rows < MR)
@@ -247,9 +260,11 @@ void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
     // Every panel is packed, B stored transposed or not: reading B in place (rows N apart) measured ~10 % slower
     // on the 128-row products than packing it (contiguous panels: fewer TLB and prefetch misses).
     const int64_t first_packed = 0;
-    parallel_range(NP - first_packed, 4, work < (1 << 16) ? NP + 1 : 8, [&](int64_t lo, int64_t hi) {
-      for (int64_t p = first_packed + lo; p < first_packed + hi; ++p) pack_b(tb, N, K, B, kb, kc, p, Bp.data() + p * kc * NR);
-    });
+    T* panels = slice_panels(kb);
+    if (!packed_b)
+      parallel_range(NP - first_packed, 4, work < (1 << 16) ? NP + 1 : 8, [&](int64_t lo, int64_t hi) {
+        for (int64_t p = first_packed + lo; p < first_packed + hi; ++p) pack_b(tb, N, K, B, kb, kc, p, panels + p * kc * NR);
+      });
     const bool overwrite = kb == 0 && !accumulate;
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 17) / std::max<int64_t>(1, kc * N * MR));
     parallel_range(MP, grain, work < (1 << 16) ? MP + 1 : 2, [&](int64_t lo, int64_t hi) {
@@ -261,7 +276,7 @@ void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
           if (p < first_packed)
             micro_kernel(kc, Ap, MR, B + kb * N + p * NR, N, C + i0 * N + p * NR, N, rows, NR, overwrite);
           else
-            micro_kernel(kc, Ap, MR, Bp.data() + p * kc * NR, NR, C + i0 * N + p * NR, N, rows, std::min(NR, N - p * NR),
+            micro_kernel(kc, Ap, MR, panels + p * kc * NR, NR, C + i0 * N + p * NR, N, rows, std::min(NR, N - p * NR),
                          overwrite);
       }
     });
@@ -341,7 +356,31 @@ void gemm_ta_narrow(bool tb, int64_t M, int64_t N, int64_t K, const T* A, const 
 }  // namespace
 
 template <class T>
-void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate) {
+bool gemm_packs_b(int64_t N, int64_t K) {
+  return N > 0 && K > 0 && !(N < kLanes<T> / 2 && K >= kLanes<T>);
+}
+
+template <class T>
+int64_t packed_b_size(int64_t N, int64_t K) {
+  constexpr int64_t NR = Tile<T>::NR;
+  return K * ((N + NR - 1) / NR) * NR;
+}
+
+template <class T>
+void pack_b_panels(bool tb, int64_t N, int64_t K, const T* B, T* dst) {
+  constexpr int64_t NR = Tile<T>::NR;
+  const int64_t NP = (N + NR - 1) / NR, KS = slice_depth<T>(K);
+  for (int64_t kb = 0; kb < K; kb += KS) {
+    const int64_t kc = std::min(KS, K - kb);
+    parallel_range(NP, 4, N * K < (1 << 14) ? NP + 1 : 8, [&](int64_t lo, int64_t hi) {
+      for (int64_t p = lo; p < hi; ++p) pack_b(tb, N, K, B, kb, kc, p, dst + kb * NP * NR + p * kc * NR);
+    });
+  }
+}
+
+template <class T>
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate,
+          const T* packed_b) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     if (!accumulate) std::fill(C, C + M * N, T(0));
@@ -352,10 +391,16 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T
   else if (N < kLanes<T> / 2 && K >= kLanes<T>)
     gemm_dots(ta, tb, M, N, K, A, B, C, accumulate);
   else
-    gemm_panels(ta, tb, M, N, K, A, B, C, accumulate);
+    gemm_panels(ta, tb, M, N, K, A, B, C, accumulate, packed_b);
 }
 
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, const float*, const float*, float*, bool);
-template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, const double*, const double*, double*, bool);
+#define AD_GEMM_INSTANTIATE(T)                                                                                  \
+  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, const T*, const T*, T*, bool, const T*);        \
+  template bool gemm_packs_b<T>(int64_t, int64_t);                                                            \
+  template int64_t packed_b_size<T>(int64_t, int64_t);                                                        \
+  template void pack_b_panels<T>(bool, int64_t, int64_t, const T*, T*);
+AD_GEMM_INSTANTIATE(float)
+AD_GEMM_INSTANTIATE(double)
+#undef AD_GEMM_INSTANTIATE
 
 }  // namespace ad::kernels

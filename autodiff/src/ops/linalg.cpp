@@ -5,6 +5,21 @@
 namespace ad {
 using namespace ops;
 
+namespace {
+// op(B) packed for the GEMM if B is a leaf or a constant (Note [Packed operands]), else null.
+template <class T>
+const T* packed_operand(const Var<T>& b, bool tb, int64_t N, int64_t K) {
+  auto& impl = b.tape().impl();
+  if (impl.nodes[b.id()].rule || !kernels::gemm_packs_b<T>(N, K)) return nullptr;
+  auto [it, fresh] = impl.packed.by_node.try_emplace(uint64_t{b.id()} * 2 + tb);
+  if (fresh) {
+    it->second.resize(static_cast<size_t>(kernels::packed_b_size<T>(N, K)));
+    kernels::pack_b_panels(tb, N, K, b.data(), it->second.data());
+  }
+  return it->second.data();
+}
+}  // namespace
+
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b, bool ta, bool tb) {
   // C = op(A) op(B). With g = ∂L/∂C the adjoints are, per flag combination:
@@ -44,7 +59,7 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool ta, bool tb) {
     throw ShapeError(std::string("matmul") + (ta ? " (a transposed)" : "") + (tb ? " (b transposed)" : ""), sa, sb,
                      "inner dimensions " + std::to_string(K) + " and " + std::to_string(Kb) + " differ");
   Var<T> y = record(rule, {a, b}, Shape{M, N}, Attrs::ints(ta, tb));
-  kernels::gemm(ta, tb, M, N, K, a.data(), b.data(), mutable_data(y), false);
+  kernels::gemm(ta, tb, M, N, K, a.data(), b.data(), mutable_data(y), false, packed_operand(b, tb, N, K));
   return y;
 }
 
