@@ -259,11 +259,10 @@ void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
     const int64_t kc = std::min(KS, K - kb);
     // Every panel is packed, B stored transposed or not: reading B in place (rows N apart) measured ~10 % slower
     // on the 128-row products than packing it (contiguous panels: fewer TLB and prefetch misses).
-    const int64_t first_packed = 0;
     T* panels = slice_panels(kb);
     if (!packed_b)
-      parallel_range(NP - first_packed, 4, work < (1 << 16) ? NP + 1 : 8, [&](int64_t lo, int64_t hi) {
-        for (int64_t p = first_packed + lo; p < first_packed + hi; ++p) pack_b(tb, N, K, B, kb, kc, p, panels + p * kc * NR);
+      parallel_range(NP, 4, work < (1 << 16) ? NP + 1 : 8, [&](int64_t lo, int64_t hi) {
+        for (int64_t p = lo; p < hi; ++p) pack_b(tb, N, K, B, kb, kc, p, panels + p * kc * NR);
       });
     const bool overwrite = kb == 0 && !accumulate;
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 17) / std::max<int64_t>(1, kc * N * MR));
@@ -271,13 +270,19 @@ void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
       alignas(64) T Ap[Tile<T>::KC * Tile<T>::MR];
       for (int64_t rp = lo; rp < hi; ++rp) {
         const int64_t i0 = rp * MR, rows = std::min(MR, M - i0);
-        pack_a(ta, M, K, A, kb, kc, i0, rows, Ap);
-        for (int64_t p = 0; p < NP; ++p)
-          if (p < first_packed)
-            micro_kernel(kc, Ap, MR, B + kb * N + p * NR, N, C + i0 * N + p * NR, N, rows, NR, overwrite);
+        // Whole panels of a row-major A are read in place; A stored transposed is packed (in place, each k
+        // would be a new row M elements away: a TLB miss per k once M is large).
+        const bool in_place = !ta && rows == MR;
+        if (!in_place) pack_a(ta, M, K, A, kb, kc, i0, rows, Ap);
+        for (int64_t p = 0; p < NP; ++p) {
+          const T* bp = panels + p * kc * NR;
+          T* c = C + i0 * N + p * NR;
+          const int64_t cols = std::min(NR, N - p * NR);
+          if (in_place)
+            micro_kernel<T, true>(kc, A + i0 * K + kb, K, bp, NR, c, N, rows, cols, overwrite);
           else
-            micro_kernel(kc, Ap, MR, panels + p * kc * NR, NR, C + i0 * N + p * NR, N, rows, std::min(NR, N - p * NR),
-                         overwrite);
+            micro_kernel(kc, Ap, MR, bp, NR, c, N, rows, cols, overwrite);
+        }
       }
     });
   }
