@@ -282,4 +282,24 @@ TEST_CASE("runner: evaluation.ais and evaluation.mmd in evaluate_model (continuo
   CHECK(std::abs(est_rbm - exact_rbm) < 0.1);
   CHECK(std::abs(est_rbm - exact_rbm) < 4 * se_rbm);
   CHECK(!e["log_z"].contains("quadrature"));  // 12 dimensions
+
+  // evaluation.ais.reverse "exact": reverse AIS from exact samples (enumeration), the sandwich holds log Z.
+  // (held_out "none": the config's data source is still the 1-D mixture, whose fresh draws the RBM cannot score.)
+  s.cfg["evaluation"]["ais"]["reverse"] = "exact";
+  s.cfg["evaluation"]["held_out"] = "none";
+  e = evaluate_model(s, Tensor<double>(Shape{0, 12}));
+  CHECK(e["held_out"]["source"] == "training_data");
+  CHECK(!e["likelihood"].contains("held_out"));
+  const json& w = e["log_z"]["ais"]["sandwich"];
+  const json& rev = e["log_z"]["ais"]["reverse"];
+  std::printf("[ais] runner rbm sandwich: lower %.5f  upper %.5f  exact %.5f\n", w["lower"].get<double>(), w["upper"].get<double>(), exact_rbm);
+  CHECK(rev["samples"] == "exact");
+  CHECK(rev["guaranteed"] == true);
+  CHECK(w["lower"].get<double>() - 4 * e["log_z"]["ais"]["lower_bound_stderr"].get<double>() <= exact_rbm);
+  CHECK(w["upper"].get<double>() + 4 * rev["upper_bound_stderr"].get<double>() >= exact_rbm);
+  CHECK(std::abs(rev["estimate"].get<double>() - exact_rbm) < 0.1);
+  // The log-likelihood bounds follow: log p = −E − log Z, so [−Ē − upper, −Ē − lower].
+  const json& lt = e["likelihood"]["train"];
+  CHECK(lt["log_likelihood_ais_bounds"]["lower"].get<double>() == doctest::Approx(-lt["energy_mean"].get<double>() - w["upper"].get<double>()));
+  CHECK(lt["log_likelihood_ais_bounds"]["upper"].get<double>() == doctest::Approx(-lt["energy_mean"].get<double>() - w["lower"].get<double>()));
 }
