@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "ebm/eval/ais.hpp"
 #include "ebm/eval/exact_samples.hpp"
@@ -50,15 +51,16 @@ json ais_report(Session& s) {
   common.seed = ad::Rng(s.cfg["seed"].get<uint64_t>(), kAisStream).next_u64();
   std::string transition = c["transition"];
   const bool reverse = c["reverse"] != "none";
-  std::string starts_label;
-  const ad::Tensor<double> starts = reverse ? reverse_starts(s, common.chains, starts_label) : ad::Tensor<double>();
-  AisResult r, rev;
+  // The reverse run, once the forward one has set up its options; a failure there (e.g. held-out data the model
+  // cannot score) is reported in its place and keeps the forward numbers.
+  std::function<AisResult(const ad::Tensor<double>&)> run_reverse;
+  AisResult r;
   if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(s.model.get())) {
     RbmAisOptions o;
     static_cast<AisOptions&>(o) = common;
     o.base_visible_bias = rbm_base_bias(x);
     r = ais_log_partition_rbm(*rbm, o);
-    if (reverse) rev = ais_reverse_log_partition_rbm(*rbm, starts, o);
+    run_reverse = [rbm, o](const ad::Tensor<double>& starts) { return ais_reverse_log_partition_rbm(*rbm, starts, o); };
     transition = "gibbs";
   } else {
     if (transition == "gibbs")
@@ -76,7 +78,7 @@ json ais_report(Session& s) {
       o.base_std.push_back(widen * (v > 0 ? std::sqrt(v) : 1.0));
     }
     r = ais_log_partition(*s.model, o);
-    if (reverse) rev = ais_reverse_log_partition(*s.model, starts, o);
+    run_reverse = [&s, o](const ad::Tensor<double>& starts) { return ais_reverse_log_partition(*s.model, starts, o); };
   }
   json out = {{"estimate", num(r.log_z)},       {"stderr", num(r.stderr_log_z)},
               {"ess", r.ess},                   {"lower_bound", num(r.lower_bound)},
@@ -85,6 +87,16 @@ json ais_report(Session& s) {
               {"steps", common.steps},          {"transition", transition},
               {"acceptance_rate", r.acceptance_rate}};
   if (!reverse) return out;
+  std::string starts_label;
+  ad::Tensor<double> starts;
+  AisResult rev;
+  try {
+    starts = reverse_starts(s, common.chains, starts_label);
+    rev = run_reverse(starts);
+  } catch (const std::exception& e) {
+    out["reverse"] = {{"error", e.what()}};
+    return out;
+  }
   const bool exact = starts_label == "exact";
   out["reverse"] = {{"samples", starts_label},
                     {"chains", starts.rows()},
