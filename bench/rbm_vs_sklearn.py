@@ -144,7 +144,7 @@ def ebm_config(hidden, steps):
         "optimiser": {"type": "sgd", "lr": ARGS.lr, "momentum": 0.0},
         "training": {"steps": steps, "batch_size": ARGS.batch_size, "log_every": per_epoch, "checkpoint_every": steps},
         "sampler": {"type": "gibbs", "chains": 64, "steps": 1000, "init": "data"},
-        "evaluation": {"log_z": False, "held_out_split": "test",
+        "evaluation": {"log_z": False, "held_out": "test",
                        "ais": {"enabled": True, "transition": "gibbs", "chains": ARGS.ais_chains, "steps": ARGS.ais_steps},
                        "pseudo_likelihood": {"enabled": True, "all_bits_points": 1000}},
     }
@@ -187,7 +187,7 @@ def main():
         ours_as_sk = as_sklearn(W, b, c, ARGS.seed)
         ours_pl_skcode = float(ours_as_sk.score_samples(x_test).mean())
         ours_all = float(pl_all_bits(x_all, W, b, c).mean())
-        lik = summary["evaluation"]["likelihood"]["test"]
+        lik = summary["evaluation"]["likelihood"]["held_out"]
         if abs(ours_all - lik["pseudo_likelihood_all_bits"]) > 1e-6 * abs(ours_all):
             raise SystemExit(f"cross-check failed: all-bits PL {ours_all} (numpy) vs {lik['pseudo_likelihood_all_bits']} (ebm)")
         ours_epoch = summary["timings"]["train_seconds"] / ARGS.epochs

@@ -54,7 +54,9 @@ PY
 }
 
 # ---- 2. examples ------------------------------------------------------------------------------------------------
-"$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/gauss" --quiet
+# With forward and reverse AIS (reverse from exact samples of the Gaussian model): the sandwich holds log Z.
+"$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/gauss" --quiet --set evaluation.ais.enabled=true \
+  --set evaluation.ais.reverse=exact --set evaluation.ais.chains=200 --set evaluation.ais.steps=500
 check "gaussian example exits 0" test $? -eq 0
 check "gaussian example recovers mu and sigma" py "$WORK/gauss/summary.json" <<'PY'
 import json, sys
@@ -64,6 +66,21 @@ mu, sigma = p["mu"], p["sigma"]
 ok = abs(mu[0] - 1) < 0.1 and abs(mu[1] + 2) < 0.15 and abs(sigma[0] / 0.5 - 1) < 0.08 and abs(sigma[1] / 2 - 1) < 0.08
 ok = ok and s["complete"] and abs(s["evaluation"]["log_z"]["quadrature"] - p["log_z_analytic"]) < 1e-3
 if not ok: print("gaussian summary:", json.dumps(p), s["evaluation"].get("log_z"))
+sys.exit(0 if ok else 1)
+PY
+check "gaussian example: AIS sandwich (exact reverse samples) brackets the analytic log Z" py "$WORK/gauss/summary.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))["evaluation"]
+z, a = e["parameters"]["log_z_analytic"], e["log_z"]["ais"]
+w, r = a["sandwich"], a["reverse"]
+# Stochastic bounds: checked up to 4 of their SEs; both within 0.1 nats at 500 intermediates.
+ok = w["lower"] - 4 * a["lower_bound_stderr"] <= z <= w["upper"] + 4 * r["upper_bound_stderr"]
+ok = ok and abs(w["lower"] - z) < 0.1 and abs(w["upper"] - z) < 0.1 and abs(r["estimate"] - z) < 0.1
+ok = ok and r["samples"] == "exact" and r["guaranteed"] and w["upper_guaranteed"] and r["chains"] == 200
+h = e["likelihood"]["held_out"]
+ok = ok and e["held_out"]["source"] == "fresh_draw" and e["held_out"]["points"] == 5000
+ok = ok and h["log_likelihood_ais_bounds"]["lower"] <= h["log_likelihood_ais_bounds"]["upper"]
+if not ok: print("gaussian AIS:", json.dumps(a), json.dumps(e["likelihood"]))
 sys.exit(0 if ok else 1)
 PY
 
@@ -173,12 +190,26 @@ PY
 check "RBM example draws an image grid" check_png_grid "$WORK/rbm/samples.png"
 "$EBM" run "$SRC/examples/fashion_rbm_64.json" --out "$WORK/rbm64" --quiet --set data.subset=1000 --set training.steps=100 \
   --set sampler.steps=20 --set sampler.chains=16 --set evaluation.ais.chains=10 --set evaluation.ais.steps=100 \
-  --set evaluation.pseudo_likelihood.all_bits_points=50
-check "RBM-64 example reports test-split AIS log-likelihood and pseudo-likelihood" py "$WORK/rbm64/summary.json" <<'PY'
+  --set evaluation.pseudo_likelihood.all_bits_points=50 --set evaluation.ais.reverse=data
+check "RBM-64 example reports held-out (test split) AIS log-likelihood and pseudo-likelihood" py "$WORK/rbm64/summary.json" <<'PY'
 import json, sys
-t = json.load(open(sys.argv[1]))["evaluation"]["likelihood"]["test"]
-ok = t["points"] == 10000 and -784 * 0.7 < t["log_likelihood_ais"] < 0 and -784 * 0.7 < t["pseudo_likelihood"] < 0
+e = json.load(open(sys.argv[1]))["evaluation"]
+t = e["likelihood"]["held_out"]
+ok = e["held_out"] == {"source": "test_split", "points": 10000} and e["likelihood"]["train"]["points"] == 1000
+ok = ok and t["points"] == 10000 and -784 * 0.7 < t["log_likelihood_ais"] < 0 and -784 * 0.7 < t["pseudo_likelihood"] < 0
 ok = ok and -784 * 0.7 < t["pseudo_likelihood_all_bits"] < 0 and t["pseudo_likelihood_all_bits_points"] == 50
+sys.exit(0 if ok else 1)
+PY
+check "RBM-64 example: reverse AIS from held-out data is labelled approximate" py "$WORK/rbm64/summary.json" <<'PY'
+import json, math, sys
+e = json.load(open(sys.argv[1]))["evaluation"]
+a = e["log_z"]["ais"]
+r, w = a["reverse"], a["sandwich"]
+ok = r["samples"] == "held_out_data" and r["guaranteed"] is False and "APPROXIMATE" in r["note"] and r["chains"] == 10
+ok = ok and w["upper_guaranteed"] is False and all(math.isfinite(w[k]) for k in ("lower", "upper", "gap", "estimate"))
+b = e["likelihood"]["held_out"]["log_likelihood_ais_bounds"]
+ok = ok and b["lower_guaranteed"] is False and math.isfinite(b["lower"]) and math.isfinite(b["upper"])
+if not ok: print(json.dumps(a))
 sys.exit(0 if ok else 1)
 PY
 check "RBM-64 example draws an image grid" check_png_grid "$WORK/rbm64/samples.png"

@@ -20,57 +20,17 @@
 #include <ebm/models/gaussian.hpp>
 #include <ebm/models/rbm.hpp>
 
+#include "ais_test_models.hpp"
+
 using ad::Shape;
 using ad::Tensor;
+
+using namespace ais_test;
 
 namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// A 12 × 6 Bernoulli RBM with weights large enough for a rugged, correlated distribution (W ~ N(0, 1)).
-ebm::BernoulliRbm<double> test_rbm() {
-  ad::Rng rng(11);
-  ebm::BernoulliRbm<double> rbm(12, 6, rng, 1.0);
-  ad::fill_uniform(rbm.param("b"), rng, -1.0, 1.0);
-  ad::fill_uniform(rbm.param("c"), rng, -1.0, 1.0);
-  return rbm;
-}
-
-// A 2-D mixture of three Gaussians with unequal weights and covariances (isotropic per component).
-struct Mixture {
-  Tensor<double> means{Shape{3, 2}, {-2.0, 0.0, 2.0, 1.0, 0.5, -2.5}};
-  Tensor<double> stds{Shape{3}, {0.5, 0.8, 0.4}};
-  std::vector<double> weights{0.5, 0.3, 0.2};
-  double log_c = 1.7;  // E = −log p − log_c, so log Z = log_c exactly
-
-  // E(x) = −log Σ_k π_k N(x; μ_k, s_k² I) − log_c, on the tape.
-  samplers::BatchEnergy<double> energy() const {
-    return [this](ad::Tape<double>& tape, const ad::Var<double>& x) {
-      const int64_t b = x.shape()[0];
-      std::vector<ad::Var<double>> rows;
-      for (int64_t k = 0; k < 3; ++k) {
-        Tensor<double> mu(Shape{2}, {means.at(k, 0), means.at(k, 1)});
-        const double s = stds[k];
-        const double log_norm = std::log(weights[size_t(k)]) - std::log(2 * std::numbers::pi * s * s);
-        const ad::Var<double> l = log_norm - 0.5 / (s * s) * ad::sum(ad::square(x - tape.constant(mu)), 1);
-        rows.push_back(ad::reshape(l, Shape{1, b}));
-      }
-      return -ad::logsumexp(ad::concat_rows(rows), 0) - log_c;
-    };
-  }
-};
-
-ebm::ContinuousAisOptions mixture_options() {
-  ebm::ContinuousAisOptions o;
-  o.chains = 256;
-  o.steps = 1000;
-  o.base_mean = {0.0, 0.0};
-  o.base_std = {2.5, 2.5};
-  o.step_size = 0.5;
-  o.seed = 3;
-  return o;
 }
 
 }  // namespace
@@ -322,4 +282,24 @@ TEST_CASE("runner: evaluation.ais and evaluation.mmd in evaluate_model (continuo
   CHECK(std::abs(est_rbm - exact_rbm) < 0.1);
   CHECK(std::abs(est_rbm - exact_rbm) < 4 * se_rbm);
   CHECK(!e["log_z"].contains("quadrature"));  // 12 dimensions
+
+  // evaluation.ais.reverse "exact": reverse AIS from exact samples (enumeration), the sandwich holds log Z.
+  // (held_out "none": the config's data source is still the 1-D mixture, whose fresh draws the RBM cannot score.)
+  s.cfg["evaluation"]["ais"]["reverse"] = "exact";
+  s.cfg["evaluation"]["held_out"] = "none";
+  e = evaluate_model(s, Tensor<double>(Shape{0, 12}));
+  CHECK(e["held_out"]["source"] == "training_data");
+  CHECK(!e["likelihood"].contains("held_out"));
+  const json& w = e["log_z"]["ais"]["sandwich"];
+  const json& rev = e["log_z"]["ais"]["reverse"];
+  std::printf("[ais] runner rbm sandwich: lower %.5f  upper %.5f  exact %.5f\n", w["lower"].get<double>(), w["upper"].get<double>(), exact_rbm);
+  CHECK(rev["samples"] == "exact");
+  CHECK(rev["guaranteed"] == true);
+  CHECK(w["lower"].get<double>() - 4 * e["log_z"]["ais"]["lower_bound_stderr"].get<double>() <= exact_rbm);
+  CHECK(w["upper"].get<double>() + 4 * rev["upper_bound_stderr"].get<double>() >= exact_rbm);
+  CHECK(std::abs(rev["estimate"].get<double>() - exact_rbm) < 0.1);
+  // The log-likelihood bounds follow: log p = −E − log Z, so [−Ē − upper, −Ē − lower].
+  const json& lt = e["likelihood"]["train"];
+  CHECK(lt["log_likelihood_ais_bounds"]["lower"].get<double>() == doctest::Approx(-lt["energy_mean"].get<double>() - w["upper"].get<double>()));
+  CHECK(lt["log_likelihood_ais_bounds"]["upper"].get<double>() == doctest::Approx(-lt["energy_mean"].get<double>() - w["lower"].get<double>()));
 }

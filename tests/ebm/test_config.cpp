@@ -8,6 +8,7 @@
 
 #include <ebm/experiment/config.hpp>
 #include <ebm/experiment/rundir.hpp>
+#include <ebm/experiment/runner.hpp>
 #include <ebm/experiment/schema.hpp>
 
 using namespace ebm::experiment;
@@ -75,6 +76,29 @@ TEST_CASE("config errors: invalid JSON and data-source checks") {
   } catch (const ConfigError& e) {
     CHECK(has_error(e.errors(), "data.scales: expected shape [1] or [1, 2]"));
   }
+}
+
+TEST_CASE("evaluation.held_out: one key for every metric; the old held_out_split still loads") {
+  CHECK(resolve_config("{}", "x.json", {}, ".")["evaluation"]["held_out"] == "auto");
+  // "auto" resolves against the data source: a fresh draw of a random source, the test split of a split source.
+  CHECK(held_out_mode(resolve_config("{}", "x.json", {}, ".")) == "fresh");
+  const std::string fashion = R"({"data": {"type": "fashion_mnist", "split": "train", "dir": "/nonexistent"}, "model": {"type": "rbm"},
+                                   "evaluation": {"held_out_split": "test"}})";
+  json c = resolve_config(fashion, "x.json", {}, ".");
+  CHECK(c["evaluation"]["held_out"] == "test");
+  CHECK(!c["evaluation"].contains("held_out_split"));  // translated: the resolved config has one key
+  CHECK(held_out_mode(c) == "test");
+  const std::string fashion_test = R"({"data": {"type": "fashion_mnist", "split": "test", "dir": "/nonexistent"}, "model": {"type": "rbm"}})";
+  CHECK(held_out_mode(resolve_config(fashion_test, "x.json", {}, ".")) == "none");  // never the training data as "held out"
+  CHECK_THROWS_AS(resolve_config(fashion, "x.json", {"data.split=test"}, "."), ConfigError);
+  // "none" (the old default) keeps "auto": the other metrics always had held-out data.
+  CHECK(resolve_config(R"({"evaluation": {"held_out_split": "none"}})", "x.json", {}, ".")["evaluation"]["held_out"] == "auto");
+  CHECK_THROWS_WITH_AS(resolve_config(R"({"evaluation": {"held_out_split": "train"}})", "x.json", {}, "."),
+                       doctest::Contains("evaluation.held_out_split: replaced by evaluation.held_out"), ConfigError);
+  CHECK_THROWS_WITH_AS(resolve_config(R"({"evaluation": {"held_out": "test"}})", "x.json", {}, "."),
+                       doctest::Contains("evaluation.held_out: \"test\" needs a data source with a test split"), ConfigError);
+  CHECK_THROWS_WITH_AS(resolve_config(R"({"evaluation": {"ais": {"reverse": "both"}}})", "x.json", {}, "."),
+                       doctest::Contains("evaluation.ais.reverse: expected one of"), ConfigError);
 }
 
 TEST_CASE("JSON Schema output names every section and marks closed objects") {

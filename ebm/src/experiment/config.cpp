@@ -33,7 +33,7 @@ Node restore_schema() {
       "denoising and inpainting of held-out images with a noise_conditional model (ebm/eval/restore.hpp): PSNR "
       "before/after in summary.json, denoise.png and inpaint.png (rows: clean | corrupted | restored)",
       {{"enabled", boolean("run the demos after training (image data and a noise_conditional model)", false)},
-       {"images", integer("test images (the first N of the test split)", 16).range(1, 1000)},
+       {"images", integer("images (the first N of the held-out data, evaluation.held_out)", 16).range(1, 1000)},
        {"noise_sd", number("denoising: sd of the additive Gaussian noise on [0, 1] pixels", 0.3).positive()},
        {"denoise_levels", integer("denoising by annealed Langevin (posterior given the noisy image): levels below noise_sd down to sigma_min", 5).at_least(1)},
        {"mask", enumeration("inpainting: the missing region", {"center", "left_half", "right_half", "top_half", "bottom_half"}, "center")},
@@ -83,16 +83,24 @@ Node build_schema() {
                                              {"adapt_step", boolean("tune the step per intermediate on a pilot anneal", true)},
                                              {"leapfrog_steps", integer("HMC leapfrog steps", 5).at_least(1)},
                                              {"base_std_scale", number("Gaussian base: the data's per-axis mean and standard deviation "
-                                                                       "times this", 1.5).positive()}})},
-                             {"mmd", boolean("MMD² between the samples and held-out data (fresh draws of the data source; the "
-                                             "training data when the source is a fixed file)", false)},
+                                                                       "times this", 1.5).positive()},
+                                             {"reverse", enumeration("also run reverse AIS, from samples of the model back to the base, for an "
+                                                                     "upper bound on log Z (ais.hpp, Note [Reverse AIS]): \"exact\" from exact "
+                                                                     "samples (Bernoulli RBMs with a layer of at most 20 units, by enumeration; "
+                                                                     "Gaussian models), a guaranteed stochastic bound; \"data\" from held-out data "
+                                                                     "(evaluation.held_out) in their place, an approximation that is not a bound",
+                                                                     {"none", "exact", "data"}, "none")}})},
+                             {"held_out", enumeration("the held-out data of every metric (likelihoods, pseudo-likelihood, MMD, "
+                                                      "accuracy, energy histogram, restoration, reverse AIS from data): \"test\" the data "
+                                                      "source's test split (all of it; training on its train split); \"fresh\" a new "
+                                                      "draw of a random source (its own stream); \"none\" the training data, labelled "
+                                                      "so; \"auto\": test when the source has one, else fresh when it is random, else none",
+                                                      {"auto", "test", "fresh", "none"}, "auto")},
+                             {"mmd", boolean("MMD² between the samples and the held-out data", false)},
                              {"mmd_points", integer("at most this many samples and data points for MMD", 1000).at_least(2)},
-                             {"held_out_split", enumeration("also evaluate on this split of the data source (its `split` replaced, "
-                                                            "`subset` dropped): energy, AIS log-likelihood, pseudo-likelihood; "
-                                                            "\"none\": the training data only", {"none", "train", "test"}, "none")},
                              {"pseudo_likelihood", object("pseudo-likelihood of 0/1 data, as scikit-learn's BernoulliRBM.score_samples "
                                                           "computes it (ebm/eval/pseudo_likelihood.hpp)",
-                                                          {{"enabled", boolean("report it (training data and held_out_split)", false)},
+                                                          {{"enabled", boolean("report it (training and held-out data)", false)},
                                                            {"all_bits_points", integer("rows for the exact all-bits sum (Bernoulli RBMs; "
                                                                                        "0: skip it)", 1000).non_negative()}})},
                              {"restore", restore_schema()}})},
@@ -102,6 +110,40 @@ Node build_schema() {
                          {"plot_size", integer("heat-map width and height in pixels", 480).range(64, 4096)}})}};
   Node root = object("An ebm experiment: `ebm run FILE.json`", std::move(top));
   return root;
+}
+
+// Older files named the held-out data `evaluation.held_out_split` ("none" | "train" | "test", used only by the
+// likelihoods). It is translated to `evaluation.held_out` before validation, so those files and the config.json of
+// older run directories still load; "train" (the whole train split) has no counterpart and is refused.
+void translate_held_out_split(json& in, std::vector<std::string>& errors) {
+  if (!in.contains("evaluation") || !in["evaluation"].is_object() || !in["evaluation"].contains("held_out_split")) return;
+  json& ev = in["evaluation"];
+  const json old = ev["held_out_split"];
+  ev.erase("held_out_split");
+  const std::string key = "evaluation.held_out_split";
+  if (old == "none") return;  // the training data only was never a choice for the other metrics: keep "auto"
+  if (old == "test") {
+    if (ev.contains("held_out") && ev["held_out"] != "test")
+      errors.push_back(key + ": \"test\" contradicts evaluation.held_out " + brief(ev["held_out"]) + " (held_out_split is its old name; keep one)");
+    else
+      ev["held_out"] = "test";
+    return;
+  }
+  errors.push_back(key + ": replaced by evaluation.held_out (one of \"auto\", \"test\", \"fresh\", \"none\"), got " + brief(old));
+}
+
+// evaluation.held_out against the data source: "test" needs a source with a test split that trains on its train
+// split, "fresh" a random source.
+void check_held_out(const json& cfg, std::vector<std::string>& errors) {
+  const std::string h = cfg["evaluation"]["held_out"];
+  const json& data = cfg["data"];
+  const DataSource& src = registry().data_source(data["type"]);
+  if (h == "test" && !(data.contains("split") && data["split"] == "train"))
+    errors.push_back("evaluation.held_out: \"test\" needs a data source with a test split, trained on its train split (data.type " +
+                     data["type"].dump() + (data.contains("split") ? ", data.split " + data["split"].dump() : std::string()) + ")");
+  if (h == "fresh" && src.fixed)
+    errors.push_back("evaluation.held_out: \"fresh\" needs a random data source (a toy set or a mixture), not data.type " +
+                     data["type"].dump() + ", whose data are fixed");
 }
 
 }  // namespace
@@ -133,6 +175,7 @@ json resolve_config(const std::string& text, const std::string& file, const std:
       errors.push_back(e.what());
     }
   }
+  translate_held_out_split(in, errors);
   json out = validate(in, experiment_schema(), errors);
   if (!errors.empty()) throw ConfigError(file, errors);
 
@@ -145,6 +188,7 @@ json resolve_config(const std::string& text, const std::string& file, const std:
     }
   const DataSource& src = registry().data_source(data["type"]);
   if (src.check) src.check(data, errors);
+  check_held_out(out, errors);
   if (out["output"]["dir"].is_null()) out["output"]["dir"] = (fs::path("runs") / fs::path(file).stem()).string();
   if (!errors.empty()) throw ConfigError(file, errors);
   return out;

@@ -8,16 +8,15 @@
 #include <samplers/gibbs.hpp>
 #include <samplers/langevin.hpp>
 
-#include "ebm/eval/ais.hpp"
 #include "ebm/eval/mmd.hpp"
 #include "ebm/eval/partition.hpp"
 #include "ebm/models/classifier.hpp"
-#include "ebm/eval/pseudo_likelihood.hpp"
 #include "ebm/eval/restore.hpp"
 #include "ebm/models/sampling.hpp"
 #include "ebm/experiment/rundir.hpp"
 #include "ebm/experiment/runner.hpp"
 #include "ebm/plot/plot.hpp"
+#include "eval_likelihood.hpp"
 
 namespace ebm::experiment {
 
@@ -81,48 +80,6 @@ ad::Tensor<double> draw_samples(Session& s, const json& c, json& stats) {
 
 namespace {
 
-// evaluation.ais: Bernoulli RBMs by block Gibbs from a base with the data's base rates (Salakhutdinov & Murray
-// 2008); any other model by MALA/HMC from a Gaussian fitted to the data, widened by base_std_scale.
-json ais_report(const Session& s) {
-  const json& c = s.cfg["evaluation"]["ais"];
-  const ad::Tensor<double>& x = s.data.x;
-  AisOptions common;
-  common.chains = c["chains"], common.steps = c["steps"], common.transitions = c["transitions"];
-  common.schedule = parse_beta_schedule(c["schedule"]);
-  common.seed = ad::Rng(s.cfg["seed"].get<uint64_t>(), kAisStream).next_u64();
-  std::string transition = c["transition"];
-  AisResult r;
-  if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(s.model.get())) {
-    RbmAisOptions o;
-    static_cast<AisOptions&>(o) = common;
-    o.base_visible_bias = rbm_base_bias(x);
-    r = ais_log_partition_rbm(*rbm, o);
-    transition = "gibbs";
-  } else {
-    if (transition == "gibbs")
-      throw std::invalid_argument("evaluation.ais.transition \"gibbs\" needs a Bernoulli RBM; use \"mala\" or \"hmc\"");
-    ContinuousAisOptions o;
-    static_cast<AisOptions&>(o) = common;
-    o.transition = transition == "hmc" ? AisTransition::hmc : AisTransition::mala;
-    o.step_size = c["step_size"], o.adapt_step = c["adapt_step"], o.leapfrog_steps = c["leapfrog_steps"];
-    const double widen = c["base_std_scale"];
-    for (int64_t k = 0; k < x.cols(); ++k) {
-      double m = 0, v = 0;
-      for (int64_t i = 0; i < x.rows(); ++i) m += x.at(i, k) / double(x.rows());
-      for (int64_t i = 0; i < x.rows(); ++i) v += (x.at(i, k) - m) * (x.at(i, k) - m) / double(x.rows());
-      o.base_mean.push_back(m);
-      o.base_std.push_back(widen * (v > 0 ? std::sqrt(v) : 1.0));
-    }
-    r = ais_log_partition(*s.model, o);
-  }
-  auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
-  return {{"estimate", num(r.log_z)},       {"stderr", num(r.stderr_log_z)},
-          {"ess", r.ess},                   {"lower_bound", num(r.lower_bound)},
-          {"log_z_base", r.log_z_base},     {"chains", common.chains},
-          {"steps", common.steps},          {"transition", transition},
-          {"acceptance_rate", r.acceptance_rate}};
-}
-
 double classification_accuracy(const ClassifierEnergy<double>& clf, const Dataset& d) {
   const ad::Tensor<double> p = clf.class_probabilities(d.x);
   int64_t right = 0;
@@ -178,60 +135,7 @@ json mmd_report(Session& s, const ad::Tensor<double>& samples) {
   return {{"mmd2", r.mmd2}, {"bandwidths", r.bandwidths}, {"samples", a.rows()}, {"reference", reference}, {"reference_points", b.rows()}};
 }
 
-// evaluation.held_out_split / evaluation.pseudo_likelihood: per data set (the training data, and the named split of
-// the data source), the mean energy, the average log-likelihood −mean E − log Ẑ when AIS ran, and the
-// pseudo-likelihood (scikit-learn's one-bit estimator; the exact all-bits sum on the first rows for RBMs).
-json likelihood_report(const Session& s, const json& log_z_ais) {
-  const json& ev = s.cfg["evaluation"];
-  const uint64_t seed = s.cfg["seed"];
-  std::vector<std::pair<std::string, ad::Tensor<double>>> sets;
-  sets.emplace_back("train", s.data.x);
-  if (const std::string split = ev["held_out_split"]; split != "none") {
-    json dc = s.cfg["data"];
-    if (!dc.contains("split")) throw std::invalid_argument("evaluation.held_out_split: data source " + dc["type"].dump() + " has no split");
-    dc["split"] = split, dc["subset"] = nullptr;
-    ad::Rng rng(seed, kHeldOutStream);
-    sets.emplace_back(split == "train" ? "train_split" : split, registry().data_source(dc["type"]).load(dc, rng).x);
-  }
-  const bool has_z = log_z_ais.is_object() && log_z_ais.contains("estimate") && log_z_ais["estimate"].is_number();
-  json out = json::object();
-  for (const auto& [name, x] : sets) {
-    json r = {{"points", x.rows()}};
-    const ad::Tensor<double> e = s.model->evaluate(x);
-    double m = 0, v = 0;
-    for (double ei : e) m += ei / double(e.numel());
-    for (double ei : e) v += (ei - m) * (ei - m) / double(std::max<int64_t>(e.numel() - 1, 1));
-    r["energy_mean"] = m;
-    r["energy_mean_stderr"] = std::sqrt(v / double(e.numel()));
-    if (has_z) {
-      r["log_likelihood_ais"] = -m - log_z_ais["estimate"].get<double>();
-      r["log_z_stderr"] = log_z_ais["stderr"];
-    }
-    if (ev["pseudo_likelihood"]["enabled"].get<bool>()) {
-      try {
-        ad::Rng rng(seed, 0x504c);  // "PL": the same flips for every data set of the same size
-        const ad::Tensor<double> pl = pseudo_likelihood_one_bit(*s.model, x, random_flip_indices(x.rows(), x.cols(), rng));
-        double pm = 0;
-        for (double p : pl) pm += p / double(pl.numel());
-        r["pseudo_likelihood"] = pm;
-        const int64_t k = std::min(ev["pseudo_likelihood"]["all_bits_points"].get<int64_t>(), x.rows());
-        if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(s.model.get()); rbm && k > 0) {
-          const ad::Tensor<double> all = pseudo_likelihood_all_bits(*rbm, ad::Tensor<double>(ad::Shape{k, x.cols()}, x.data()));
-          double am = 0;
-          for (double p : all) am += p / double(k);
-          r["pseudo_likelihood_all_bits"] = am;
-          r["pseudo_likelihood_all_bits_points"] = k;
-        }
-      } catch (const std::exception& ex) {
-        r["pseudo_likelihood"] = {{"error", ex.what()}};
-      }
-    }
-    out[name] = r;
-  }
-  return out;
-}
-
-// evaluation.restore: denoising and inpainting of the first `images` test-split images with the learned
+// evaluation.restore: denoising and inpainting of the first `images` held-out images with the learned
 // E(x; σ) (ebm/eval/restore.hpp). The numbers go to the report; the grids (clean | corrupted | restored rows)
 // to s.figures for write_plots.
 
@@ -239,12 +143,11 @@ json restore_report(Session& s) {
   const json& c = s.cfg["evaluation"]["restore"];
   const auto* nc = dynamic_cast<const NoiseConditionalEnergy<double>*>(s.model.get());
   if (!nc) throw std::invalid_argument("needs model.type \"noise_conditional\"");
-  json dcfg = s.cfg["data"];
-  if (s.data.image_rows <= 0 || !dcfg.contains("split")) throw std::invalid_argument("needs image data with a test split");
-  dcfg["split"] = "test", dcfg["subset"] = c["images"];
+  if (s.data.image_rows <= 0) throw std::invalid_argument("needs image data");
+  const ad::Tensor<double>& h = s.held_out().x;
+  const int64_t n = std::min(h.rows(), c["images"].get<int64_t>()), d = h.cols();
+  const ad::Tensor<double> x(ad::Shape{n, d}, h.data());  // the first n held-out images
   ad::Rng rng(s.cfg["seed"].get<uint64_t>(), kRestoreStream);
-  const ad::Tensor<double> x = registry().data_source(dcfg["type"]).load(dcfg, rng).x;
-  const int64_t n = x.rows(), d = x.cols();
   const int rows = int(s.data.image_rows), cols = int(s.data.image_cols);
   const samplers::NoiseConditionedEnergy<double> energy = sampler_energy(*nc);
   const double sd = c["noise_sd"], sigma_min = c["sigma_min"];
@@ -307,31 +210,12 @@ json restore_report(Session& s) {
   std::erase_if(s.figures, [](const Session::ImageFigure& f) { return f.file == "denoise.png" || f.file == "inpaint.png"; });
   s.figures.push_back({"denoise.png", stack({&x, &y_clamped, &tweedie, &langevin}), int(shown)});
   s.figures.push_back({"inpaint.png", stack({&x, &x0, &inpainted}), int(shown)});
-  return {{"images", n}, {"split", "test"}, {"denoise", den}, {"inpaint", inp},
+  return {{"images", n}, {"held_out", s.held_out_source()}, {"denoise", den}, {"inpaint", inp},
           {"figures", {{"denoise.png", "rows: clean | noisy (clamped for display) | Tweedie | annealed Langevin"},
                        {"inpaint.png", "rows: clean | masked | inpainted"}}}};
 }
 
 }  // namespace
-
-const Dataset& Session::held_out() {
-  if (held_out_) return *held_out_;
-  json c = cfg["data"];
-  if (c["type"] == "fashion_mnist" && c["split"] == "train") {
-    c["split"] = "test";
-    c["subset"] = nullptr;  // all 10000 test images
-  }
-  ad::Rng rng(cfg["seed"].get<uint64_t>(), kHeldOutStream);
-  held_out_ = registry().data_source(c["type"]).load(c, rng);
-  const ad::Tensor<double>& x = held_out_->x;
-  held_out_is_train_ = x.shape() == data.x.shape() && std::equal(x.begin(), x.end(), data.x.begin());
-  return *held_out_;
-}
-
-bool Session::held_out_is_training_data() {
-  held_out();
-  return held_out_is_train_;
-}
 
 json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
   json out = json::object();
@@ -353,6 +237,8 @@ json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
       out["objective"] = {{"error", e.what()}};
     }
   }
+  // The held-out data every metric below uses (evaluation.held_out).
+  out["held_out"] = {{"source", s.held_out_source()}, {"points", s.held_out().x.rows()}};
   if (const auto* clf = dynamic_cast<const ClassifierEnergy<double>*>(s.model.get())) {
     // Classification accuracy of argmax p(y|x), on the training data and on held-out data.
     json acc = {{"train", classification_accuracy(*clf, s.data)}};
@@ -398,7 +284,7 @@ json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
       out["log_z"]["ais"] = {{"error", e.what()}};
     }
   }
-  if (s.cfg["evaluation"]["pseudo_likelihood"]["enabled"].get<bool>() || s.cfg["evaluation"]["held_out_split"] != "none") {
+  if (s.cfg["evaluation"]["pseudo_likelihood"]["enabled"].get<bool>() || s.cfg["evaluation"]["ais"]["enabled"].get<bool>()) {
     try {
       out["likelihood"] = likelihood_report(s, out.contains("log_z") ? out["log_z"].value("ais", json()) : json());
     } catch (const std::exception& e) {

@@ -188,7 +188,8 @@ void register_data_sources(Registry& r) {
                       d.x = as_rows(data::read_csv(p), p);
                       return d;
                     },
-                    check_file});
+                    check_file,
+                    true});
   r.data.push_back({"npy", "a NumPy .npy array [N, D] (relative paths: from the experiment file's folder)",
                     {{"path", string("the .npy file", std::nullopt)}},
                     [](const json& c, ad::Rng&) {
@@ -197,14 +198,16 @@ void register_data_sources(Registry& r) {
                       d.x = as_rows(data::read_npy(p), p);
                       return d;
                     },
-                    check_file});
+                    check_file,
+                    true});
   r.data.push_back({"fashion_mnist", "Fashion-MNIST 28x28 images (installed on demand from Debian's dataset-fashion-mnist)",
                     {{"split", enumeration("which split", {"train", "test"}, "train")},
                      {"subset", integer("keep the first N images (null: all)", std::nullopt).at_least(1).or_null()},
                      {"pixels", enumeration("pixel scaling", {"scaled", "binarized", "dequantized", "raw"}, "scaled")},
                      {"dir", string("folder holding the IDX files", data::kFashionMnistDir)}},
                     load_fashion,
-                    {}});
+                    {},
+                    true});
 }
 
 }  // namespace ebm::experiment

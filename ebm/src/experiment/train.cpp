@@ -11,6 +11,7 @@
 
 #include "ebm/data/error.hpp"
 #include "ebm/data/npy.hpp"
+#include "ebm/eval/exact_samples.hpp"
 #include "ebm/experiment/config.hpp"
 #include "ebm/experiment/rundir.hpp"
 #include "ebm/experiment/runner.hpp"
@@ -55,6 +56,10 @@ Session build_session(const json& cfg) {
   if (oe.check_model) oe.check_model(cfg["objective"], *s.model);
   const SamplerEntry& se = r.sampler(cfg["sampler"]["type"]);
   if (se.check_model) se.check_model(*s.model);
+  const json& ais = cfg["evaluation"]["ais"];
+  if (ais["enabled"].get<bool>() && ais["reverse"] == "exact")
+    if (const std::string why = exact_sampling_unsupported(*s.model); !why.empty())
+      throw InputError("evaluation.ais.reverse: \"exact\": " + why + "; use \"data\" (approximate) or \"none\"");
   const json& o = cfg["optimiser"];
   LrSchedule sched;
   std::string kind = o["schedule"];

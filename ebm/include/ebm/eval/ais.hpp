@@ -1,6 +1,8 @@
 #pragma once
 // log Z by annealed importance sampling (AIS; Neal 2001), for continuous energies (MALA or HMC transitions)
-// and for Bernoulli RBMs (block Gibbs transitions; Salakhutdinov & Murray 2008).
+// and for Bernoulli RBMs (block Gibbs transitions; Salakhutdinov & Murray 2008): forward runs (from the base to
+// the model) estimate log Z and bound it from below; reverse runs (from samples of the model back to the base)
+// bound it from above, and the two together sandwich it (Note [Reverse AIS]).
 //
 // Path. With a tractable base f_0 = exp(−E_0) of known Z_0 and the target f = exp(−E), the intermediates are
 // the geometric path f_β = f_0^{1−β} f^β, i.e. E_β = (1 − β) E_0 + β E, for 0 = β_0 < β_1 < … < β_K = 1.
@@ -37,9 +39,37 @@
 // factor 2^{H(1−β)}; the constant cancels because Z_0 is the normaliser of f_β at β = 0, log Z_0 =
 // H log 2 + Σ_i softplus(b_0i)). Transitions: block Gibbs (h | v then v | h) on the β-RBM, exactly invariant.
 //
-// Reproducibility: chain c draws only from Rng(seed, c) (samplers' Note [One stream per chain]); pilot chain c
-// from Rng(seed, 2^62 + c); the log weights are combined in chain order. The result is identical for any
-// thread count.
+// Note [Reverse AIS] (Grosse, Ghahramani & Adams 2015, "Sandwiching the marginal likelihood using bidirectional
+// Monte Carlo"; Burda, Grosse & Salakhutdinov 2015, RAISE). Write f_k = f_{β_k}, p_k = f_k / Z_k and T_k for the
+// kernel at β_k (invariant for p_k, 1 ≤ k ≤ K−1). The forward chain visits x_0, …, x_{K−1} with
+//   q_f(x_{0:K−1}) = p_0(x_0) Π_{k=1}^{K−1} T_k(x_{k−1}, x_k),   w_f = Π_{k=1}^{K} f_k(x_{k−1}) / f_{k−1}(x_{k−1}).
+// The reverse chain visits the same positions backwards: x_{K−1} ~ p_K = p exactly, then x_{k−1} ~ T̃_k(x_k, ·)
+// for k = K−1, …, 1, with T̃_k the reversal of T_k (p_k(x) T_k(x, x') = p_k(x') T̃_k(x', x)):
+//   q_r(x_{0:K−1}) = p_K(x_{K−1}) Π_{k=1}^{K−1} T̃_k(x_k, x_{k−1}).
+// Substituting T̃_k(x_k, x_{k−1}) = T_k(x_{k−1}, x_k) f_k(x_{k−1}) / f_k(x_k) (Z_k cancels) and re-indexing
+// Π_{k=1}^{K−1} f_k(x_k) = Π_{k=2}^{K} f_{k−1}(x_{k−1}) gives q_r / q_f = (Z_0 / Z) w_f. So with
+//   w_r = 1 / w_f = Π_{k=1}^{K} f_{k−1}(x_{k−1}) / f_k(x_{k−1}),
+// E_{q_r}[w_r] = (Z_0 / Z) E_{q_r}[q_f / q_r] = Z_0 / Z exactly, for any K. In execution order:
+//   x ← an exact sample of p;  for k = K, K−1, …, 1:  log w_r += log f_{β_{k−1}}(x) − log f_{β_k}(x);
+//                                                     then, if k > 1, x ~ T̃_{k−1}(x, ·)   (the kernel at β_{k−1}).
+// Each state is weighed at the pair (β_{k−1}, β_k) it sits between: the exact sample at (β_{K−1}, 1), and the
+// output of the kernel at β_{k} at (β_{k−1}, β_k); no kernel runs at β_K = 1 or β_0 = 0. This is forward AIS on
+// the reversed schedule γ_j = β_{K−j} (the same code runs both). MALA, HMC (fresh momentum, then a
+// Metropolis-corrected leapfrog trajectory) and the block Gibbs sweep h | v, v | h are reversible for their target
+// (so T̃_k = T_k, and so are their powers: `transitions` > 1), and continuous runs use the same steps as the forward
+// run with the same options (its pilot, on its own streams), so forward and reverse runs use the same T_k.
+// Bounds: by Jensen E[log w_r] ≤ log E[w_r], so
+//   log Z_0 − (1/B) Σ log w_r,c          is a stochastic UPPER bound on log Z (E[·] ≥ log Z), and
+//   log Z_0 − log((1/B) Σ w_r,c)          an estimator (biased up on average, by about SE²/2).
+// With the forward lower bound: E[upper] − E[lower] = KL(q_f ‖ q_r) + KL(q_r ‖ q_f), which shrinks to 0 as K grows
+// (the "sandwich"; its width says how far either estimate can be trusted, which the SE cannot).
+// Exact samples of p exist for small RBMs (enumeration) and Gaussians (exact_samples.hpp), and for toy energies
+// whose samples are known. Held-out data in their place (as RAISE-style evaluations do) only approximates this:
+// x_{K−1} ~ p_data ≠ p makes the result neither a bound nor unbiased; it is close to one when the model fits.
+//
+// Reproducibility: forward chain c draws only from Rng(seed, c) (samplers' Note [One stream per chain]), reverse
+// chain c from Rng(seed, 2^61 + c), pilot chain c from Rng(seed, 2^62 + c); the log weights are combined in chain
+// order. The result is identical for any thread count.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -60,19 +90,26 @@ BetaSchedule parse_beta_schedule(const std::string& name);  // "linear", "sigmoi
 /// 0 = β_0 < β_1 < … < β_K = 1 (K + 1 values). Throws std::invalid_argument if K < 1.
 std::vector<double> beta_schedule(BetaSchedule kind, int steps);
 
+enum class AisDirection { forward, reverse };
+
 struct AisResult {
-  double log_z = 0;        // log Ẑ
+  AisDirection direction = AisDirection::forward;
+  double log_z = 0;        // log Ẑ: log Z_0 + log mean w (forward), log Z_0 − log mean w_r (reverse)
   double stderr_log_z = 0; // delta-method SE of log Ẑ (Note [AIS error estimates])
   double ess = 0;          // (Σ w)² / Σ w²
-  double lower_bound = 0;  // log Z_0 + mean log w: E[·] ≤ log Z
+  double lower_bound = 0;  // forward: log Z_0 + mean log w, E[·] ≤ log Z (reverse: NaN)
+  double upper_bound = 0;  // reverse: log Z_0 − mean log w_r, E[·] ≥ log Z (forward: NaN; Note [Reverse AIS])
+  double stderr_bound = 0; // SE of whichever bound applies (sd of the log weights / √B)
   double log_z_base = 0;   // log Z_0
   double acceptance_rate = 1;  // of the MCMC transitions (1 for Gibbs)
-  std::vector<double> log_weights;  // per chain, log w_c (without log Z_0)
+  std::vector<double> log_weights;  // per chain, log w_c (reverse: log w_r,c), without log Z_0
   std::vector<double> step_sizes;   // continuous: the step used at each intermediate 1..K−1
 };
 
 /// log Ẑ, SE, ESS and the lower bound from per-chain log weights and log Z_0.
 AisResult summarize_log_weights(std::vector<double> log_weights, double log_z_base);
+/// The same for reverse log weights log w_r (estimates of log Z_0 − log Z): log Ẑ, SE, ESS and the upper bound.
+AisResult summarize_reverse_log_weights(std::vector<double> log_weights, double log_z_base);
 
 struct AisOptions {
   int64_t chains = 100;
@@ -106,6 +143,27 @@ struct RbmAisOptions : AisOptions {
 
 /// AIS log Z of a Bernoulli RBM's visible marginal, Σ_v exp(−F(v)).
 AisResult ais_log_partition_rbm(const BernoulliRbm<double>& rbm, const RbmAisOptions& options);
+
+/// Reverse AIS (Note [Reverse AIS]) from `target_samples` [B, d], one chain per row (options.chains is not used,
+/// except to cap the pilot's chains): the upper bound on log Z is guaranteed only if the rows are exact,
+/// independent samples of exp(−E) / Z. Same path, base, schedule and kernels as ais_log_partition.
+AisResult ais_reverse_log_partition(const samplers::BatchEnergy<double>& energy, const ad::Tensor<double>& target_samples,
+                                    const ContinuousAisOptions& options);
+AisResult ais_reverse_log_partition(const Energy<double>& model, const ad::Tensor<double>& target_samples,
+                                    const ContinuousAisOptions& options);
+/// The same for a Bernoulli RBM; the rows must be in {0, 1}^V.
+AisResult ais_reverse_log_partition_rbm(const BernoulliRbm<double>& rbm, const ad::Tensor<double>& target_samples,
+                                        const RbmAisOptions& options);
+
+/// A forward and a reverse run side by side: lower ≤ log Z ≤ upper in expectation (upper only for exact samples).
+struct AisSandwich {
+  double lower = 0, lower_stderr = 0;  // the forward run's lower bound and its SE
+  double upper = 0, upper_stderr = 0;  // the reverse run's upper bound and its SE
+  double gap = 0, gap_stderr = 0;      // upper − lower (≥ 0 in expectation) and its SE (independent runs)
+  double forward_estimate = 0, reverse_estimate = 0;  // the two runs' log Ẑ
+};
+/// Throws std::invalid_argument unless `forward` and `reverse` are runs of those directions.
+AisSandwich ais_sandwich(const AisResult& forward, const AisResult& reverse);
 
 /// b_0i = logit of the smoothed base rate (Σ_n x_ni + α) / (N + 2α) of binary data [N, V]; α > 0 keeps it finite.
 std::vector<double> rbm_base_bias(const ad::Tensor<double>& data, double alpha = 1.0);

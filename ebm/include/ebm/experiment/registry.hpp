@@ -44,6 +44,8 @@ struct DataSource {
   std::function<Dataset(const json& cfg, ad::Rng& rng)> load;
   /// Cheap checks before loading (files exist, shapes agree); appends "data.key: ..." messages.
   std::function<void(const json& cfg, std::vector<std::string>& errors)> check;
+  /// The same data whatever the seed (files, image sets): no fresh held-out draw exists (evaluation.held_out).
+  bool fixed = false;
 };
 
 struct ModelEntry {

@@ -36,16 +36,22 @@ struct Session {
   std::vector<ad::Tensor<double>*> parameters();  // model then objective extras
   void set_lr_scale(double scale);
 
-  /// Data the model was not trained on, loaded on first use: Fashion-MNIST's test split when training on the
-  /// train split; for random sources (toy sets) a fresh draw with its own stream; otherwise (files, or
-  /// already the test split) the training data itself, and `held_out_is_training_data()` says so.
+  /// The held-out data of every evaluation metric (evaluation.held_out; held_out.cpp), loaded on first use: the
+  /// data source's test split (all of it), a fresh draw of a random source on stream kHeldOutStream, or, for
+  /// "none" (and "auto" on a fixed source without a test split), the training data itself, which
+  /// `held_out_is_training_data()` then says.
   const Dataset& held_out();
   bool held_out_is_training_data();
+  /// What held_out() is: "test_split", "fresh_draw" or "training_data" (for summary.json).
+  std::string held_out_source() const;
 
  private:
-  std::optional<Dataset> held_out_;
-  bool held_out_is_train_ = false;
+  std::optional<Dataset> held_out_;  // empty while not loaded, and for "training_data" (no copy is made)
+  bool held_out_loaded_ = false;
 };
+
+/// evaluation.held_out with "auto" resolved against the data source: "test", "fresh" or "none".
+std::string held_out_mode(const json& cfg);
 
 /// Loads the data and builds the components (no files written). Data problems throw DataError/InputError.
 Session build_session(const json& cfg);
@@ -80,7 +86,9 @@ std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& sampl
 std::vector<std::pair<double, double>> plot_box(const Session& s);
 
 inline constexpr uint64_t kDataStream = 1, kInitStream = 2, kTrainStream = 3, kSampleStream = 4;
-/// Evaluation: AIS chains, and the held-out draw of the data source that MMD compares samples with.
+/// Evaluation: AIS (forward and reverse chains from Rng(seed, kAisStream).next_u64(), ais.hpp's streams under it;
+/// reverse AIS's exact samples from .split(1), its choice of held-out rows from .split(2)), and the held-out draw
+/// of a random data source (evaluation.held_out "fresh").
 inline constexpr uint64_t kAisStream = 5, kHeldOutStream = 6;
 /// Evaluation: the noise and chains of the restoration (denoising / inpainting) demos.
 inline constexpr uint64_t kRestoreStream = 7;

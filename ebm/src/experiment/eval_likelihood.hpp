@@ -1,0 +1,16 @@
+#pragma once
+// Evaluation reports about likelihoods (eval_likelihood.cpp), used by evaluate_model (evaluate.cpp).
+#include "ebm/experiment/runner.hpp"
+
+namespace ebm::experiment {
+
+/// evaluation.ais: forward AIS (log Ẑ, SE, ESS, lower bound) and, with evaluation.ais.reverse, reverse AIS and the
+/// sandwich of the two. Throws std::invalid_argument for a model/option combination that cannot work.
+json ais_report(Session& s);
+
+/// Per data set (the training data, and the held-out data unless that is the training data): the mean energy, the
+/// average log-likelihood −mean E − log Ẑ (and its bounds from the sandwich) when `ais` holds an AIS report, and
+/// with evaluation.pseudo_likelihood the pseudo-likelihood.
+json likelihood_report(Session& s, const json& ais);
+
+}  // namespace ebm::experiment
