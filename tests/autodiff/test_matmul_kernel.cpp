@@ -91,14 +91,14 @@ void check_shape(int64_t M, int64_t N, int64_t K) {
 }  // namespace
 
 TEST_CASE("matmul kernel: every path agrees with a naive product, and 1 and 2 threads agree bit for bit") {
-  // Column split: 100 rows = 12 whole panels of 8 + a partial one; N = 300 leaves a partial column panel;
-  // K = 600 is cut into 3 slices.
-  check_shape<double>(100, 300, 600);
-  check_shape<float>(100, 300, 600);
-  check_shape<float>(128, 520, 130);  // whole row panels only
-  // Row panels in parallel (many rows).
-  check_shape<double>(700, 70, 300);
-  check_shape<float>(700, 70, 300);
+  // Column split: 36 rows = 4 whole panels of 8 + a partial one; N = 130 leaves a partial column panel;
+  // K = 520 is cut into 3 slices.
+  check_shape<double>(36, 130, 520);
+  check_shape<float>(36, 130, 520);
+  check_shape<float>(128, 136, 40);  // whole row panels only
+  // Row panels in parallel (more than 32 of them), a partial last one.
+  check_shape<double>(300, 40, 260);
+  check_shape<float>(300, 40, 260);
   // Narrow outputs: dot products, and the Aᵀ axpy kernel.
   check_shape<double>(300, 3, 70);
   check_shape<float>(300, 2, 70);
