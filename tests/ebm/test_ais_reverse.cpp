@@ -232,7 +232,8 @@ TEST_CASE("reverse AIS with two steps, MALA: the same recursion for a continuous
   CHECK(moved > 10);  // the kernel did act, so its temperature matters
 }
 
-TEST_CASE("AIS sandwich on the 12 x 6 RBM (exact samples by enumeration): lower <= log Z <= upper, tighter with K") {
+TEST_CASE("AIS sandwich on the 12 x 6 RBM (exact samples by enumeration): lower <= log Z <= upper, tighter with K" *
+          doctest::test_suite("long")) {
   const ebm::BernoulliRbm<double> rbm = test_rbm();
   const double exact = ebm::log_partition_enumerate(rbm, ebm::Units::binary);
   const Tensor<double> x = ebm::rbm_exact_samples(rbm, 1000, 21);
@@ -251,7 +252,8 @@ TEST_CASE("AIS sandwich on the 12 x 6 RBM (exact samples by enumeration): lower 
   CHECK(s.front().upper - exact > 5 * s.front().upper_stderr);
 }
 
-TEST_CASE("AIS sandwich on the 2-D Gaussian mixture (exact samples from its components), MALA and HMC") {
+TEST_CASE("AIS sandwich on the 2-D Gaussian mixture (exact samples from its components), MALA and HMC" *
+          doctest::test_suite("long")) {
   const Mixture mix;
   const Tensor<double> x = mixture_samples(mix, 512, 8);
   for (auto tr : {ebm::AisTransition::mala, ebm::AisTransition::hmc}) {
