@@ -177,7 +177,6 @@ DeltaPlan plan_tree(const BitRows& x, const BitRows* refs) {
   const int64_t m = refs && refs->words == words && n * refs->rows <= (int64_t{1} << 18) ? refs->rows : 0;
   constexpr int64_t kBlock = 256;
   std::vector<int64_t> best(static_cast<size_t>(n)), d(static_cast<size_t>(std::max<int64_t>(m, kBlock)));
-  std::vector<uint8_t> done(static_cast<size_t>(n), 0);
   const std::vector<uint64_t> ref_t = m ? word_major(*refs, 0, m) : std::vector<uint64_t>{};
   for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
     const int64_t b1 = std::min(n, b0 + kBlock), nb = b1 - b0;
@@ -190,18 +189,23 @@ DeltaPlan plan_tree(const BitRows& x, const BitRows* refs) {
       }
       best[static_cast<size_t>(r)] = c, plan.parent[static_cast<size_t>(r)] = p;
     }
-    // Prim: repeatedly take the cheapest row not yet planned (lowest index on ties) and let it offer itself as parent.
+    // Prim: repeatedly take the cheapest row not yet planned (lowest index on ties) and let it offer itself as
+    // parent. key = cost so far, or the maximum once planned; the update loop is branch-free (it vectorises).
     const std::vector<uint64_t> block_t = word_major(x, b0, b1);
-    for (int64_t it = b0; it < b1; ++it) {
-      int64_t r = -1;
-      for (int64_t j = b0; j < b1; ++j)
-        if (!done[static_cast<size_t>(j)] && (r < 0 || best[static_cast<size_t>(j)] < best[static_cast<size_t>(r)])) r = j;
-      done[static_cast<size_t>(r)] = 1;
-      plan.order.push_back(static_cast<int32_t>(r));
-      distances(x.row(r), block_t.data(), nb, words, d.data());
-      for (int64_t j = b0; j < b1; ++j)
-        if (!done[static_cast<size_t>(j)] && d[static_cast<size_t>(j - b0)] < best[static_cast<size_t>(j)])
-          best[static_cast<size_t>(j)] = d[static_cast<size_t>(j - b0)], plan.parent[static_cast<size_t>(j)] = r;
+    int64_t* key = best.data() + b0;
+    int64_t* par = plan.parent.data() + b0;
+    constexpr int64_t kDone = std::numeric_limits<int64_t>::max();
+    for (int64_t it = 0; it < nb; ++it) {
+      int64_t r = 0;
+      for (int64_t j = 1; j < nb; ++j) r = key[j] < key[r] ? j : r;
+      key[r] = kDone;
+      plan.order.push_back(static_cast<int32_t>(b0 + r));
+      distances(x.row(b0 + r), block_t.data(), nb, words, d.data());
+      for (int64_t j = 0; j < nb; ++j) {
+        const bool better = key[j] != kDone && d[static_cast<size_t>(j)] < key[j];
+        key[j] = better ? d[static_cast<size_t>(j)] : key[j];
+        par[j] = better ? b0 + r : par[j];
+      }
     }
   }
   emit_lists<T>(plan, x, m ? refs : nullptr);
@@ -224,40 +228,94 @@ DeltaPlan plan_chain(const BitRows& x) {
   return plan;
 }
 
+#if defined(__AVX512F__)
+// dst[i·ldd + j] = src[j·lds + i] for an 8 × 8 block of doubles, in registers.
+inline void transpose8x8(const double* src, int64_t lds, double* dst, int64_t ldd) {
+  __m512d r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm512_loadu_pd(src + i * lds);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);      // a0 b0 a2 b2 a4 b4 a6 b6
+    t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);  // a1 b1 a3 b3 ...
+  }
+  // Pairs of 128-bit lanes, then 256-bit halves.
+  __m512d u[8];
+  u[0] = _mm512_shuffle_f64x2(t[0], t[2], 0x88), u[1] = _mm512_shuffle_f64x2(t[1], t[3], 0x88);
+  u[2] = _mm512_shuffle_f64x2(t[0], t[2], 0xDD), u[3] = _mm512_shuffle_f64x2(t[1], t[3], 0xDD);
+  u[4] = _mm512_shuffle_f64x2(t[4], t[6], 0x88), u[5] = _mm512_shuffle_f64x2(t[5], t[7], 0x88);
+  u[6] = _mm512_shuffle_f64x2(t[4], t[6], 0xDD), u[7] = _mm512_shuffle_f64x2(t[5], t[7], 0xDD);
+  _mm512_storeu_pd(dst + 0 * ldd, _mm512_shuffle_f64x2(u[0], u[4], 0x88));
+  _mm512_storeu_pd(dst + 1 * ldd, _mm512_shuffle_f64x2(u[1], u[5], 0x88));
+  _mm512_storeu_pd(dst + 2 * ldd, _mm512_shuffle_f64x2(u[2], u[6], 0x88));
+  _mm512_storeu_pd(dst + 3 * ldd, _mm512_shuffle_f64x2(u[3], u[7], 0x88));
+  _mm512_storeu_pd(dst + 4 * ldd, _mm512_shuffle_f64x2(u[0], u[4], 0xDD));
+  _mm512_storeu_pd(dst + 5 * ldd, _mm512_shuffle_f64x2(u[1], u[5], 0xDD));
+  _mm512_storeu_pd(dst + 6 * ldd, _mm512_shuffle_f64x2(u[2], u[6], 0xDD));
+  _mm512_storeu_pd(dst + 7 * ldd, _mm512_shuffle_f64x2(u[3], u[7], 0xDD));
+}
+#endif
+
 template <class T>
-void delta_product(const DeltaPlan& plan, const T* M, bool trans, int64_t K, int64_t N, const T* bias,
-                   const T* const* ref_rows, T* out) {
+void pack_panels(const T* M, bool trans, int64_t K, int64_t N, T* out) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = B::size, NR = DeltaLayout<T>::kVectors * W;
+  const int64_t NP = panels<T>(N);
+  auto panel = [&](int64_t p) {
+    const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
+    T* dst = out + p * K * NR;
+    if (!trans) {
+      for (int64_t k = 0; k < K; ++k) {
+        const T* src = M + k * N + j0;
+        if (cols == NR) {
+          for (int64_t v = 0; v < NR; v += W) B::load_unaligned(src + v).store_aligned(dst + k * NR + v);
+        } else {
+          std::copy(src, src + cols, dst + k * NR);
+          std::fill(dst + k * NR + cols, dst + (k + 1) * NR, T(0));
+        }
+      }
+      return;
+    }
+    // Column j0 + c of M is row j0 + c of the stored matrix, contiguous in k.
+    int64_t c0 = 0, k8 = 0;
+#if defined(__AVX512F__)
+    if constexpr (sizeof(T) == 8) {
+      k8 = K / 8 * 8;
+      for (; c0 + 8 <= cols; c0 += 8)
+        for (int64_t k = 0; k < k8; k += 8) transpose8x8(M + (j0 + c0) * K + k, K, dst + k * NR + c0, NR);
+    }
+#endif
+    for (int64_t c = 0; c < NR; ++c) {
+      const int64_t kfrom = c < c0 ? k8 : 0;
+      if (c >= cols) {
+        for (int64_t k = 0; k < K; ++k) dst[k * NR + c] = T(0);
+        continue;
+      }
+      const T* src = M + (j0 + c) * K;
+      for (int64_t k = kfrom; k < K; ++k) dst[k * NR + c] = src[k];
+    }
+  };
+  if (NP < 2 || K * N < (int64_t{1} << 16)) {
+    for (int64_t p = 0; p < NP; ++p) panel(p);
+  } else {
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, NP, 1), [&](const tbb::blocked_range<int64_t>& r) {
+      for (int64_t p = r.begin(); p != r.end(); ++p) panel(p);
+    }, tbb::simple_partitioner());
+  }
+}
+
+template <class T>
+void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N, const T* bias, const T* const* ref_rows, T* out) {
   using B = xsimd::batch<T>;
   constexpr int64_t W = B::size, NV = DeltaLayout<T>::kVectors, NR = NV * W, KS = DeltaLayout<T>::kSliceRows;
-  const int64_t n = plan.rows, S = plan.slices, NP = (N + NR - 1) / NR;
+  const int64_t n = plan.rows, S = plan.slices, NP = panels<T>(N);
   if (n == 0 || N == 0) return;
   auto panel = [&](int64_t p) {
     const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
-    alignas(64) T buf[KS * NR];
     alignas(64) T tmp[NR];
+    const int32_t* idx = plan.idx.data();
     for (int64_t s = 0; s < S; ++s) {
-      const int64_t k0 = s * KS, kc = std::min(KS, K - k0);
-      // This slice of the panel, contiguous: rows k0 .. k0 + kc of M, columns j0 .. j0 + cols (zeros beyond).
-      if (!trans) {
-        for (int64_t k = 0; k < kc; ++k) {
-          const T* src = M + (k0 + k) * N + j0;
-          if (cols == NR) {
-            for (int64_t v = 0; v < NV; ++v) B::load_unaligned(src + v * W).store_aligned(buf + k * NR + v * W);
-          } else {
-            std::copy(src, src + cols, buf + k * NR);
-            std::fill(buf + k * NR + cols, buf + (k + 1) * NR, T(0));
-          }
-        }
-      } else {
-        if (cols < NR) std::fill(buf, buf + kc * NR, T(0));
-        for (int64_t c = 0; c < cols; ++c) {
-          const T* src = M + (j0 + c) * K + k0;
-          for (int64_t k = 0; k < kc; ++k) buf[k * NR + c] = src[k];
-        }
-      }
+      const T* buf = packed + (p * K + s * KS) * NR;  // this slice of the panel: contiguous, L1-sized
       for (int64_t r = 0; r < n; ++r) {
         const int64_t* o = plan.off.data() + 2 * (r * S + s);
-        const int32_t* idx = plan.idx.data();
         B a[NV], b[NV];
         for (int64_t v = 0; v < NV; ++v) a[v] = b[v] = B(T(0));
         // Two accumulator sets (even and odd entries) keep two independent chains of additions in flight.
@@ -318,7 +376,8 @@ void delta_product(const DeltaPlan& plan, const T* M, bool trans, int64_t K, int
   template bool BitRows::assign(const T*, int64_t, int64_t);                                                   \
   template DeltaPlan plan_tree<T>(const BitRows&, const BitRows*);                                             \
   template DeltaPlan plan_chain<T>(const BitRows&);                                                            \
-  template void delta_product(const DeltaPlan&, const T*, bool, int64_t, int64_t, const T*, const T* const*, T*);
+  template void pack_panels(const T*, bool, int64_t, int64_t, T*);                                             \
+  template void delta_product(const DeltaPlan&, const T*, int64_t, int64_t, const T*, const T* const*, T*);
 EBM_DELTA(float)
 EBM_DELTA(double)
 #undef EBM_DELTA

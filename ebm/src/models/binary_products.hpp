@@ -13,9 +13,9 @@
 // For the weight gradient vᵀQ the "rows" are the columns of v (pixels), and neighbouring pixels are alike:
 // column i starts from column i − 1 (10 instead of 31 rows per column on a batch of 100 images).
 //
-// Execution: M is cut into panels of NR columns (4 SIMD vectors) and slices of kSliceRows rows; each slice of a
-// panel is copied into a 32 KiB buffer (L1-resident, where M's rows in place would be 2 KiB apart and collide in
-// the cache), and every row's signed sum over that slice is added to its output. A second pass adds each row's
+// Execution: M is packed once (per parameter state) into panels of NR columns (4 SIMD vectors), each panel's rows
+// contiguous; a panel is walked in slices of kSliceRows rows (32 KiB, L1-resident, where M's rows in place would be
+// 2 KiB apart and collide in the cache), and every row's signed sum over that slice is added to its output. A second pass adds each row's
 // base (bias or parent output) in plan order. Panels run in parallel; each output element is computed by one task
 // in a fixed order, so the result does not depend on the thread count. It differs from a dense product only by
 // rounding (the sums run in another order).
@@ -54,7 +54,7 @@ struct DeltaPlan {
 template <class T>
 struct DeltaLayout {
   static constexpr int64_t kVectors = 4;
-  static constexpr int64_t kSliceRows = 128;  // a multiple of 64: slices start at word boundaries
+  static constexpr int64_t kSliceRows = 256;  // a multiple of 64: slices start at word boundaries
   static int64_t width();                     // NR: kVectors SIMD vectors of T
 };
 
@@ -66,11 +66,20 @@ DeltaPlan plan_tree(const BitRows& x, const BitRows* refs);
 template <class T>
 DeltaPlan plan_chain(const BitRows& x);
 
-/// out[r, :] = base_r + Σ_{k ∈ adds_r} M[k, :] − Σ_{k ∈ subs_r} M[k, :] for the plan's rows, M [K, N] row-major, or
-/// stored transposed ([N, K]) when `trans`. base_r: bias [N] (zeros when null) for parent −1, out[parent, :], or
-/// ref_rows[parent − rows][:] (pointers to the reference rows' outputs, N values each). out is [rows, N].
+/// M [K, N] (row-major; or stored transposed, [N, K], when `trans`) as panels: panel p holds columns
+/// [p·NR, p·NR + NR) of all K rows, row after row (zeros beyond column N): out[(p·K + k)·NR + c] = M[k, p·NR + c].
+/// out must hold panels(N)·K·NR values.
 template <class T>
-void delta_product(const DeltaPlan& plan, const T* M, bool trans, int64_t K, int64_t N, const T* bias,
-                   const T* const* ref_rows, T* out);
+void pack_panels(const T* M, bool trans, int64_t K, int64_t N, T* out);
+template <class T>
+int64_t panels(int64_t N) {
+  return (N + DeltaLayout<T>::width() - 1) / DeltaLayout<T>::width();
+}
+
+/// out[r, :] = base_r + Σ_{k ∈ adds_r} M[k, :] − Σ_{k ∈ subs_r} M[k, :] for the plan's rows, M [K, N] given as
+/// pack_panels. base_r: bias [N] (zeros when null) for parent −1, out[parent, :], or ref_rows[parent − rows][:]
+/// (pointers to the reference rows' outputs, N values each). out is [rows, N].
+template <class T>
+void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N, const T* bias, const T* const* ref_rows, T* out);
 
 }  // namespace ebm::detail

@@ -45,6 +45,26 @@ RbmLayers<T>::RbmLayers(const BernoulliRbm<T>& rbm)
     : w_(rbm.param("W").data()), b_(rbm.param("b").data()), c_(rbm.param("c").data()), nv_(rbm.visible()), nh_(rbm.hidden()) {}
 
 template <class T>
+const T* RbmLayers<T>::w_panels() const {
+  if (!w_panels_) {
+    T* buf = w_scratch_.get(static_cast<size_t>(panels<T>(nh_) * nv_ * DeltaLayout<T>::width()));
+    pack_panels(w_, false, nv_, nh_, buf);
+    w_panels_ = buf;
+  }
+  return w_panels_;
+}
+
+template <class T>
+const T* RbmLayers<T>::wt_panels() const {
+  if (!wt_panels_) {  // rows of Wᵀ: W is stored [V, H], i.e. transposed
+    T* buf = wt_scratch_.get(static_cast<size_t>(panels<T>(nv_) * nh_ * DeltaLayout<T>::width()));
+    pack_panels(w_, true, nh_, nv_, buf);
+    wt_panels_ = buf;
+  }
+  return wt_panels_;
+}
+
+template <class T>
 ad::Tensor<T> RbmLayers<T>::hidden_pre(const ad::Tensor<T>& v, bool remember) const {
   if (v.rank() != 2 || v.cols() != nv_)
     throw ad::ShapeError("BernoulliRbm: expected visible states [B, " + std::to_string(nv_) + "], got " + v.shape().str());
@@ -52,7 +72,7 @@ ad::Tensor<T> RbmLayers<T>::hidden_pre(const ad::Tensor<T>& v, bool remember) co
   BitRows bits;
   if (bits.assign(v.data(), v.rows(), nv_)) {
     const DeltaPlan plan = plan_tree<T>(bits, memo_bits_.rows ? &memo_bits_ : nullptr);
-    delta_product<T>(plan, w_, false, nv_, nh_, c_, memo_rows_.data(), a.data());
+    delta_product<T>(plan, w_panels(), nv_, nh_, c_, memo_rows_.data(), a.data());
     if (remember) {
       memo_bits_.append(bits);
       const T* base = memo_pre_.emplace_back(a).data();
@@ -72,8 +92,7 @@ ad::Tensor<T> RbmLayers<T>::visible_pre(const ad::Tensor<T>& h) const {
   ad::Tensor<T> a(ad::Shape{h.rows(), nv_});
   BitRows bits;
   if (bits.assign(h.data(), h.rows(), nh_)) {
-    // Rows of Wᵀ: W is stored [V, H], i.e. transposed.
-    delta_product<T>(plan_tree<T>(bits, nullptr), w_, true, nh_, nv_, b_, nullptr, a.data());
+    delta_product<T>(plan_tree<T>(bits, nullptr), wt_panels(), nh_, nv_, b_, nullptr, a.data());
   } else {
     for (int64_t r = 0; r < h.rows(); ++r) std::copy(b_, b_ + nv_, a.data() + r * nv_);
     ad::matmul_into(false, true, h.rows(), nv_, nh_, h.data(), w_, a.data(), true);
@@ -108,7 +127,8 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
     total += p.v->rows();
   }
   // q_r = −coef σ(a_r), the parts' rows stacked; F per row from the same exponentials.
-  std::vector<T, ad::detail::AlignedAllocator<T>> q(static_cast<size_t>(total * nh_));
+  Scratch<T> q_scratch, q_panel_scratch;
+  T* q = q_scratch.get(static_cast<size_t>(total * nh_));
   std::vector<double> f(parts.size(), 0.0);
   T* gb = grads[1].data();
   T* gc = grads[2].data();
@@ -121,7 +141,7 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
     for (int64_t r = 0; r < part.v->rows(); ++r) {
       const T* a = part.pre->data() + r * nh_;
       const T* v = part.v->data() + r * nv_;
-      T* qr = q.data() + (r0 + r) * nh_;
+      T* qr = q + (r0 + r) * nh_;
       // −bᵀv, by lanes then across them (a fixed order).
       alignas(64) T lanes[W];
       B bv(T(0));
@@ -131,19 +151,24 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
       double fr = 0;
       for (int64_t l = 0; l < W; ++l) fr -= double(lanes[l]);
       for (; i < nv_; ++i) fr -= double(b_[i]) * double(v[i]);
-      // softplus summed per lane, then across lanes: a fixed order.
-      B sp(T(0));
-      int64_t j = 0;
-      auto step = [&](const B& z) {
-        const B e = xsimd::exp(-xsimd::abs(z)), one(T(1));
-        const B s = xsimd::select(z >= B(T(0)), one / (one + e), e / (one + e));
-        sp += xsimd::max(z, B(T(0))) + xsimd::log1p(e);
-        return s * B(neg_coef);
-      };
-      for (; j + W <= nh_; j += W) step(B::load_unaligned(a + j)).store_unaligned(qr + j);
-      sp.store_aligned(lanes);
+      // Σ_j softplus(a_j) = Σ_j max(a_j, 0) + log Π_j (1 + e_j): the products (per lane, each factor in (1, 2]) need
+      // one logarithm per lane and 64 factors instead of a log1p per unit; rounding adds ~64 ulp to the logarithm's
+      // argument, ~1e-14 absolute, while an e_j below the ulp of 1 (a_j beyond ±37) contributes less than 1e-16.
+      B relu(T(0)), prod(T(1));
       double spsum = 0;
-      for (int64_t l = 0; l < W; ++l) spsum += double(lanes[l]);
+      int64_t j = 0, factors = 0;
+      for (; j + W <= nh_; j += W) {
+        const B z = B::load_unaligned(a + j), one(T(1));
+        const B e = xsimd::exp(-xsimd::abs(z)), den = one + e, r = one / den;
+        (xsimd::select(z >= B(T(0)), r, e * r) * B(neg_coef)).store_unaligned(qr + j);
+        relu += xsimd::max(z, B(T(0)));
+        prod *= den;
+        if (++factors == 64) {
+          spsum += xsimd::hadd(xsimd::log(prod));
+          prod = B(T(1)), factors = 0;
+        }
+      }
+      spsum += double(xsimd::hadd(relu)) + double(xsimd::hadd(xsimd::log(prod)));
       for (; j < nh_; ++j) {
         const T z = a[j], e = std::exp(-std::abs(z));
         qr[j] = neg_coef * (z >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e));
@@ -166,12 +191,14 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
     std::vector<const BitRows*> ptrs;
     for (const BitRows& b : bits) ptrs.push_back(&b);
     const BitRows cols = BitRows::columns_of(ptrs);
-    delta_product<T>(plan_chain<T>(cols), q.data(), false, total, nh_, nullptr, nullptr, gw);
+    T* q_panels = q_panel_scratch.get(static_cast<size_t>(panels<T>(nh_) * total * DeltaLayout<T>::width()));
+    pack_panels(q, false, total, nh_, q_panels);
+    delta_product<T>(plan_chain<T>(cols), q_panels, total, nh_, nullptr, nullptr, gw);
   } else {
     r0 = 0;
     for (size_t k = 0; k < parts.size(); ++k) {
       const int64_t n = parts[k].v->rows();
-      ad::matmul_into(true, false, nv_, nh_, n, parts[k].v->data(), q.data() + r0 * nh_, gw, k > 0);
+      ad::matmul_into(true, false, nv_, nh_, n, parts[k].v->data(), q + r0 * nh_, gw, k > 0);
       r0 += n;
     }
   }
