@@ -223,10 +223,10 @@ json run_experiment(Session& s, const RunOptions& opt) {
     LossAndGrad<double> lg = loss_and_grad(tape, *s.model, *s.objective, x, rng, labels.empty() ? nullptr : &labels);
     std::vector<ad::Tensor<double>> grads = std::move(lg.grad_theta);
     grads.insert(grads.end(), lg.grad_extra.begin(), lg.grad_extra.end());
-    // The norm is a full pass over the gradients: computed when clipping needs it or the step is logged. A
-    // non-finite gradient on other steps is still caught, by the parameters' check after the update.
-    const bool logged = (step + 1) % log_every == 0 || step + 1 == steps;
-    double gnorm = clip > 0 ? clip_grad_norm(grads, clip) : logged ? global_norm(grads) : 0.0;
+    // The norm is a full pass over the gradients: computed when clipping needs it or the step is logged or
+    // checkpointed. A non-finite gradient on other steps is still caught, by the parameters' check after the update.
+    const bool logged = (step + 1) % log_every == 0 || step + 1 == steps, saved = (step + 1) % ck_every == 0;
+    double gnorm = clip > 0 ? clip_grad_norm(grads, clip) : logged || saved ? global_norm(grads) : 0.0;
     bool ok = std::isfinite(lg.loss) && std::isfinite(gnorm);
     if (ok) {
       s.optimizer->step(s.parameters(), grads);
@@ -249,8 +249,10 @@ json run_experiment(Session& s, const RunOptions& opt) {
       continue;
     }
     ++step;
-    last = {{"loss", lg.loss}, {"terms", json::object()}, {"grad_norm", gnorm}};
-    for (const Term& t : lg.terms) last["terms"][t.name] = t.value;
+    if (logged || saved) {  // the latest step's numbers, for the metrics line, snapshots and the summary
+      last = {{"loss", lg.loss}, {"terms", json::object()}, {"grad_norm", gnorm}};
+      for (const Term& t : lg.terms) last["terms"][t.name] = t.value;
+    }
     double elapsed = elapsed0 + std::chrono::duration<double>(Clock::now() - t_train).count();
     if (step % log_every == 0 || step == steps) {
       json line = {{"step", step}, {"loss", lg.loss}};
