@@ -197,6 +197,34 @@ void fill_normal(Tensor<T>& t, Rng& rng, T mean, T stddev) {
   s.spare = 0;
   rng = Rng(s);
 }
+// Stream layout: see random.hpp. One call serves one row (a chain's units), so it runs serially: callers
+// parallelise over rows, each with its own generator (samplers' Note [One stream per chain]).
+template <class T>
+void fill_bernoulli(const T* p, T* out, int64_t n, Rng& rng) {
+  Rng::State s = rng.state();
+  const uint64_t c0 = s.counter;
+  constexpr int64_t kGroup = 4 * kLanes16;
+  for (int64_t g = 0; g * kGroup < n; ++g) {
+    uint32_t w[4][kLanes16];
+    philox16(c0 + static_cast<uint64_t>(g) * kLanes16, s.stream, s.seed, w);
+    alignas(64) uint32_t flat[kGroup];
+    for (int j = 0; j < kLanes16; ++j)
+      for (int r = 0; r < 4; ++r) flat[4 * j + r] = w[r][j];
+    const int64_t base = g * kGroup, len = std::min(kGroup, n - base);
+    if (len == kGroup) {
+      for (int64_t i = 0; i < kGroup; ++i)
+        out[base + i] = static_cast<double>(flat[i]) * 0x1.0p-32 < static_cast<double>(p[base + i]) ? T(1) : T(0);
+    } else {
+      for (int64_t i = 0; i < len; ++i)
+        out[base + i] = static_cast<double>(flat[i]) * 0x1.0p-32 < static_cast<double>(p[base + i]) ? T(1) : T(0);
+    }
+  }
+  s.counter = c0 + static_cast<uint64_t>((n + 3) / 4);
+  s.used = 4;
+  s.has_spare = false;
+  s.spare = 0;
+  rng = Rng(s);
+}
 template <class T>
 void fill_uniform(Tensor<T>& t, Rng& rng, T lo, T hi) {
   for (T& v : t) v = static_cast<T>(lo + (hi - lo) * rng.uniform());
@@ -208,6 +236,8 @@ void fill_rademacher(Tensor<T>& t, Rng& rng) {
 
 template void fill_normal(Tensor<float>&, Rng&, float, float);
 template void fill_normal(Tensor<double>&, Rng&, double, double);
+template void fill_bernoulli(const float*, float*, int64_t, Rng&);
+template void fill_bernoulli(const double*, double*, int64_t, Rng&);
 template void fill_uniform(Tensor<float>&, Rng&, float, float);
 template void fill_uniform(Tensor<double>&, Rng&, double, double);
 template void fill_rademacher(Tensor<float>&, Rng&);

@@ -79,10 +79,10 @@ ad::Tensor<T> BlockGibbs<T>::sample_hidden(const ad::Tensor<T>& v, std::vector<a
                                 v.shape().str() + " and " + std::to_string(h) + " hidden units");
   if (int64_t(rngs.size()) < n) throw std::invalid_argument("samplers::BlockGibbs: fewer generators than chains");
   if (ok) ok->assign(size_t(n), 1);
-  detail::for_each_chain(n, [&](int64_t c) {
+  detail::for_each_chain_units(n, 4 * h, [&](int64_t c) {
     T* row = p.data() + c * h;
     const bool finite = detail::all_finite(row, h);
-    for (int64_t j = 0; j < h; ++j) row[j] = T(rngs[size_t(c)].uniform() < double(row[j]) ? 1 : 0);
+    ad::fill_bernoulli(row, row, h, rngs[size_t(c)]);  // in place over the means
     if (!finite && ok) (*ok)[size_t(c)] = 0;
   });
   return p;  // sampled in place over the means
@@ -106,12 +106,15 @@ ad::Tensor<T> BlockGibbs<T>::sample_visible(const ad::Tensor<T>& h, std::vector<
                                   " values for " + std::to_string(nv) + " visible units");
   }
   if (ok) ok->assign(size_t(n), 1);
-  detail::for_each_chain(n, [&](int64_t c) {
+  detail::for_each_chain_units(n, 4 * nv, [&](int64_t c) {
     T* row = m.data() + c * nv;
     const bool finite = detail::all_finite(row, nv);
     ad::Rng& rng = rngs[size_t(c)];
-    for (int64_t i = 0; i < nv; ++i)
-      row[i] = gaussian ? T(row[i] + sd[i] * rng.normal()) : T(rng.uniform() < double(row[i]) ? 1 : 0);
+    if (gaussian) {
+      for (int64_t i = 0; i < nv; ++i) row[i] = T(row[i] + sd[i] * rng.normal());
+    } else {
+      ad::fill_bernoulli(row, row, nv, rng);
+    }
     if (!finite && ok) (*ok)[size_t(c)] = 0;
   });
   return m;

@@ -32,11 +32,27 @@ void for_each_chain(int64_t n, const F& f) {
   });
 }
 
+/// for_each_chain for cheap per-chain work of about `units` elementary operations: tasks of at least ~16k
+/// operations, so that small batches (a few chains of a few hundred units) run on the calling thread instead of
+/// paying more for the thread hand-off than the work costs.
+template <class F>
+void for_each_chain_units(int64_t n, int64_t units, const F& f) {
+  const int64_t grain = std::max<int64_t>(kChainGrain, (int64_t{1} << 14) / std::max<int64_t>(1, units));
+  if (n <= grain) {
+    for (int64_t c = 0; c < n; ++c) f(c);
+    return;
+  }
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain), [&](const tbb::blocked_range<int64_t>& r) {
+    for (int64_t c = r.begin(); c != r.end(); ++c) f(c);
+  });
+}
+
+/// Whether all n values are finite; branch-free over the row, so that it vectorises.
 template <class T>
 bool all_finite(const T* p, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(p[i])) return false;
-  return true;
+  bool ok = true;
+  for (int64_t i = 0; i < n; ++i) ok &= std::abs(p[i]) <= std::numeric_limits<T>::max();  // false for NaN and ±∞
+  return ok;
 }
 
 /// An energy that is NaN or −∞ is a numerical failure; +∞ is a legitimate "outside the support".

@@ -287,3 +287,33 @@ TEST_CASE("fill_normal has the moments of N(0,1), and consecutive fills are unco
   for (int64_t i = 0; i < n / 2; ++i) e[i] = x[2 * i], o[i] = x[2 * i + 1];
   CHECK(std::abs(correlation(e, o)) < 5 / std::sqrt(dn / 2));
 }
+
+TEST_CASE("fill_bernoulli follows its documented stream layout and frequencies") {
+  // Element i compares word i of the stream (block ⌊i/4⌋, word i mod 4) scaled by 2^-32 with p[i].
+  for (int64_t n : {1, 5, 64, 67, 300}) {
+    std::vector<double> p(static_cast<size_t>(n)), out(static_cast<size_t>(n));
+    ad::Rng prng(3, uint64_t(n));
+    for (double& v : p) v = prng.uniform();
+    ad::Rng rng(42, 7), ref(42, 7);
+    ad::fill_bernoulli(p.data(), out.data(), n, rng);
+    for (int64_t i = 0; i < n; ++i) {
+      const double u = static_cast<double>(ref.next_u32()) * 0x1.0p-32;
+      CHECK(out[size_t(i)] == (u < p[size_t(i)] ? 1.0 : 0.0));
+    }
+    CHECK(rng.state().counter == uint64_t((n + 3) / 4));
+    // The next fill starts at a fresh block.
+    const uint32_t next = rng.next_u32();
+    ad::Rng skip(42, 7);
+    for (int64_t i = 0; i < 4 * ((n + 3) / 4); ++i) skip.next_u32();
+    CHECK(next == skip.next_u32());
+  }
+  // Frequencies: 200000 draws at p = 0.3, within 5 standard errors.
+  const int64_t n = 200000;
+  std::vector<float> p(static_cast<size_t>(n), 0.3f), out(static_cast<size_t>(n));
+  ad::Rng rng(1, 2);
+  ad::fill_bernoulli(p.data(), out.data(), n, rng);
+  double ones = 0;
+  for (float v : out) ones += v;
+  const double se = std::sqrt(0.3 * 0.7 / double(n));
+  CHECK(std::abs(ones / double(n) - double(0.3f)) < 5 * se);
+}

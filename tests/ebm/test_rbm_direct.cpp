@@ -97,3 +97,124 @@ TEST_CASE("CD on a Bernoulli RBM: the tape-free loss and gradients equal the tap
       for (int64_t k = 0; k < rbm.params()[p].value.numel(); ++k) rbm.params()[p].value[k] -= 0.1 * a.grad_theta[p][k];
   }
 }
+
+namespace {
+
+// A Fashion-MNIST-like batch: rows that share a pattern (so delta products start rows from one another), flipped
+// at random; `width` columns.
+Tensor<double> patterned_input(int64_t b, int64_t d, ad::Rng& rng) {
+  Tensor<double> base(Shape{4, d});
+  for (double& v : base) v = rng.uniform() < 0.35 ? 1.0 : 0.0;
+  Tensor<double> x(Shape{b, d});
+  for (int64_t r = 0; r < b; ++r)
+    for (int64_t i = 0; i < d; ++i) x.at(r, i) = rng.uniform() < 0.1 ? 1.0 - base.at(r % 4, i) : base.at(r % 4, i);
+  return x;
+}
+
+struct PcdRun {
+  std::vector<Tensor<double>> grads, negatives, params;
+  std::vector<double> losses;
+};
+
+// `steps` direct PCD-1 steps with an SGD update after each, on batches of 100 rows of 300 pixels and 80 hidden
+// units: big enough for several 256-row slices, panels run in parallel and chains started from the data rows.
+PcdRun run_pcd(int steps) {
+  ad::Rng init(21, 0);
+  ebm::BernoulliRbm<double> rbm(300, 80, init, 0.2);
+  ebm::NegativeOptions o;
+  o.start = ebm::ChainStart::persistent;
+  o.steps = 1;
+  ebm::ContrastiveDivergence<double> cd(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 9));
+  ad::Rng data_rng(5, 0);
+  PcdRun out;
+  for (int s = 0; s < steps; ++s) {
+    const Tensor<double> x = patterned_input(100, 300, data_rng);
+    ad::Rng r(13, uint64_t(s));
+    ad::Tape<double> tape;
+    ebm::LossAndGrad<double> g = ebm::loss_and_grad(tape, rbm, cd, x, r);
+    out.losses.push_back(g.loss);
+    out.negatives.push_back(cd.last_negatives());
+    for (size_t p = 0; p < 3; ++p) {
+      out.grads.push_back(g.grad_theta[p]);
+      for (int64_t k = 0; k < rbm.params()[p].value.numel(); ++k) rbm.params()[p].value[k] -= 0.5 * g.grad_theta[p][k];
+    }
+  }
+  for (const auto& p : rbm.params()) out.params.push_back(p.value);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("CD on a Bernoulli RBM, batches of 100: delta-product gradients equal the taped ones within 1e-12") {
+  ad::Rng init(8, 1);
+  ebm::BernoulliRbm<double> rbm(300, 70, init, 0.3);
+  for (double& c : rbm.param("c")) c = 0.2 * init.normal();
+  for (double& c : rbm.param("b")) c = 0.2 * init.normal();
+  ebm::NegativeOptions o;
+  o.start = ebm::ChainStart::persistent;
+  ebm::ContrastiveDivergence<double> direct(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 5));
+  ebm::ContrastiveDivergence<double> taped(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 5));
+  ad::Rng data_rng(3, 1);
+  for (int batch = 0; batch < 3; ++batch) {
+    const Tensor<double> x = patterned_input(100, 300, data_rng);
+    ad::Rng r1(11, uint64_t(batch)), r2(11, uint64_t(batch));
+    ad::Tape<double> t1;
+    const ebm::LossAndGrad<double> a = ebm::loss_and_grad(t1, rbm, direct, x, r1);
+    ad::Tape<double> tape;
+    const auto theta = ebm::bind_params(tape, rbm.params(), ebm::Bind::variable);
+    const std::vector<ad::Var<double>> extra;
+    const ebm::Loss<double> l = taped.loss(ebm::LossInput<double>{tape, rbm, theta, extra, x, r2});
+    const auto g = ad::grad<double>({l.value}, theta);
+    CHECK(std::abs(a.loss - l.value.item()) <= 1e-12 * (1 + std::abs(l.value.item())));
+    double worst = 0;
+    for (size_t p = 0; p < 3; ++p) {
+      const Tensor<double> gt = g[p].value();
+      for (int64_t k = 0; k < gt.numel(); ++k) worst = std::max(worst, std::abs(a.grad_theta[p][k] - gt[k]));
+    }
+    CHECK(worst <= 1e-12);
+    const Tensor<double>&na = direct.last_negatives(), &nb = taped.last_negatives();
+    for (int64_t k = 0; k < na.numel(); ++k) REQUIRE(na[k] == nb[k]);
+    for (size_t p = 0; p < 3; ++p)
+      for (int64_t k = 0; k < rbm.params()[p].value.numel(); ++k) rbm.params()[p].value[k] -= 0.5 * a.grad_theta[p][k];
+  }
+}
+
+TEST_CASE("PCD steps on a Bernoulli RBM are bit-identical with 1 and 2 threads") {
+  PcdRun one, two;
+  {
+    ad::ThreadLimit limit(1);
+    one = run_pcd(4);
+  }
+  {
+    ad::ThreadLimit limit(2);
+    two = run_pcd(4);
+  }
+  REQUIRE(one.losses.size() == two.losses.size());
+  for (size_t s = 0; s < one.losses.size(); ++s) CHECK(one.losses[s] == two.losses[s]);
+  auto same = [](const std::vector<Tensor<double>>& a, const std::vector<Tensor<double>>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t t = 0; t < a.size(); ++t)
+      for (int64_t k = 0; k < a[t].numel(); ++k)
+        if (a[t][k] != b[t][k]) return false;
+    return true;
+  };
+  CHECK(same(one.grads, two.grads));
+  CHECK(same(one.negatives, two.negatives));
+  CHECK(same(one.params, two.params));
+}
+
+TEST_CASE("RBM conditionals on large 0/1 batches (several planning blocks and slices) equal naive sums") {
+  ad::Rng rng(6, 0);
+  ebm::BernoulliRbm<double> rbm(600, 45, rng, 0.3);
+  const Tensor<double> x = patterned_input(530, 600, rng);
+  const Tensor<double> ph = rbm.hidden_preactivation(x);
+  const Tensor<double>&w = rbm.param("W");
+  double worst = 0;
+  for (int64_t r = 0; r < x.rows(); ++r)
+    for (int64_t j = 0; j < 45; ++j) {
+      double a = 0;
+      for (int64_t i = 0; i < 600; ++i) a += x.at(r, i) * w.at(i, j);
+      worst = std::max(worst, std::abs(ph.at(r, j) - a));
+    }
+  CHECK(worst <= 1e-12);
+}

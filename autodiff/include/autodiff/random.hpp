@@ -59,6 +59,13 @@ class Rng {
 /// used last block is discarded), so consecutive fills draw disjoint blocks.
 template <class T>
 void fill_normal(Tensor<T>& t, Rng& rng, T mean = 0, T stddev = 1);
+/// Bernoulli draws out[i] = 1 if u_i < p[i], else 0 (i < n), vectorised; for block Gibbs sampling of binary units.
+/// Stream layout: with c the generator's next unused block counter (as for fill_normal: leftover words and a
+/// pending normal spare are skipped), u_i = w · 2⁻³² where w is word i mod 4 of Philox block c + ⌊i/4⌋; the
+/// comparison is made in double. Afterwards the counter is c + ⌈n/4⌉. 32 bits per draw, against the 64 of
+/// uniform(): a probability is resolved to 2⁻³², far below any Monte Carlo error. out may alias p.
+template <class T>
+void fill_bernoulli(const T* p, T* out, int64_t n, Rng& rng);
 /// Fill with i.i.d. draws, row by row, consuming the generator in element order.
 template <class T>
 void fill_uniform(Tensor<T>& t, Rng& rng, T lo = 0, T hi = 1);

@@ -3,7 +3,10 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <samplers/gibbs.hpp>
+
 #include "ebm/models/rbm.hpp"
+#include "models/rbm_layers.hpp"
 
 namespace ebm {
 
@@ -44,13 +47,25 @@ std::optional<LossAndGrad<T>> ContrastiveDivergence<T>::direct_loss_and_grad(con
   (void)labels;
   const auto* rbm = dynamic_cast<const BernoulliRbm<T>*>(&model);
   if (!rbm || alpha_ > 0 || !this->extra_params().empty()) return std::nullopt;
-  last_ = negatives_.draw(model, x, rng);
+  // One parameter state for the whole step: c + x W first, then the configured block Gibbs sweep(s) on the same
+  // layers (which remember x and the chains' states, so that the negatives' products start from them), then the
+  // closed-form gradient from the pre-activations already computed. Any other sampler: the generic draw.
+  const detail::RbmLayers<T> layers(*rbm);
+  const ad::Tensor<T> pre_data = layers.hidden_pre(x, true);
+  std::unique_ptr<samplers::Sampler<T>> configured = negatives_.make_sampler(model);
+  if (dynamic_cast<samplers::BlockGibbs<T>*>(configured.get())) {
+    samplers::BlockGibbs<T> gibbs(layers);
+    last_ = negatives_.draw_with(gibbs, x, rng);
+  } else {
+    last_ = negatives_.draw_with(*configured, x, rng);
+  }
+  const ad::Tensor<T> pre_neg = layers.hidden_pre(last_, false);
   LossAndGrad<T> out;
-  for (const Param<T>& p : model.params()) out.grad_theta.emplace_back(p.value.shape(), T(0));
+  for (const Param<T>& p : model.params()) out.grad_theta.emplace_back(p.value.shape());
   // loss = mean F(x) − mean F(x⁻), as contrastive_surrogate.
   const double n_data = double(x.rows()), n_neg = double(last_.rows());
-  const double f_data = rbm->accumulate_free_energy_grad(x, 1.0 / n_data, out.grad_theta) / n_data;
-  const double f_neg = rbm->accumulate_free_energy_grad(last_, -1.0 / n_neg, out.grad_theta) / n_neg;
+  const std::vector<double> f = layers.free_energy_grad({{&x, &pre_data, 1.0 / n_data}, {&last_, &pre_neg, -1.0 / n_neg}}, out.grad_theta);
+  const double f_data = f[0] / n_data, f_neg = f[1] / n_neg;
   out.loss = f_data - f_neg;
   out.terms = {{"energy_data", f_data}, {"energy_samples", f_neg}, {"accept_rate", negatives_.last_stats().acceptance_rate()}};
   if (std::isfinite(negatives_.last_ess())) out.terms.push_back({"ess", negatives_.last_ess()});

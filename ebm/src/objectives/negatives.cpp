@@ -91,9 +91,14 @@ samplers::SamplerStats advance(samplers::Sampler<T>& sampler, samplers::ChainSta
 
 template <class T>
 ad::Tensor<T> NegativePhase<T>::draw(const Energy<T>& model, const ad::Tensor<T>& data, ad::Rng& rng) {
+  std::unique_ptr<samplers::Sampler<T>> sampler = sampler_(model);
+  return draw_with(*sampler, data, rng);
+}
+
+template <class T>
+ad::Tensor<T> NegativePhase<T>::draw_with(samplers::Sampler<T>& sampler, const ad::Tensor<T>& data, ad::Rng& rng) {
   if (data.rank() != 2 || data.rows() < 1) throw ad::ShapeError("NegativePhase::draw: data must be [B >= 1, d], got " + data.shape().str());
   const int64_t d = data.cols(), count = options_.count > 0 ? options_.count : data.rows();
-  std::unique_ptr<samplers::Sampler<T>> sampler = sampler_(model);
   if (options_.start == ChainStart::data) {
     // Chain generators are split off the batch's stream: a fixed batch Rng gives fixed negatives.
     samplers::ChainState<T> chains;
@@ -105,12 +110,12 @@ ad::Tensor<T> NegativePhase<T>::draw(const Energy<T>& model, const ad::Tensor<T>
       std::memcpy(chains.row(c), data.data() + r * d, sizeof(T) * static_cast<size_t>(d));
       chains.rngs.push_back(base.split(static_cast<uint64_t>(c)));
     }
-    stats_ = advance(*sampler, chains, options_.steps, ess_);
+    stats_ = advance(sampler, chains, options_.steps, ess_);
     return std::move(chains.x);
   }
   samplers::ReplayBuffer<T>& buf = pool(d, count, rng);
   auto batch = buf.draw(count);
-  stats_ = advance(*sampler, batch.chains, options_.steps, ess_);
+  stats_ = advance(sampler, batch.chains, options_.steps, ess_);
   buf.write_back(batch);
   return std::move(batch.chains.x);
 }

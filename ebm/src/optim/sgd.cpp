@@ -18,6 +18,13 @@ void Sgd<T>::update(const std::vector<ad::Tensor<T>*>& params, const std::vector
   const T wd = static_cast<T>(opt_.weight_decay), step = static_cast<T>(lr);
   for (size_t k = 0; k < params.size(); ++k) {
     ad::Tensor<T>& p = *params[k];
+    if (opt_.weight_decay == 0 && opt_.momentum == 0) {  // plain SGD: in place, no copy of the gradient
+      T* pv = p.data();
+      const T* g = grads[k].data();
+      const int64_t n = p.numel();
+      for (int64_t i = 0; i < n; ++i) pv[i] -= step * g[i];
+      continue;
+    }
     ad::Tensor<T> d = grads[k];
     if (opt_.weight_decay != 0)
       for (int64_t i = 0; i < d.numel(); ++i) d[i] += wd * p[i];

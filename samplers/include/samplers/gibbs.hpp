@@ -6,6 +6,9 @@
 // The sampler keeps a reference to the model: the model must outlive it. A non-finite conditional
 // (logit or mean) is a NaN proposal: that unit (single-site) or that chain's sweep (block) is left as
 // it was and counted. Every other update counts as accepted.
+//
+// Block Gibbs draws a chain's binary units with ad::fill_bernoulli from that chain's generator (vectorised Philox,
+// one 32-bit word per unit, in unit order; random.hpp documents the layout): the same numbers for any thread count.
 #include <cstdint>
 #include <vector>
 

@@ -16,7 +16,8 @@
 // σ is either fixed (constructor argument) or learnt through the extra parameter "log_sigma" [V].
 //
 // Both are samplers::RbmConditionals, so samplers::BlockGibbs (many chains, one stream per chain) runs on
-// them directly. The sample_* / gibbs_step functions here are simpler single-stream versions (randomness
+// them directly. A Bernoulli RBM's conditionals and free-energy gradients skip the tape (closed forms over
+// delta products, ebm/src/models/rbm_layers.hpp); CD uses them through Objective::direct_loss_and_grad. The sample_* / gibbs_step functions here are simpler single-stream versions (randomness
 // consumed in row-major element order from the Rng passed in).
 #include <samplers/conditionals.hpp>
 
@@ -40,7 +41,8 @@ class BernoulliRbm : public Energy<T>, public samplers::RbmConditionals<T> {
 
   int64_t visible() const { return nv_; }
   int64_t hidden() const { return nh_; }
-  /// c + vᵀW per row, [B, H] (without the tape; zeros of v are skipped, see Note [Sparse-row products]).
+  /// c + vᵀW per row, [B, H], without the tape: for 0/1 rows by additions of W's rows, rows starting from similar
+  /// rows (Note [Delta products], ebm/src/models/binary_products.hpp); otherwise by a dense product (ad::matmul_into).
   ad::Tensor<T> hidden_preactivation(const ad::Tensor<T>& v) const;
   /// p(h = 1 | v), [B, H].
   ad::Tensor<T> hidden_probs(const ad::Tensor<T>& v) const;

@@ -67,6 +67,11 @@ class NegativePhase {
 
   /// Negatives for one batch [count, d], as constants (no gradient path to θ). `rng` serves CD-k chains.
   ad::Tensor<T> draw(const Energy<T>& model, const ad::Tensor<T>& data, ad::Rng& rng);
+  /// The same with a given sampler in place of the factory's (same chains, streams, statistics): for a faster
+  /// implementation of the same transition, e.g. block Gibbs on an RBM's precomputed layers.
+  ad::Tensor<T> draw_with(samplers::Sampler<T>& sampler, const ad::Tensor<T>& data, ad::Rng& rng);
+  /// The sampler the factory builds for `model`.
+  std::unique_ptr<samplers::Sampler<T>> make_sampler(const Energy<T>& model) const { return sampler_(model); }
 
   /// Sampler statistics of the last draw (acceptance over its k steps).
   const samplers::SamplerStats& last_stats() const { return stats_; }
