@@ -6,6 +6,7 @@
 
 #include <autodiff/autodiff.hpp>
 #include <cmath>
+#include <array>
 #include <limits>
 #include <vector>
 
@@ -102,4 +103,24 @@ TEST_CASE("matmul kernel: every path agrees with a naive product, and 1 and 2 th
   // Narrow outputs: dot products, and the Aᵀ axpy kernel.
   check_shape<double>(300, 3, 70);
   check_shape<float>(300, 2, 70);
+}
+
+TEST_CASE("matmul kernel: a packing dropped by rewind lends its storage to the next operand, never its values") {
+  // Note [Packed operands]: after clear/rewind the packed buffers are kept for reuse. Each round records new
+  // operands of another size on the same tape (larger, smaller, the same), whose products must be their own.
+  ad::Tape<double> tape;
+  const std::vector<std::array<int64_t, 3>> rounds = {{36, 130, 520}, {20, 64, 100}, {36, 130, 520}, {50, 200, 600}};
+  for (size_t r = 0; r < rounds.size(); ++r) {
+    const auto [M, N, K] = rounds[r];
+    CAPTURE(r);
+    tape.clear();
+    const Tensor<double> a = uniform_as<double>(Shape{M, K}, 11 + r), b = uniform_as<double>(Shape{N, K}, 21 + r);
+    const Tensor<double> c = ad::matmul(tape.constant(a), tape.constant(b), false, true).value();
+    std::vector<long double> want, mag;
+    naive(a, b, false, true, M, N, K, want, mag);
+    int64_t off = 0;
+    for (int64_t e = 0; e < M * N; ++e)
+      if (std::fabs(c[e] - want[static_cast<size_t>(e)]) > 2 * K * 1e-16 * mag[static_cast<size_t>(e)]) ++off;
+    CHECK(off == 0);
+  }
 }

@@ -13,7 +13,7 @@ const T* packed_operand(const Var<T>& b, bool tb, int64_t N, int64_t K) {
   if (impl.nodes[b.id()].rule || !kernels::gemm_packs_b<T>(N, K)) return nullptr;
   auto [it, fresh] = impl.packed.by_node.try_emplace(uint64_t{b.id()} * 2 + tb);
   if (fresh) {
-    it->second.resize(static_cast<size_t>(kernels::packed_b_size<T>(N, K)));
+    it->second = impl.packed.take(static_cast<size_t>(kernels::packed_b_size<T>(N, K)));
     kernels::pack_b_panels(tb, N, K, b.data(), it->second.data());
   }
   return it->second.data();
