@@ -13,6 +13,9 @@ class ThreadLimit {
   ThreadLimit(const ThreadLimit&) = delete;
   ThreadLimit& operator=(const ThreadLimit&) = delete;
 
+  /// The number of threads the kernels may use now (the smallest live limit, else the hardware's).
+  static int active();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
