@@ -225,10 +225,13 @@ void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
     // panel against them, so each core keeps only its share of B in its L2 (splitting rows made both cores
     // stream all of B) and a slice needs one synchronisation instead of two. Same per-element order as below.
     // The pieces own disjoint columns of C, so each runs all K slices in order on its own: one synchronisation
-    // per product. Whole row panels of A are read in place (rows of A, or A stored transposed): with one column
-    // piece per thread, packing A would be done once per thread. Only a partial last panel is packed.
+    // per product. Whole row panels of A are read in place (rows of A, or A stored transposed): with several column
+    // pieces per thread, packing A would be done once per piece. Only a partial last panel is packed.
+    // Four pieces per thread, not one: the two cores are not equally fast at every moment, and with one piece each
+    // the faster waited for the slower (measured with a working ThreadLimit on 2 cores, gemm_bench, 128-row
+    // products: 1.6-1.7x over 1 thread with one piece per thread, 1.9-2.0x with four).
     const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
-    parallel_range(NP, (NP + threads - 1) / threads, 2, [&](int64_t lo, int64_t hi) {
+    parallel_range(NP, (NP + 4 * threads - 1) / (4 * threads), 2, [&](int64_t lo, int64_t hi) {
       alignas(64) T Ap[Tile<T>::KC * Tile<T>::MR];
       for (int64_t kb = 0; kb < K; kb += KS) {
         const int64_t kc = std::min(KS, K - kb);
