@@ -5,8 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <autodiff/autodiff.hpp>
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <limits>
 #include <vector>
 
