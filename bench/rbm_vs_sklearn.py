@@ -41,6 +41,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -158,6 +159,7 @@ def run_ebm(hidden):
     run_dir = os.path.join(ARGS.out, name)
     with open(cfg_path, "w") as f:
         json.dump(ebm_config(hidden, steps), f, indent=2)
+    shutil.rmtree(run_dir, ignore_errors=True)  # this script's own output from an earlier run
     subprocess.run([ARGS.ebm, "run", cfg_path, "--out", run_dir, "--threads", str(ARGS.threads), "--quiet"], check=True)
     with open(os.path.join(run_dir, "summary.json")) as f:
         summary = json.load(f)

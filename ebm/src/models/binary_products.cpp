@@ -24,12 +24,24 @@ int64_t hamming(const uint64_t* a, const uint64_t* b, int64_t words) {
 
 // d[j] = Hamming distance between x and row j of a word-major table (t[w·n + j]: word w of row j), for all n rows
 // at once: the loop over j vectorises (vpopcntq), where one distance at a time costs a scalar popcount per word.
+// Rows go in register blocks of 16 (two vectors of counts), the words in the inner loop, so that d is written
+// once per row instead of once per word.
 void distances(const uint64_t* x, const uint64_t* t, int64_t n, int64_t words, int64_t* d) {
-  std::fill(d, d + n, 0);
-  for (int64_t w = 0; w < words; ++w) {
-    const uint64_t xw = x[w];
-    const uint64_t* tw = t + w * n;
-    for (int64_t j = 0; j < n; ++j) d[j] += std::popcount(tw[j] ^ xw);
+  constexpr int64_t kBlock = 16;
+  int64_t j0 = 0;
+  for (; j0 + kBlock <= n; j0 += kBlock) {
+    int64_t acc[kBlock] = {};
+    for (int64_t w = 0; w < words; ++w) {
+      const uint64_t xw = x[w];
+      const uint64_t* tw = t + w * n + j0;
+      for (int64_t j = 0; j < kBlock; ++j) acc[j] += std::popcount(tw[j] ^ xw);
+    }
+    for (int64_t j = 0; j < kBlock; ++j) d[j0 + j] = acc[j];
+  }
+  for (int64_t j = j0; j < n; ++j) {
+    int64_t acc = 0;
+    for (int64_t w = 0; w < words; ++w) acc += std::popcount(t[w * n + j] ^ x[w]);
+    d[j] = acc;
   }
 }
 
@@ -96,11 +108,28 @@ void emit_lists(DeltaPlan& plan, const BitRows& x, const BitRows* refs) {
   };
   int64_t total = 0;
   for (int64_t r = 0; r < n; ++r) total += hamming(x.row(r), parent_bits(r), words);
-  plan.idx.resize(static_cast<size_t>(total));
+  // AVX-512 writes 16 indices per 16 bits whatever their count (compress, store, advance by the popcount):
+  // no branch per bit, whose mispredictions cost more than the rest of the plan. The last store may run 15
+  // entries past the end, hence the slack, trimmed again below.
+  constexpr int64_t kSlack = 16;
+  plan.idx.resize(static_cast<size_t>(total + kSlack));
   int32_t* out = plan.idx.data();
+#if defined(__AVX512F__)
+  const __m512i lane_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                  _mm512_set1_epi32(static_cast<int32_t>(nr)));
+  auto emit = [&](uint64_t bits, int64_t w, int64_t k0) {
+    for (int q = 0; q < 4 && bits; ++q, bits >>= 16) {
+      const auto m = static_cast<__mmask16>(bits & 0xFFFF);
+      const __m512i base = _mm512_set1_epi32(static_cast<int32_t>((64 * w + 16 * q - k0) * nr));
+      _mm512_storeu_si512(out, _mm512_maskz_compress_epi32(m, _mm512_add_epi32(base, lane_offsets)));
+      out += std::popcount(static_cast<unsigned>(m));
+    }
+  };
+#else
   auto emit = [&](uint64_t bits, int64_t w, int64_t k0) {
     for (; bits; bits &= bits - 1) *out++ = static_cast<int32_t>((64 * w + std::countr_zero(bits) - k0) * nr);
   };
+#endif
   for (int64_t r = 0; r < n; ++r) {
     const uint64_t* xr = x.row(r);
     const uint64_t* pb = parent_bits(r);
@@ -112,6 +141,7 @@ void emit_lists(DeltaPlan& plan, const BitRows& x, const BitRows* refs) {
       for (int64_t w = w0; w < w1; ++w) emit(pb[w] & ~xr[w], w, s * ks);
     }
   }
+  plan.idx.resize(static_cast<size_t>(total));
   plan.off.back() = plan.entries();
 }
 
@@ -196,8 +226,11 @@ DeltaPlan plan_tree(const BitRows& x, const BitRows* refs) {
     int64_t* par = plan.parent.data() + b0;
     constexpr int64_t kDone = std::numeric_limits<int64_t>::max();
     for (int64_t it = 0; it < nb; ++it) {
+      // The lowest key (a vectorised reduction), then its first row.
+      int64_t low = kDone;
+      for (int64_t j = 0; j < nb; ++j) low = std::min(low, key[j]);
       int64_t r = 0;
-      for (int64_t j = 1; j < nb; ++j) r = key[j] < key[r] ? j : r;
+      while (key[r] != low) ++r;
       key[r] = kDone;
       plan.order.push_back(static_cast<int32_t>(b0 + r));
       distances(x.row(b0 + r), block_t.data(), nb, words, d.data());

@@ -143,11 +143,14 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
       const T* v = part.v->data() + r * nv_;
       T* qr = q + (r0 + r) * nh_;
       // −bᵀv, by lanes then across them (a fixed order).
+      // Four accumulators: one chain of dependent FMAs would wait on the FMA latency at every vector.
       alignas(64) T lanes[W];
-      B bv(T(0));
+      B bv[4] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
       int64_t i = 0;
-      for (; i + W <= nv_; i += W) bv = xsimd::fma(B::load_unaligned(b_ + i), B::load_unaligned(v + i), bv);
-      bv.store_aligned(lanes);
+      for (; i + 4 * W <= nv_; i += 4 * W)
+        for (int u = 0; u < 4; ++u) bv[u] = xsimd::fma(B::load_unaligned(b_ + i + u * W), B::load_unaligned(v + i + u * W), bv[u]);
+      for (; i + W <= nv_; i += W) bv[0] = xsimd::fma(B::load_unaligned(b_ + i), B::load_unaligned(v + i), bv[0]);
+      ((bv[0] + bv[1]) + (bv[2] + bv[3])).store_aligned(lanes);
       double fr = 0;
       for (int64_t l = 0; l < W; ++l) fr -= double(lanes[l]);
       for (; i < nv_; ++i) fr -= double(b_[i]) * double(v[i]);
@@ -175,7 +178,12 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
         spsum += double(std::max(z, T(0)) + std::log1p(e));
       }
       f[k] += fr - spsum;
-      for (int64_t i = 0; i < nv_; ++i) gb[i] += neg_coef * v[i];
+      {
+        const B c(neg_coef);
+        int64_t i = 0;
+        for (; i + W <= nv_; i += W) xsimd::fma(c, B::load_unaligned(v + i), B::load_unaligned(gb + i)).store_unaligned(gb + i);
+        for (; i < nv_; ++i) gb[i] += neg_coef * v[i];
+      }
       for (int64_t jj = 0; jj < nh_; ++jj) gc[jj] += qr[jj];
     }
     r0 += part.v->rows();
