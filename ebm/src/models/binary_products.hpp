@@ -20,6 +20,7 @@
 // in a fixed order, so the result does not depend on the thread count. It differs from a dense product only by
 // rounding (the sums run in another order).
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace ebm::detail {
@@ -36,8 +37,12 @@ struct BitRows {
   void append(const BitRows& other);
   /// The columns of the rows of `parts` stacked: row i is column i, bit r is row r of the stack.
   static BitRows columns_of(const std::vector<const BitRows*>& parts);
+  /// Rows [r0, r1), copied.
+  BitRows slice(int64_t r0, int64_t r1) const;
   const uint64_t* row(int64_t r) const { return bits.data() + r * words; }
   int64_t count(int64_t r) const;
+  /// Ones of row r among columns [c0, c1).
+  int64_t count_range(int64_t r, int64_t c0, int64_t c1) const;
 };
 
 /// How each output row is formed (Note [Delta products]).
@@ -78,8 +83,23 @@ int64_t panels(int64_t N) {
 
 /// out[r, :] = base_r + Σ_{k ∈ adds_r} M[k, :] − Σ_{k ∈ subs_r} M[k, :] for the plan's rows, M [K, N] given as
 /// pack_panels. base_r: bias [N] (zeros when null) for parent −1, out[parent, :], or ref_rows[parent − rows][:]
-/// (pointers to the reference rows' outputs, N values each). out is [rows, N].
+/// (pointers to the reference rows' outputs, N values each). out is [rows, N]. `parallel`: panels may run as
+/// parallel tasks (callers that already run products in parallel, one per block of rows, pass false).
 template <class T>
-void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N, const T* bias, const T* const* ref_rows, T* out);
+void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N, const T* bias, const T* const* ref_rows, T* out,
+                   bool parallel = true);
+
+/// Note [Row shards]: a product of n rows runs as shards_of(n) blocks of consecutive rows, one task each, each
+/// planned on its own (with the same reference rows). On two cores this beats splitting the columns into panels
+/// when there are few panels (64 hidden units are two): each core then reads all of M but writes only its own
+/// rows, planning runs in parallel too, and no output cache line is written from both cores. The blocks depend
+/// on n only, never on the thread count, so results do not either.
+struct Shards {
+  int64_t count = 1, n = 0;
+  int64_t begin(int64_t s) const { return n * s / count; }
+};
+Shards shards_of(int64_t n);
+/// f(s) for every shard, in parallel when there are several.
+void for_each_shard(const Shards& shards, const std::function<void(int64_t)>& f);
 
 }  // namespace ebm::detail

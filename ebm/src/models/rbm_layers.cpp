@@ -64,15 +64,40 @@ const T* RbmLayers<T>::wt_panels() const {
   return wt_panels_;
 }
 
+// Both layer products: 0/1 rows as delta products in row shards (Note [Row shards]), each shard's rows planned
+// against each other and the references; any other value makes it a dense product.
+template <class T>
+bool RbmLayers<T>::binary_product(const ad::Tensor<T>& x, int64_t K, int64_t N, const T* packed, const T* bias,
+                                  const BitRows* refs, T* out, BitRows* bits_out) const {
+  const int64_t n = x.rows();
+  // Row shards when the columns make few panels (Note [Row shards]); otherwise one plan, panels in parallel.
+  const Shards sh = panels<T>(N) < 4 ? shards_of(n) : Shards{1, n};
+  std::vector<BitRows> bits(static_cast<size_t>(sh.count));
+  std::vector<char> binary(static_cast<size_t>(sh.count), 1);
+  for_each_shard(sh, [&](int64_t s) {
+    const int64_t r0 = sh.begin(s), r1 = sh.begin(s + 1);
+    BitRows& b = bits[static_cast<size_t>(s)];
+    if (!b.assign(x.data() + r0 * K, r1 - r0, K)) {
+      binary[static_cast<size_t>(s)] = 0;
+      return;
+    }
+    const DeltaPlan plan = plan_tree<T>(b, refs);
+    delta_product<T>(plan, packed, K, N, bias, memo_rows_.data(), out + r0 * N, sh.count == 1);
+  });
+  if (std::find(binary.begin(), binary.end(), 0) != binary.end()) return false;
+  if (bits_out)
+    for (const BitRows& b : bits) bits_out->append(b);
+  return true;
+}
+
 template <class T>
 ad::Tensor<T> RbmLayers<T>::hidden_pre(const ad::Tensor<T>& v, bool remember) const {
   if (v.rank() != 2 || v.cols() != nv_)
     throw ad::ShapeError("BernoulliRbm: expected visible states [B, " + std::to_string(nv_) + "], got " + v.shape().str());
   ad::Tensor<T> a(ad::Shape{v.rows(), nh_});
   BitRows bits;
-  if (bits.assign(v.data(), v.rows(), nv_)) {
-    const DeltaPlan plan = plan_tree<T>(bits, memo_bits_.rows ? &memo_bits_ : nullptr);
-    delta_product<T>(plan, w_panels(), nv_, nh_, c_, memo_rows_.data(), a.data());
+  const T* panels = w_panels();  // packed before the shards start
+  if (binary_product(v, nv_, nh_, panels, c_, memo_bits_.rows ? &memo_bits_ : nullptr, a.data(), remember ? &bits : nullptr)) {
     if (remember) {
       memo_bits_.append(bits);
       const T* base = memo_pre_.emplace_back(a).data();
@@ -90,10 +115,8 @@ ad::Tensor<T> RbmLayers<T>::visible_pre(const ad::Tensor<T>& h) const {
   if (h.rank() != 2 || h.cols() != nh_)
     throw ad::ShapeError("BernoulliRbm: expected hidden states [B, " + std::to_string(nh_) + "], got " + h.shape().str());
   ad::Tensor<T> a(ad::Shape{h.rows(), nv_});
-  BitRows bits;
-  if (bits.assign(h.data(), h.rows(), nh_)) {
-    delta_product<T>(plan_tree<T>(bits, nullptr), wt_panels(), nh_, nv_, b_, nullptr, a.data());
-  } else {
+  const T* panels = wt_panels();
+  if (!binary_product(h, nh_, nv_, panels, b_, nullptr, a.data(), nullptr)) {
     for (int64_t r = 0; r < h.rows(); ++r) std::copy(b_, b_ + nv_, a.data() + r * nv_);
     ad::matmul_into(false, true, h.rows(), nv_, nh_, h.data(), w_, a.data(), true);
   }
@@ -120,94 +143,126 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
   constexpr int64_t W = B::size;
   if (grads.size() != 3 || grads[0].numel() != nv_ * nh_ || grads[1].numel() != nv_ || grads[2].numel() != nh_)
     throw ad::ShapeError("BernoulliRbm: gradients must be shaped like W, b, c");
-  int64_t total = 0;
+  // The parts' rows stacked: stacked row R is row R − start[k] of part k.
+  std::vector<int64_t> start{0};
   for (const Part& p : parts) {
     if (p.v->rank() != 2 || p.v->cols() != nv_ || p.pre->rank() != 2 || p.pre->rows() != p.v->rows() || p.pre->cols() != nh_)
       throw ad::ShapeError("BernoulliRbm::free_energy_grad: rows and pre-activations do not match the model");
-    total += p.v->rows();
+    start.push_back(start.back() + p.v->rows());
   }
-  // q_r = −coef σ(a_r), the parts' rows stacked; F per row from the same exponentials.
+  const int64_t total = start.back();
+  const size_t np = parts.size();
+  // Per stacked row, in row shards: q_r = −coef σ(a_r), F(v_r) from the same exponentials, and v_r's bits. Each
+  // shard sums its own F per part and its own share of ∂/∂c; the shards' sums are added in shard order (a fixed
+  // order, whatever the thread count).
   Scratch<T> q_scratch, q_panel_scratch;
   T* q = q_scratch.get(static_cast<size_t>(total * nh_));
-  std::vector<double> f(parts.size(), 0.0);
-  T* gb = grads[1].data();
-  T* gc = grads[2].data();
-  std::fill(gb, gb + nv_, T(0));
-  std::fill(gc, gc + nh_, T(0));
-  int64_t r0 = 0;
-  for (size_t k = 0; k < parts.size(); ++k) {
-    const Part& part = parts[k];
-    const T neg_coef = static_cast<T>(-part.coef);
-    for (int64_t r = 0; r < part.v->rows(); ++r) {
-      const T* a = part.pre->data() + r * nh_;
-      const T* v = part.v->data() + r * nv_;
-      T* qr = q + (r0 + r) * nh_;
-      // −bᵀv, by lanes then across them (a fixed order).
-      // Four accumulators: one chain of dependent FMAs would wait on the FMA latency at every vector.
-      alignas(64) T lanes[W];
-      B bv[4] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
-      int64_t i = 0;
-      for (; i + 4 * W <= nv_; i += 4 * W)
-        for (int u = 0; u < 4; ++u) bv[u] = xsimd::fma(B::load_unaligned(b_ + i + u * W), B::load_unaligned(v + i + u * W), bv[u]);
-      for (; i + W <= nv_; i += W) bv[0] = xsimd::fma(B::load_unaligned(b_ + i), B::load_unaligned(v + i), bv[0]);
-      ((bv[0] + bv[1]) + (bv[2] + bv[3])).store_aligned(lanes);
-      double fr = 0;
-      for (int64_t l = 0; l < W; ++l) fr -= double(lanes[l]);
-      for (; i < nv_; ++i) fr -= double(b_[i]) * double(v[i]);
-      // Σ_j softplus(a_j) = Σ_j max(a_j, 0) + log Π_j (1 + e_j): the products (per lane, each factor in (1, 2]) need
-      // one logarithm per lane and 64 factors instead of a log1p per unit; rounding adds ~64 ulp to the logarithm's
-      // argument, ~1e-14 absolute, while an e_j below the ulp of 1 (a_j beyond ±37) contributes less than 1e-16.
-      B relu(T(0)), prod(T(1));
-      double spsum = 0;
-      int64_t j = 0, factors = 0;
-      for (; j + W <= nh_; j += W) {
-        const B z = B::load_unaligned(a + j), one(T(1));
-        const B e = xsimd::exp(-xsimd::abs(z)), den = one + e, r = one / den;
-        (xsimd::select(z >= B(T(0)), r, e * r) * B(neg_coef)).store_unaligned(qr + j);
-        relu += xsimd::max(z, B(T(0)));
-        prod *= den;
-        if (++factors == 64) {
-          spsum += xsimd::hadd(xsimd::log(prod));
-          prod = B(T(1)), factors = 0;
-        }
-      }
-      spsum += double(xsimd::hadd(relu)) + double(xsimd::hadd(xsimd::log(prod)));
-      for (; j < nh_; ++j) {
-        const T z = a[j], e = std::exp(-std::abs(z));
-        qr[j] = neg_coef * (z >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e));
-        spsum += double(std::max(z, T(0)) + std::log1p(e));
-      }
-      f[k] += fr - spsum;
-      {
-        const B c(neg_coef);
+  const Shards sh = shards_of(total);
+  const auto ns = static_cast<size_t>(sh.count);
+  std::vector<double> f_shard(ns * np, 0.0);
+  std::vector<T> gc_shard(ns * static_cast<size_t>(nh_), T(0));
+  std::vector<BitRows> bits(ns);
+  std::vector<char> binary(ns, 1);
+  for_each_shard(sh, [&](int64_t s) {
+    const int64_t R0 = sh.begin(s), R1 = sh.begin(s + 1);
+    T* gc = gc_shard.data() + s * nh_;
+    for (size_t k = 0; k < np; ++k) {
+      const int64_t lo = std::max(R0, start[k]), hi = std::min(R1, start[k + 1]);
+      if (lo >= hi) continue;
+      const Part& part = parts[k];
+      const T neg_coef = static_cast<T>(-part.coef);
+      BitRows b;
+      if (!b.assign(part.v->data() + (lo - start[k]) * nv_, hi - lo, nv_)) binary[static_cast<size_t>(s)] = 0;
+      bits[static_cast<size_t>(s)].append(b);
+      double fk = 0;
+      for (int64_t R = lo; R < hi; ++R) {
+        const int64_t r = R - start[k];
+        const T* a = part.pre->data() + r * nh_;
+        const T* v = part.v->data() + r * nv_;
+        T* qr = q + R * nh_;
+        // −bᵀv, by lanes then across them (a fixed order); four accumulators, as one chain of dependent FMAs would
+        // wait on the FMA latency at every vector.
+        alignas(64) T lanes[W];
+        B bv[4] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
         int64_t i = 0;
-        for (; i + W <= nv_; i += W) xsimd::fma(c, B::load_unaligned(v + i), B::load_unaligned(gb + i)).store_unaligned(gb + i);
-        for (; i < nv_; ++i) gb[i] += neg_coef * v[i];
+        for (; i + 4 * W <= nv_; i += 4 * W)
+          for (int u = 0; u < 4; ++u) bv[u] = xsimd::fma(B::load_unaligned(b_ + i + u * W), B::load_unaligned(v + i + u * W), bv[u]);
+        for (; i + W <= nv_; i += W) bv[0] = xsimd::fma(B::load_unaligned(b_ + i), B::load_unaligned(v + i), bv[0]);
+        ((bv[0] + bv[1]) + (bv[2] + bv[3])).store_aligned(lanes);
+        double fr = 0;
+        for (int64_t l = 0; l < W; ++l) fr -= double(lanes[l]);
+        for (; i < nv_; ++i) fr -= double(b_[i]) * double(v[i]);
+        // Σ_j softplus(a_j) = Σ_j max(a_j, 0) + log Π_j (1 + e_j): the products (per lane, each factor in (1, 2]) need
+        // one logarithm per lane and 64 factors instead of a log1p per unit; rounding adds ~64 ulp to the logarithm's
+        // argument, ~1e-14 absolute, while an e_j below the ulp of 1 (a_j beyond ±37) contributes less than 1e-16.
+        B relu(T(0)), prod(T(1));
+        double spsum = 0;
+        int64_t j = 0, factors = 0;
+        for (; j + W <= nh_; j += W) {
+          const B z = B::load_unaligned(a + j), one(T(1));
+          const B e = xsimd::exp(-xsimd::abs(z)), den = one + e, rcp = one / den;
+          const B qj = xsimd::select(z >= B(T(0)), rcp, e * rcp) * B(neg_coef);
+          qj.store_unaligned(qr + j);
+          (B::load_unaligned(gc + j) + qj).store_unaligned(gc + j);
+          relu += xsimd::max(z, B(T(0)));
+          prod *= den;
+          if (++factors == 64) {
+            spsum += xsimd::hadd(xsimd::log(prod));
+            prod = B(T(1)), factors = 0;
+          }
+        }
+        spsum += double(xsimd::hadd(relu)) + double(xsimd::hadd(xsimd::log(prod)));
+        for (; j < nh_; ++j) {
+          const T z = a[j], e = std::exp(-std::abs(z));
+          qr[j] = neg_coef * (z >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e));
+          gc[j] += qr[j];
+          spsum += double(std::max(z, T(0)) + std::log1p(e));
+        }
+        fk += fr - spsum;
       }
-      for (int64_t jj = 0; jj < nh_; ++jj) gc[jj] += qr[jj];
+      f_shard[static_cast<size_t>(s) * np + k] += fk;
     }
-    r0 += part.v->rows();
+  });
+  std::vector<double> f(np, 0.0);
+  T* gc = grads[2].data();
+  std::fill(gc, gc + nh_, T(0));
+  for (size_t s = 0; s < ns; ++s) {
+    for (size_t k = 0; k < np; ++k) f[k] += f_shard[s * np + k];
+    for (int64_t j = 0; j < nh_; ++j) gc[j] += gc_shard[s * static_cast<size_t>(nh_) + static_cast<size_t>(j)];
   }
-  // gW = Σ_r v_r q_rᵀ.
-  std::vector<BitRows> bits(parts.size());
-  bool binary = true;
-  for (size_t k = 0; k < parts.size() && binary; ++k) binary = bits[k].assign(parts[k].v->data(), parts[k].v->rows(), nv_);
+  T* gb = grads[1].data();
   T* gw = grads[0].data();
   if (total == 0) {
+    std::fill(gb, gb + nv_, T(0));
     std::fill(gw, gw + nv_ * nh_, T(0));
-  } else if (binary) {
+  } else if (std::find(binary.begin(), binary.end(), 0) == binary.end()) {
+    // 0/1 rows: ∂/∂b_i = Σ_k −coef_k · (ones in column i of part k), and gW = Σ_r v_r q_rᵀ as a delta product over
+    // the columns of the stack, in shards of columns (each its own chain of columns).
     std::vector<const BitRows*> ptrs;
     for (const BitRows& b : bits) ptrs.push_back(&b);
     const BitRows cols = BitRows::columns_of(ptrs);
+    for (int64_t i = 0; i < nv_; ++i) {
+      double g = 0;
+      for (size_t k = 0; k < np; ++k) g -= parts[k].coef * double(cols.count_range(i, start[k], start[k + 1]));
+      gb[i] = static_cast<T>(g);
+    }
     T* q_panels = q_panel_scratch.get(static_cast<size_t>(panels<T>(nh_) * total * DeltaLayout<T>::width()));
     pack_panels(q, false, total, nh_, q_panels);
-    delta_product<T>(plan_chain<T>(cols), q_panels, total, nh_, nullptr, nullptr, gw);
+    const Shards cs = panels<T>(nh_) < 4 ? shards_of(nv_) : Shards{1, nv_};
+    for_each_shard(cs, [&](int64_t s) {
+      const int64_t c0 = cs.begin(s), c1 = cs.begin(s + 1);
+      delta_product<T>(plan_chain<T>(cols.slice(c0, c1)), q_panels, total, nh_, nullptr, nullptr, gw + c0 * nh_, cs.count == 1);
+    });
   } else {
-    r0 = 0;
-    for (size_t k = 0; k < parts.size(); ++k) {
-      const int64_t n = parts[k].v->rows();
-      ad::matmul_into(true, false, nv_, nh_, n, parts[k].v->data(), q + r0 * nh_, gw, k > 0);
-      r0 += n;
+    std::fill(gb, gb + nv_, T(0));
+    for (size_t k = 0; k < np; ++k) {
+      const Part& part = parts[k];
+      const T neg_coef = static_cast<T>(-part.coef);
+      for (int64_t r = 0; r < part.v->rows(); ++r) {
+        const T* v = part.v->data() + r * nv_;
+        for (int64_t i = 0; i < nv_; ++i) gb[i] += neg_coef * v[i];
+      }
+      ad::matmul_into(true, false, nv_, nh_, part.v->rows(), part.v->data(), q + start[k] * nh_, gw, k > 0);
     }
   }
   return f;
