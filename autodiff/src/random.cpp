@@ -5,6 +5,10 @@
 #include <type_traits>
 #include <xsimd/xsimd.hpp>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "kernels/parallel.hpp"
 
 namespace ad {
@@ -199,6 +203,36 @@ void fill_normal(Tensor<T>& t, Rng& rng, T mean, T stddev) {
 }
 // Stream layout: see random.hpp. One call serves one row (a chain's units), so it runs serially: callers
 // parallelise over rows, each with its own generator (samplers' Note [One stream per chain]).
+#if defined(__AVX512F__)
+namespace {
+// Note [Bernoulli in registers]: one group of fill_bernoulli for doubles, in registers. Word j of output r of
+// Philox block j (w[r][j]) decides element 4j + r; two rounds of unpacks put each block's four words together
+// within 128-bit lanes, and lane shuffles put the lanes in element order. Then u = word · 2⁻³² (exact in a
+// double) is compared with p, as in the scalar loop: the same draws, bit for bit.
+void bernoulli_group_avx512(const uint32_t (&w)[4][kLanes16], const double* p, double* out) {
+  const __m512i w0 = _mm512_loadu_si512(w[0]), w1 = _mm512_loadu_si512(w[1]);
+  const __m512i w2 = _mm512_loadu_si512(w[2]), w3 = _mm512_loadu_si512(w[3]);
+  const __m512i t0 = _mm512_unpacklo_epi32(w0, w1), t1 = _mm512_unpackhi_epi32(w0, w1);
+  const __m512i t2 = _mm512_unpacklo_epi32(w2, w3), t3 = _mm512_unpackhi_epi32(w2, w3);
+  const __m512i u0 = _mm512_unpacklo_epi64(t0, t2), u1 = _mm512_unpackhi_epi64(t0, t2);
+  const __m512i u2 = _mm512_unpacklo_epi64(t1, t3), u3 = _mm512_unpackhi_epi64(t1, t3);
+  const __m512i a = _mm512_shuffle_i32x4(u0, u1, 0x44), b = _mm512_shuffle_i32x4(u2, u3, 0x44);
+  const __m512i c = _mm512_shuffle_i32x4(u0, u1, 0xEE), d = _mm512_shuffle_i32x4(u2, u3, 0xEE);
+  const __m512i v[4] = {_mm512_shuffle_i32x4(a, b, 0x88), _mm512_shuffle_i32x4(a, b, 0xDD), _mm512_shuffle_i32x4(c, d, 0x88),
+                        _mm512_shuffle_i32x4(c, d, 0xDD)};
+  const __m512d scale = _mm512_set1_pd(0x1.0p-32), one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd();
+  for (int q = 0; q < 4; ++q)
+    for (int h = 0; h < 2; ++h) {
+      const __m256i words = h == 0 ? _mm512_castsi512_si256(v[q]) : _mm512_extracti64x4_epi64(v[q], 1);
+      const __m512d u = _mm512_mul_pd(_mm512_cvtepu32_pd(words), scale);
+      const int64_t i = 16 * q + 8 * h;
+      const __mmask8 on = _mm512_cmp_pd_mask(u, _mm512_loadu_pd(p + i), _CMP_LT_OQ);
+      _mm512_storeu_pd(out + i, _mm512_mask_blend_pd(on, zero, one));
+    }
+}
+}  // namespace
+#endif
+
 template <class T>
 void fill_bernoulli(const T* p, T* out, int64_t n, Rng& rng) {
   Rng::State s = rng.state();
@@ -211,6 +245,14 @@ void fill_bernoulli(const T* p, T* out, int64_t n, Rng& rng) {
     for (int j = 0; j < kLanes16; ++j)
       for (int r = 0; r < 4; ++r) flat[4 * j + r] = w[r][j];
     const int64_t base = g * kGroup, len = std::min(kGroup, n - base);
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, double> && kLanes16 == 16) {
+      if (len == kGroup) {  // the same comparisons as below, 8 at a time (Note [Bernoulli in registers])
+        bernoulli_group_avx512(w, p + base, out + base);
+        continue;
+      }
+    }
+#endif
     if (len == kGroup) {
       for (int64_t i = 0; i < kGroup; ++i)
         out[base + i] = static_cast<double>(flat[i]) * 0x1.0p-32 < static_cast<double>(p[base + i]) ? T(1) : T(0);

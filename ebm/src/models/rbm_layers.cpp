@@ -33,6 +33,17 @@ B sigmoid_batch(const B& z) {
   return xsimd::select(z >= B(typename B::value_type(0)), r, e * r);
 }
 
+// σ in place over the rows of p, in row shards.
+template <class T>
+void sigmoid_rows(ad::Tensor<T>& p) {
+  const int64_t cols = p.cols();
+  const Shards sh = shards_of(p.rows());
+  for_each_shard(sh, [&](int64_t s) {
+    T* first = p.data() + sh.begin(s) * cols;
+    map_batches(first, first, (sh.begin(s + 1) - sh.begin(s)) * cols, [](const auto& v) { return sigmoid_batch(v); });
+  });
+}
+
 }  // namespace
 
 template <class T>
@@ -126,14 +137,14 @@ ad::Tensor<T> RbmLayers<T>::visible_pre(const ad::Tensor<T>& h) const {
 template <class T>
 ad::Tensor<T> RbmLayers<T>::hidden_mean(const ad::Tensor<T>& v) const {
   ad::Tensor<T> p = hidden_pre(v, true);
-  sigmoid_into(p.data(), p.data(), p.numel());
+  sigmoid_rows(p);
   return p;
 }
 
 template <class T>
 ad::Tensor<T> RbmLayers<T>::visible_mean(const ad::Tensor<T>& h) const {
   ad::Tensor<T> p = visible_pre(h);
-  sigmoid_into(p.data(), p.data(), p.numel());
+  sigmoid_rows(p);
   return p;
 }
 
