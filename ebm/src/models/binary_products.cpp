@@ -256,17 +256,25 @@ DeltaPlan plan_tree(const BitRows& x, const BitRows* refs) {
     for (int64_t r = b0; r < b1; ++r) {
       int64_t c = x.count(r), p = -1;
       if (m) {
+        // The nearest reference (the first on ties), if it beats the bias: a vectorised minimum, then its index
+        // (a branch per candidate would be mispredicted at random).
         distances(x.row(r), ref_t.data(), m, words, d.data());
-        for (int64_t q = 0; q < m; ++q)
-          if (d[static_cast<size_t>(q)] < c) c = d[static_cast<size_t>(q)], p = n + q;
+        int64_t low = c;
+        for (int64_t q = 0; q < m; ++q) low = std::min(low, d[static_cast<size_t>(q)]);
+        if (low < c) {
+          int64_t q = 0;
+          while (d[static_cast<size_t>(q)] != low) ++q;
+          c = low, p = n + q;
+        }
       }
       best[static_cast<size_t>(r)] = c, plan.parent[static_cast<size_t>(r)] = p;
     }
     // Prim: repeatedly take the cheapest row not yet planned (lowest index on ties) and let it offer itself as
     // parent. key = cost so far, or the maximum once planned; the update loop is branch-free (it vectorises).
     const std::vector<uint64_t> block_t = word_major(x, b0, b1);
-    int64_t* key = best.data() + b0;
-    int64_t* par = plan.parent.data() + b0;
+    int64_t* __restrict key = best.data() + b0;
+    int64_t* __restrict par = plan.parent.data() + b0;
+    const int64_t* __restrict dist = d.data();
     constexpr int64_t kDone = std::numeric_limits<int64_t>::max();
     for (int64_t it = 0; it < nb; ++it) {
       // The lowest key (a vectorised reduction), then its first row.
@@ -278,8 +286,8 @@ DeltaPlan plan_tree(const BitRows& x, const BitRows* refs) {
       plan.order.push_back(static_cast<int32_t>(b0 + r));
       distances(x.row(b0 + r), block_t.data(), nb, words, d.data());
       for (int64_t j = 0; j < nb; ++j) {
-        const bool better = key[j] != kDone && d[static_cast<size_t>(j)] < key[j];
-        key[j] = better ? d[static_cast<size_t>(j)] : key[j];
+        const bool better = key[j] != kDone && dist[j] < key[j];
+        key[j] = better ? dist[j] : key[j];
         par[j] = better ? b0 + r : par[j];
       }
     }
