@@ -131,15 +131,18 @@ SamplerStats BlockGibbs<T>::run(ChainState<T>& state, int64_t sweeps, const Obse
   SamplerStats stats;
   for (int64_t t = 0; t < sweeps; ++t) {
     hidden_ = sample_hidden(state.x, state.rngs, &ok_h);
-    const ad::Tensor<T> v = sample_visible(hidden_, state.rngs, &ok_v);
-    for (int64_t c = 0; c < n; ++c) {
-      if (ok_h[size_t(c)] && ok_v[size_t(c)]) {
-        std::copy(v.data() + c * d, v.data() + (c + 1) * d, state.row(c));
-        ++stats.accepted;
-      } else {
-        ++stats.nan_proposals;  // the chain keeps its visible state
-      }
+    ad::Tensor<T> v = sample_visible(hidden_, state.rngs, &ok_v);
+    int64_t accepted = 0;
+    for (int64_t c = 0; c < n; ++c) accepted += ok_h[size_t(c)] && ok_v[size_t(c)];
+    if (accepted == n) {
+      state.x = std::move(v);  // every chain moves: take the new states whole
+    } else {
+      for (int64_t c = 0; c < n; ++c)
+        if (ok_h[size_t(c)] && ok_v[size_t(c)]) std::copy(v.data() + c * d, v.data() + (c + 1) * d, state.row(c));
+      // the others keep their visible state
     }
+    stats.accepted += accepted;
+    stats.nan_proposals += n - accepted;
     stats.proposals += n;
     if (observe) observe(t, state);
   }

@@ -64,7 +64,7 @@ typename ReplayBuffer<T>::Batch ReplayBuffer<T>::draw(int64_t batch) {
   }
   out.fresh.resize(size_t(batch));
   for (auto& f : out.fresh) f = rng_.uniform() < options_.reinit_prob;
-  out.chains.x = ad::Tensor<T>(ad::Shape{batch, d});
+  out.chains.x = ad::Tensor<T>(ad::Shape{batch, d}, ad::uninitialized);  // every row is copied in
   out.chains.rngs.resize(size_t(batch));
   detail::for_each_chain(batch, [&](int64_t r) {
     const int64_t s = out.slots[size_t(r)];

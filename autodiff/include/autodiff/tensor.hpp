@@ -9,6 +9,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ad {
@@ -60,7 +61,32 @@ struct AlignedAllocator {
   template <class U>
   bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }
 };
+// Tensor storage: aligned, and a vector of it grown without values (vector(n), resize(n)) leaves them
+// uninitialised instead of zeroing them, for Tensor(shape, uninitialized). Every other constructor fills.
+template <class T>
+struct TensorAllocator : AlignedAllocator<T> {
+  template <class U>
+  struct rebind {
+    using other = TensorAllocator<U>;
+  };
+  TensorAllocator() = default;
+  template <class U>
+  TensorAllocator(const TensorAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
 }  // namespace detail
+
+/// Tag for Tensor(shape, uninitialized): storage whose values the caller overwrites before reading them (a
+/// batch-sized zero fill costs as much as the copy that follows it).
+struct Uninitialized {};
+inline constexpr Uninitialized uninitialized{};
 
 template <class T>
 class Tensor {
@@ -70,6 +96,7 @@ class Tensor {
   using value_type = T;
   Tensor() : data_(1, T(0)) {}  // a scalar zero
   explicit Tensor(const Shape& shape, T fill = T(0)) : shape_(shape), data_(static_cast<size_t>(shape.numel()), fill) {}
+  Tensor(const Shape& shape, Uninitialized) : shape_(shape), data_(static_cast<size_t>(shape.numel())) {}
   Tensor(const Shape& shape, std::initializer_list<T> values);
   Tensor(const Shape& shape, const T* values) : shape_(shape), data_(values, values + shape.numel()) {}
   static Tensor scalar(T v) { return Tensor(Shape{}, v); }
@@ -105,7 +132,7 @@ class Tensor {
 
  private:
   Shape shape_;
-  std::vector<T, detail::AlignedAllocator<T>> data_;
+  std::vector<T, detail::TensorAllocator<T>> data_;
 };
 
 extern template class Tensor<float>;

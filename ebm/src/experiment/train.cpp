@@ -1,7 +1,9 @@
 // The training loop: batch -> objective loss -> gradients -> clipping -> optimiser step, with metrics,
 // progress, checkpoints and the divergence guard; then sampling, evaluation, plots and summary.json.
 #include <chrono>
+#include <tbb/parallel_for.h>
 #include <cmath>
+#include <cstring>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -88,9 +90,19 @@ bool all_finite(const std::vector<ad::Tensor<double>*>& ts) {
 }
 
 // A snapshot of everything a step changes: what the divergence guard restores and what a checkpoint stores.
-json snapshot(Session& s, int64_t step, double lr_scale, int64_t retries, const json& events, double elapsed, const json& last) {
+// `in_memory`: the divergence guard's copy, never written to a file: parameters as raw bytes (a JSON array of
+// numbers costs ~60 ns per value, milliseconds per snapshot for an RBM on images).
+json snapshot(Session& s, int64_t step, double lr_scale, int64_t retries, const json& events, double elapsed, const json& last,
+              bool in_memory = false) {
   json params = json::array();
-  for (auto* t : s.parameters()) params.push_back(tensor_to_json(*t));
+  for (auto* t : s.parameters()) {
+    if (in_memory) {
+      const auto* bytes = reinterpret_cast<const uint8_t*>(t->data());
+      params.push_back(json::binary(std::vector<uint8_t>(bytes, bytes + sizeof(double) * static_cast<size_t>(t->numel()))));
+    } else {
+      params.push_back(tensor_to_json(*t));
+    }
+  }
   uint64_t seed = s.cfg["seed"];
   return json{{"format", "ebm-checkpoint-1"},
               {"step", step},
@@ -144,12 +156,25 @@ class Progress {
 ad::Tensor<double> draw_batch(const Dataset& data, int64_t b, ad::Rng& rng, std::vector<int64_t>& labels) {
   const ad::Tensor<double>& x = data.x;
   int64_t d = x.cols(), n = x.rows();
-  ad::Tensor<double> out(ad::Shape{b, d});
+  ad::Tensor<double> out(ad::Shape{b, d}, ad::uninitialized);  // every row is copied in
   labels.clear();
+  std::vector<int64_t> rows(static_cast<size_t>(b));
   for (int64_t i = 0; i < b; ++i) {
-    int64_t r = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
-    std::copy(x.data() + r * d, x.data() + (r + 1) * d, out.data() + i * d);
+    const auto r = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
+    rows[static_cast<size_t>(i)] = r;
     if (!data.labels.empty()) labels.push_back(data.labels[static_cast<size_t>(r)]);
+  }
+  // The copies read scattered rows of a data set larger than the caches: two cores fetch them faster than one.
+  auto copy = [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t r = rows[static_cast<size_t>(i)];
+      std::copy(x.data() + r * d, x.data() + (r + 1) * d, out.data() + i * d);
+    }
+  };
+  if (b * d < (int64_t{1} << 15)) {
+    copy(0, b);
+  } else {
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, b), [&](const tbb::blocked_range<int64_t>& r) { copy(r.begin(), r.end()); });
   }
   return out;
 }
@@ -161,6 +186,13 @@ int64_t restore_checkpoint(Session& s, const json& ck) {
   const json& p = ck.at("parameters");
   if (p.size() != params.size()) throw std::runtime_error("checkpoint: parameter count does not match the model");
   for (size_t i = 0; i < params.size(); ++i) {
+    if (p[i].is_binary()) {  // an in-memory snapshot
+      const auto& bytes = p[i].get_binary();
+      if (bytes.size() != sizeof(double) * static_cast<size_t>(params[i]->numel()))
+        throw std::runtime_error("checkpoint: parameter shapes do not match the model");
+      std::memcpy(params[i]->data(), bytes.data(), bytes.size());
+      continue;
+    }
     std::vector<double> v = p[i];
     if (static_cast<int64_t>(v.size()) != params[i]->numel()) throw std::runtime_error("checkpoint: parameter shapes do not match the model");
     std::copy(v.begin(), v.end(), params[i]->data());
@@ -214,7 +246,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
   std::ofstream metrics(dir / kMetricsFile, std::ios::app);
   if (!metrics) throw std::runtime_error((dir / kMetricsFile).string() + ": cannot open for writing");
   ad::Tape<double> tape;
-  json good = snapshot(s, step, lr_scale, retries, events, elapsed0, last);  // last known-good state, in memory
+  json good = snapshot(s, step, lr_scale, retries, events, elapsed0, last, true);  // last known-good state, in memory
   Progress progress(steps, opt.quiet);
   progress.start_at(step);
   const char* crash_env = std::getenv("EBM_TEST_CRASH_AFTER_CHECKPOINT");  // test hook: simulates kill -9
@@ -266,7 +298,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
       line["lr"] = lr;
       line["wall_time"] = elapsed;
       metrics << line.dump() << "\n" << std::flush;
-      good = snapshot(s, step, lr_scale, retries, events, elapsed, last);
+      good = snapshot(s, step, lr_scale, retries, events, elapsed, last, true);
       progress.update(step, lg.loss, step == steps);
     }
     if (step % ck_every == 0 || step == steps) {

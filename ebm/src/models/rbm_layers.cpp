@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tbb/parallel_invoke.h>
 #include <xsimd/xsimd.hpp>
 
 namespace ebm::detail {
@@ -66,6 +67,18 @@ const T* RbmLayers<T>::w_panels() const {
 }
 
 template <class T>
+void RbmLayers<T>::pack_weights() const {
+  if (w_panels_ || wt_panels_) {
+    w_panels(), wt_panels();
+    return;
+  }
+  T* w = w_scratch_.get(static_cast<size_t>(panels<T>(nh_) * nv_ * DeltaLayout<T>::width()));
+  T* wt = wt_scratch_.get(static_cast<size_t>(panels<T>(nv_) * nh_ * DeltaLayout<T>::width()));
+  tbb::parallel_invoke([&] { pack_panels(w_, false, nv_, nh_, w); }, [&] { pack_panels(w_, true, nh_, nv_, wt); });
+  w_panels_ = w, wt_panels_ = wt;
+}
+
+template <class T>
 const T* RbmLayers<T>::wt_panels() const {
   if (!wt_panels_) {  // rows of Wᵀ: W is stored [V, H], i.e. transposed
     T* buf = wt_scratch_.get(static_cast<size_t>(panels<T>(nv_) * nh_ * DeltaLayout<T>::width()));
@@ -105,7 +118,7 @@ template <class T>
 ad::Tensor<T> RbmLayers<T>::hidden_pre(const ad::Tensor<T>& v, bool remember) const {
   if (v.rank() != 2 || v.cols() != nv_)
     throw ad::ShapeError("BernoulliRbm: expected visible states [B, " + std::to_string(nv_) + "], got " + v.shape().str());
-  ad::Tensor<T> a(ad::Shape{v.rows(), nh_});
+  ad::Tensor<T> a(ad::Shape{v.rows(), nh_}, ad::uninitialized);  // every value is written
   BitRows bits;
   const T* panels = w_panels();  // packed before the shards start
   if (binary_product(v, nv_, nh_, panels, c_, memo_bits_.rows ? &memo_bits_ : nullptr, a.data(), remember ? &bits : nullptr)) {
@@ -125,7 +138,7 @@ template <class T>
 ad::Tensor<T> RbmLayers<T>::visible_pre(const ad::Tensor<T>& h) const {
   if (h.rank() != 2 || h.cols() != nh_)
     throw ad::ShapeError("BernoulliRbm: expected hidden states [B, " + std::to_string(nh_) + "], got " + h.shape().str());
-  ad::Tensor<T> a(ad::Shape{h.rows(), nv_});
+  ad::Tensor<T> a(ad::Shape{h.rows(), nv_}, ad::uninitialized);  // every value is written
   const T* panels = wt_panels();
   if (!binary_product(h, nh_, nv_, panels, b_, nullptr, a.data(), nullptr)) {
     for (int64_t r = 0; r < h.rows(); ++r) std::copy(b_, b_ + nv_, a.data() + r * nv_);

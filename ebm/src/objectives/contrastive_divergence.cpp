@@ -51,6 +51,7 @@ std::optional<LossAndGrad<T>> ContrastiveDivergence<T>::direct_loss_and_grad(con
   // layers (which remember x and the chains' states, so that the negatives' products start from them), then the
   // closed-form gradient from the pre-activations already computed. Any other sampler: the generic draw.
   const detail::RbmLayers<T> layers(*rbm);
+  layers.pack_weights();
   const ad::Tensor<T> pre_data = layers.hidden_pre(x, true);
   std::unique_ptr<samplers::Sampler<T>> configured = negatives_.make_sampler(model);
   if (dynamic_cast<samplers::BlockGibbs<T>*>(configured.get())) {
@@ -61,7 +62,8 @@ std::optional<LossAndGrad<T>> ContrastiveDivergence<T>::direct_loss_and_grad(con
   }
   const ad::Tensor<T> pre_neg = layers.hidden_pre(last_, false);
   LossAndGrad<T> out;
-  for (const Param<T>& p : model.params()) out.grad_theta.emplace_back(p.value.shape());
+  // free_energy_grad writes (=) every value.
+  for (const Param<T>& p : model.params()) out.grad_theta.emplace_back(p.value.shape(), ad::uninitialized);
   // loss = mean F(x) − mean F(x⁻), as contrastive_surrogate.
   const double n_data = double(x.rows()), n_neg = double(last_.rows());
   const std::vector<double> f = layers.free_energy_grad({{&x, &pre_data, 1.0 / n_data}, {&last_, &pre_neg, -1.0 / n_neg}}, out.grad_theta);
