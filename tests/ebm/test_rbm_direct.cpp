@@ -146,36 +146,40 @@ PcdRun run_pcd(int steps) {
 }  // namespace
 
 TEST_CASE("CD on a Bernoulli RBM, batches of 100: delta-product gradients equal the taped ones within 1e-12") {
-  ad::Rng init(8, 1);
-  ebm::BernoulliRbm<double> rbm(300, 70, init, 0.3);
-  for (double& c : rbm.param("c")) c = 0.2 * init.normal();
-  for (double& c : rbm.param("b")) c = 0.2 * init.normal();
-  ebm::NegativeOptions o;
-  o.start = ebm::ChainStart::persistent;
-  ebm::ContrastiveDivergence<double> direct(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 5));
-  ebm::ContrastiveDivergence<double> taped(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 5));
-  ad::Rng data_rng(3, 1);
-  for (int batch = 0; batch < 3; ++batch) {
-    const Tensor<double> x = patterned_input(100, 300, data_rng);
-    ad::Rng r1(11, uint64_t(batch)), r2(11, uint64_t(batch));
-    ad::Tape<double> t1;
-    const ebm::LossAndGrad<double> a = ebm::loss_and_grad(t1, rbm, direct, x, r1);
-    ad::Tape<double> tape;
-    const auto theta = ebm::bind_params(tape, rbm.params(), ebm::Bind::variable);
-    const std::vector<ad::Var<double>> extra;
-    const ebm::Loss<double> l = taped.loss(ebm::LossInput<double>{tape, rbm, theta, extra, x, r2});
-    const auto g = ad::grad<double>({l.value}, theta);
-    CHECK(std::abs(a.loss - l.value.item()) <= 1e-12 * (1 + std::abs(l.value.item())));
-    double worst = 0;
-    for (size_t p = 0; p < 3; ++p) {
-      const Tensor<double> gt = g[p].value();
-      for (int64_t k = 0; k < gt.numel(); ++k) worst = std::max(worst, std::abs(a.grad_theta[p][k] - gt[k]));
+  // 70 hidden units: W and the gradient's Q packed into panels; 64: both read in place.
+  for (int64_t hidden : {70, 64}) {
+    CAPTURE(hidden);
+    ad::Rng init(8, 1);
+    ebm::BernoulliRbm<double> rbm(300, hidden, init, 0.3);
+    for (double& c : rbm.param("c")) c = 0.2 * init.normal();
+    for (double& c : rbm.param("b")) c = 0.2 * init.normal();
+    ebm::NegativeOptions o;
+    o.start = ebm::ChainStart::persistent;
+    ebm::ContrastiveDivergence<double> direct(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 5));
+    ebm::ContrastiveDivergence<double> taped(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 5));
+    ad::Rng data_rng(3, 1);
+    for (int batch = 0; batch < 3; ++batch) {
+      const Tensor<double> x = patterned_input(100, 300, data_rng);
+      ad::Rng r1(11, uint64_t(batch)), r2(11, uint64_t(batch));
+      ad::Tape<double> t1;
+      const ebm::LossAndGrad<double> a = ebm::loss_and_grad(t1, rbm, direct, x, r1);
+      ad::Tape<double> tape;
+      const auto theta = ebm::bind_params(tape, rbm.params(), ebm::Bind::variable);
+      const std::vector<ad::Var<double>> extra;
+      const ebm::Loss<double> l = taped.loss(ebm::LossInput<double>{tape, rbm, theta, extra, x, r2});
+      const auto g = ad::grad<double>({l.value}, theta);
+      CHECK(std::abs(a.loss - l.value.item()) <= 1e-12 * (1 + std::abs(l.value.item())));
+      double worst = 0;
+      for (size_t p = 0; p < 3; ++p) {
+        const Tensor<double> gt = g[p].value();
+        for (int64_t k = 0; k < gt.numel(); ++k) worst = std::max(worst, std::abs(a.grad_theta[p][k] - gt[k]));
+      }
+      CHECK(worst <= 1e-12);
+      const Tensor<double>&na = direct.last_negatives(), &nb = taped.last_negatives();
+      for (int64_t k = 0; k < na.numel(); ++k) REQUIRE(na[k] == nb[k]);
+      for (size_t p = 0; p < 3; ++p)
+        for (int64_t k = 0; k < rbm.params()[p].value.numel(); ++k) rbm.params()[p].value[k] -= 0.5 * a.grad_theta[p][k];
     }
-    CHECK(worst <= 1e-12);
-    const Tensor<double>&na = direct.last_negatives(), &nb = taped.last_negatives();
-    for (int64_t k = 0; k < na.numel(); ++k) REQUIRE(na[k] == nb[k]);
-    for (size_t p = 0; p < 3; ++p)
-      for (int64_t k = 0; k < rbm.params()[p].value.numel(); ++k) rbm.params()[p].value[k] -= 0.5 * a.grad_theta[p][k];
   }
 }
 
@@ -203,18 +207,22 @@ TEST_CASE("PCD steps on a Bernoulli RBM are bit-identical with 1 and 2 threads")
   CHECK(same(one.params, two.params));
 }
 
-TEST_CASE("RBM conditionals on large 0/1 batches (several planning blocks and slices) equal naive sums") {
-  ad::Rng rng(6, 0);
-  ebm::BernoulliRbm<double> rbm(600, 45, rng, 0.3);
-  const Tensor<double> x = patterned_input(530, 600, rng);
-  const Tensor<double> ph = rbm.hidden_preactivation(x);
-  const Tensor<double>&w = rbm.param("W");
-  double worst = 0;
-  for (int64_t r = 0; r < x.rows(); ++r)
-    for (int64_t j = 0; j < 45; ++j) {
-      double a = 0;
-      for (int64_t i = 0; i < 600; ++i) a += x.at(r, i) * w.at(i, j);
-      worst = std::max(worst, std::abs(ph.at(r, j) - a));
-    }
-  CHECK(worst <= 1e-12);
+TEST_CASE("RBM conditionals on large 0/1 batches (several planning blocks, slices and row shards) equal naive sums") {
+  // 45 hidden units: W packed into panels; 64 and 128: W read in place (whole panels per row).
+  for (int64_t h : {45, 64, 128}) {
+    CAPTURE(h);
+    ad::Rng rng(6, uint64_t(h));
+    ebm::BernoulliRbm<double> rbm(600, h, rng, 0.3);
+    const Tensor<double> x = patterned_input(530, 600, rng);
+    const Tensor<double> ph = rbm.hidden_preactivation(x);
+    const Tensor<double>&w = rbm.param("W");
+    double worst = 0;
+    for (int64_t r = 0; r < x.rows(); ++r)
+      for (int64_t j = 0; j < h; ++j) {
+        double a = 0;
+        for (int64_t i = 0; i < 600; ++i) a += x.at(r, i) * w.at(i, j);
+        worst = std::max(worst, std::abs(ph.at(r, j) - a));
+      }
+    CHECK(worst <= 1e-12);
+  }
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <bit>
 #include <limits>
+#include <stdexcept>
 #include <xsimd/xsimd.hpp>
 
 #if defined(__AVX512F__)
@@ -98,7 +99,7 @@ uint64_t pack_word(const T* x, int64_t len, bool& bad) {
 // has a 1 and the parent a 0, then those where the parent has a 1 and x_r a 0.
 template <class T>
 void emit_lists(DeltaPlan& plan, const BitRows& x, const BitRows* refs) {
-  const int64_t nr = DeltaLayout<T>::width(), ks = DeltaLayout<T>::kSliceRows, wps = ks / 64;
+  const int64_t nr = plan.stride, ks = DeltaLayout<T>::kSliceRows, wps = ks / 64;
   const int64_t n = x.rows, S = plan.slices, words = x.words;
   plan.off.assign(static_cast<size_t>(2 * n * S + 1), 0);
   std::vector<uint64_t> zero(static_cast<size_t>(words), 0);
@@ -239,8 +240,9 @@ int64_t BitRows::count_range(int64_t r, int64_t c0, int64_t c1) const {
 }
 
 template <class T>
-DeltaPlan plan_tree(const BitRows& x, const BitRows* refs) {
+DeltaPlan plan_tree(const BitRows& x, const BitRows* refs, int64_t in_place_cols) {
   DeltaPlan plan;
+  plan.stride = in_place_cols > 0 ? in_place_cols : DeltaLayout<T>::width();
   const int64_t n = x.rows, words = x.words;
   plan.rows = n;
   plan.slices = (x.cols + DeltaLayout<T>::kSliceRows - 1) / DeltaLayout<T>::kSliceRows;
@@ -297,8 +299,9 @@ DeltaPlan plan_tree(const BitRows& x, const BitRows* refs) {
 }
 
 template <class T>
-DeltaPlan plan_chain(const BitRows& x) {
+DeltaPlan plan_chain(const BitRows& x, int64_t in_place_cols) {
   DeltaPlan plan;
+  plan.stride = in_place_cols > 0 ? in_place_cols : DeltaLayout<T>::width();
   const int64_t n = x.rows;
   plan.rows = n;
   plan.slices = (x.cols + DeltaLayout<T>::kSliceRows - 1) / DeltaLayout<T>::kSliceRows;
@@ -393,12 +396,16 @@ void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N,
   constexpr int64_t W = B::size, NV = DeltaLayout<T>::kVectors, NR = NV * W, KS = DeltaLayout<T>::kSliceRows;
   const int64_t n = plan.rows, S = plan.slices, NP = panels<T>(N);
   if (n == 0 || N == 0) return;
+  const bool in_place = plan.stride != NR;
+  if (in_place && (plan.stride != N || N % NR != 0))
+    throw std::invalid_argument("delta_product: a plan for M in place needs M's column count, a multiple of the panel width");
   auto panel = [&](int64_t p) {
     const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
     alignas(64) T tmp[NR];
     const int32_t* idx = plan.idx.data();
     for (int64_t s = 0; s < S; ++s) {
-      const T* buf = packed + (p * K + s * KS) * NR;  // this slice of the panel: contiguous, L1-sized
+      // This slice of the panel: contiguous and L1-sized when packed; in place, rows N apart.
+      const T* buf = in_place ? packed + j0 + s * KS * N : packed + (p * K + s * KS) * NR;
       for (int64_t r = 0; r < n; ++r) {
         const int64_t* o = plan.off.data() + 2 * (r * S + s);
         B a[NV], b[NV];
@@ -459,8 +466,8 @@ void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N,
 #define EBM_DELTA(T)                                                                                           \
   template struct DeltaLayout<T>;                                                                              \
   template bool BitRows::assign(const T*, int64_t, int64_t);                                                   \
-  template DeltaPlan plan_tree<T>(const BitRows&, const BitRows*);                                             \
-  template DeltaPlan plan_chain<T>(const BitRows&);                                                            \
+  template DeltaPlan plan_tree<T>(const BitRows&, const BitRows*, int64_t);                                    \
+  template DeltaPlan plan_chain<T>(const BitRows&, int64_t);                                                   \
   template void pack_panels(const T*, bool, int64_t, int64_t, T*);                                             \
   template void delta_product(const DeltaPlan&, const T*, int64_t, int64_t, const T*, const T* const*, T*, bool);
 EBM_DELTA(float)

@@ -50,8 +50,9 @@ struct DeltaPlan {
   int64_t rows = 0, slices = 0;
   std::vector<int32_t> order;   // parents come before their children
   std::vector<int64_t> parent;  // −1: the bias; 0 .. rows−1: a row of this product; rows + q: reference row q
-  std::vector<int32_t> idx;     // entries (k − slice start) · NR: the rows of M to add, then those to subtract
+  std::vector<int32_t> idx;     // entries (k − slice start) · stride: the rows of M to add, then those to subtract
   std::vector<int64_t> off;     // per (row, slice): off[2(r·slices + s)] adds begin, [+1] subtracts begin, [+2] end
+  int64_t stride = 0;           // elements between rows of M: NR for packed panels, N for M read in place
   int64_t entries() const { return static_cast<int64_t>(idx.size()); }
 };
 
@@ -65,11 +66,13 @@ struct DeltaLayout {
 
 /// A minimum spanning tree over x's rows, the all-zero row (the bias) and `refs` (rows whose outputs are known).
 /// Rows are planned in blocks of at most 256 (a block's rows start from the bias, refs or rows of that block).
+/// `in_place_cols` > 0: M will be read in place, row-major with that many columns (a multiple of NR); 0: M is
+/// packed (pack_panels).
 template <class T>
-DeltaPlan plan_tree(const BitRows& x, const BitRows* refs);
+DeltaPlan plan_tree(const BitRows& x, const BitRows* refs, int64_t in_place_cols = 0);
 /// Row i starts from row i − 1 when that is cheaper than from the bias (for the columns of the gradient).
 template <class T>
-DeltaPlan plan_chain(const BitRows& x);
+DeltaPlan plan_chain(const BitRows& x, int64_t in_place_cols = 0);
 
 /// M [K, N] (row-major; or stored transposed, [N, K], when `trans`) as panels: panel p holds columns
 /// [p·NR, p·NR + NR) of all K rows, row after row (zeros beyond column N): out[(p·K + k)·NR + c] = M[k, p·NR + c].
@@ -82,7 +85,8 @@ int64_t panels(int64_t N) {
 }
 
 /// out[r, :] = base_r + Σ_{k ∈ adds_r} M[k, :] − Σ_{k ∈ subs_r} M[k, :] for the plan's rows, M [K, N] given as
-/// pack_panels. base_r: bias [N] (zeros when null) for parent −1, out[parent, :], or ref_rows[parent − rows][:]
+/// pack_panels, or in place (row-major, N a multiple of NR) if the plan was made for that. Packing pays for
+/// itself on big batches (a panel's slice stays in L1 across all rows); on a few rows it costs more than it saves. base_r: bias [N] (zeros when null) for parent −1, out[parent, :], or ref_rows[parent − rows][:]
 /// (pointers to the reference rows' outputs, N values each). out is [rows, N]. `parallel`: panels may run as
 /// parallel tasks (callers that already run products in parallel, one per block of rows, pass false).
 template <class T>

@@ -68,8 +68,8 @@ const T* RbmLayers<T>::w_panels() const {
 
 template <class T>
 void RbmLayers<T>::pack_weights() const {
-  if (w_panels_ || wt_panels_) {
-    w_panels(), wt_panels();
+  if (w_panels_ || wt_panels_ || nh_ % DeltaLayout<T>::width() == 0) {  // W itself is read in place (hidden_pre)
+    wt_panels();
     return;
   }
   T* w = w_scratch_.get(static_cast<size_t>(panels<T>(nh_) * nv_ * DeltaLayout<T>::width()));
@@ -91,8 +91,8 @@ const T* RbmLayers<T>::wt_panels() const {
 // Both layer products: 0/1 rows as delta products in row shards (Note [Row shards]), each shard's rows planned
 // against each other and the references; any other value makes it a dense product.
 template <class T>
-bool RbmLayers<T>::binary_product(const ad::Tensor<T>& x, int64_t K, int64_t N, const T* packed, const T* bias,
-                                  const BitRows* refs, T* out, BitRows* bits_out) const {
+bool RbmLayers<T>::binary_product(const ad::Tensor<T>& x, int64_t K, int64_t N, const T* packed, int64_t in_place_cols,
+                                  const T* bias, const BitRows* refs, T* out, BitRows* bits_out) const {
   const int64_t n = x.rows();
   // Row shards when the columns make few panels (Note [Row shards]); otherwise one plan, panels in parallel.
   const Shards sh = panels<T>(N) < 4 ? shards_of(n) : Shards{1, n};
@@ -105,7 +105,7 @@ bool RbmLayers<T>::binary_product(const ad::Tensor<T>& x, int64_t K, int64_t N, 
       binary[static_cast<size_t>(s)] = 0;
       return;
     }
-    const DeltaPlan plan = plan_tree<T>(b, refs);
+    const DeltaPlan plan = plan_tree<T>(b, refs, in_place_cols);
     delta_product<T>(plan, packed, K, N, bias, memo_rows_.data(), out + r0 * N, sh.count == 1);
   });
   if (std::find(binary.begin(), binary.end(), 0) != binary.end()) return false;
@@ -120,8 +120,11 @@ ad::Tensor<T> RbmLayers<T>::hidden_pre(const ad::Tensor<T>& v, bool remember) co
     throw ad::ShapeError("BernoulliRbm: expected visible states [B, " + std::to_string(nv_) + "], got " + v.shape().str());
   ad::Tensor<T> a(ad::Shape{v.rows(), nh_}, ad::uninitialized);  // every value is written
   BitRows bits;
-  const T* panels = w_panels();  // packed before the shards start
-  if (binary_product(v, nv_, nh_, panels, c_, memo_bits_.rows ? &memo_bits_ : nullptr, a.data(), remember ? &bits : nullptr)) {
+  // W is read in place when its rows are whole panels (packing it would copy W at every step for nothing: its
+  // rows are already contiguous), else packed before the shards start.
+  const bool in_place = nh_ % DeltaLayout<T>::width() == 0;
+  const T* m = in_place ? w_ : w_panels();
+  if (binary_product(v, nv_, nh_, m, in_place ? nh_ : 0, c_, memo_bits_.rows ? &memo_bits_ : nullptr, a.data(), remember ? &bits : nullptr)) {
     if (remember) {
       memo_bits_.append(bits);
       const T* base = memo_pre_.emplace_back(a).data();
@@ -140,7 +143,7 @@ ad::Tensor<T> RbmLayers<T>::visible_pre(const ad::Tensor<T>& h) const {
     throw ad::ShapeError("BernoulliRbm: expected hidden states [B, " + std::to_string(nh_) + "], got " + h.shape().str());
   ad::Tensor<T> a(ad::Shape{h.rows(), nv_}, ad::uninitialized);  // every value is written
   const T* panels = wt_panels();
-  if (!binary_product(h, nh_, nv_, panels, b_, nullptr, a.data(), nullptr)) {
+  if (!binary_product(h, nh_, nv_, panels, 0, b_, nullptr, a.data(), nullptr)) {
     for (int64_t r = 0; r < h.rows(); ++r) std::copy(b_, b_ + nv_, a.data() + r * nv_);
     ad::matmul_into(false, true, h.rows(), nv_, nh_, h.data(), w_, a.data(), true);
   }
@@ -270,12 +273,19 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
       for (size_t k = 0; k < np; ++k) g -= parts[k].coef * double(cols.count_range(i, start[k], start[k + 1]));
       gb[i] = static_cast<T>(g);
     }
-    T* q_panels = q_panel_scratch.get(static_cast<size_t>(panels<T>(nh_) * total * DeltaLayout<T>::width()));
-    pack_panels(q, false, total, nh_, q_panels);
+    // Q in place when its rows are whole panels (as W in hidden_pre), else packed.
+    const bool in_place = nh_ % DeltaLayout<T>::width() == 0;
+    const T* qm = q;
+    if (!in_place) {
+      T* q_panels = q_panel_scratch.get(static_cast<size_t>(panels<T>(nh_) * total * DeltaLayout<T>::width()));
+      pack_panels(q, false, total, nh_, q_panels);
+      qm = q_panels;
+    }
     const Shards cs = panels<T>(nh_) < 4 ? shards_of(nv_) : Shards{1, nv_};
     for_each_shard(cs, [&](int64_t s) {
       const int64_t c0 = cs.begin(s), c1 = cs.begin(s + 1);
-      delta_product<T>(plan_chain<T>(cols.slice(c0, c1)), q_panels, total, nh_, nullptr, nullptr, gw + c0 * nh_, cs.count == 1);
+      delta_product<T>(plan_chain<T>(cols.slice(c0, c1), in_place ? nh_ : 0), qm, total, nh_, nullptr, nullptr, gw + c0 * nh_,
+                       cs.count == 1);
     });
   } else {
     std::fill(gb, gb + nv_, T(0));

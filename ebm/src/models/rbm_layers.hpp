@@ -89,10 +89,10 @@ class RbmLayers final : public samplers::RbmConditionals<T> {
   mutable BitRows memo_bits_;
   // W and Wᵀ packed for delta products (binary_products.hpp), each on first use.
   const T* w_panels() const;
-  // out (n × N) = bias + x M for 0/1 rows x (n × K), M packed; false (out unspecified) if x is not 0/1. Appends
+  // out (n × N) = bias + x M for 0/1 rows x (n × K), M packed or in place (plan_tree); false (out unspecified) if x is not 0/1. Appends
   // x's bits to bits_out when given.
-  bool binary_product(const ad::Tensor<T>& x, int64_t K, int64_t N, const T* packed, const T* bias, const BitRows* refs, T* out,
-                      BitRows* bits_out) const;
+  bool binary_product(const ad::Tensor<T>& x, int64_t K, int64_t N, const T* m, int64_t in_place_cols, const T* bias,
+                      const BitRows* refs, T* out, BitRows* bits_out) const;
   const T* wt_panels() const;
   mutable Scratch<T> w_scratch_, wt_scratch_;
   mutable const T* w_panels_ = nullptr;
