@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <tbb/parallel_invoke.h>
 #include <xsimd/xsimd.hpp>
 
 namespace ebm::detail {
@@ -64,18 +63,6 @@ const T* RbmLayers<T>::w_panels() const {
     w_panels_ = buf;
   }
   return w_panels_;
-}
-
-template <class T>
-void RbmLayers<T>::pack_weights() const {
-  if (w_panels_ || wt_panels_ || nh_ % DeltaLayout<T>::width() == 0) {  // W itself is read in place (hidden_pre)
-    wt_panels();
-    return;
-  }
-  T* w = w_scratch_.get(static_cast<size_t>(panels<T>(nh_) * nv_ * DeltaLayout<T>::width()));
-  T* wt = wt_scratch_.get(static_cast<size_t>(panels<T>(nv_) * nh_ * DeltaLayout<T>::width()));
-  tbb::parallel_invoke([&] { pack_panels(w_, false, nv_, nh_, w); }, [&] { pack_panels(w_, true, nh_, nv_, wt); });
-  w_panels_ = w, wt_panels_ = wt;
 }
 
 template <class T>

@@ -54,8 +54,6 @@ class RbmLayers final : public samplers::RbmConditionals<T> {
  public:
   explicit RbmLayers(const BernoulliRbm<T>& rbm);
 
-  /// Packs W and Wᵀ for delta products now, the two in parallel (otherwise each is packed on first use).
-  void pack_weights() const;
   /// c + vW, [B, H]; `remember` keeps v and the result as starting points for later 0/1 batches.
   ad::Tensor<T> hidden_pre(const ad::Tensor<T>& v, bool remember) const;
   /// b + hWᵀ, [B, V].

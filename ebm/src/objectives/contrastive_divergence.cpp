@@ -51,7 +51,6 @@ std::optional<LossAndGrad<T>> ContrastiveDivergence<T>::direct_loss_and_grad(con
   // layers (which remember x and the chains' states, so that the negatives' products start from them), then the
   // closed-form gradient from the pre-activations already computed. Any other sampler: the generic draw.
   const detail::RbmLayers<T> layers(*rbm);
-  layers.pack_weights();
   const ad::Tensor<T> pre_data = layers.hidden_pre(x, true);
   std::unique_ptr<samplers::Sampler<T>> configured = negatives_.make_sampler(model);
   if (dynamic_cast<samplers::BlockGibbs<T>*>(configured.get())) {
