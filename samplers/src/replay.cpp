@@ -66,7 +66,7 @@ typename ReplayBuffer<T>::Batch ReplayBuffer<T>::draw(int64_t batch) {
   for (auto& f : out.fresh) f = rng_.uniform() < options_.reinit_prob;
   out.chains.x = ad::Tensor<T>(ad::Shape{batch, d}, ad::uninitialized);  // every row is copied in
   out.chains.rngs.resize(size_t(batch));
-  detail::for_each_chain(batch, [&](int64_t r) {
+  detail::for_each_chain_units(batch, d, [&](int64_t r) {
     const int64_t s = out.slots[size_t(r)];
     std::copy(slots_.row(s), slots_.row(s) + d, out.chains.row(r));
     out.chains.rngs[size_t(r)] = slots_.rngs[size_t(s)];

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -296,4 +297,60 @@ TEST_CASE("block Gibbs on a Gaussian-Bernoulli RBM matches its exact visible mom
     CHECK(std::abs(est - truth[k]) <= 4.5 * mcse);
     if (verbose()) std::printf("RBM-GB     %-8s est %.4f truth %.4f |err|/mcse %.2f\n", names[k], est, truth[k], std::abs(est - truth[k]) / mcse);
   }
+}
+
+namespace {
+
+// Conditionals whose hidden means are 1/2 except one special value per chain: the value of chain c is
+// specials[c % size], at a position that moves with c (the start, the middle and the tail of the rows).
+template <class T>
+class SpecialMeans final : public samplers::RbmConditionals<T> {
+ public:
+  explicit SpecialMeans(std::vector<T> specials) : specials_(std::move(specials)) {}
+  int64_t num_visible() const override { return 37; }
+  int64_t num_hidden() const override { return 19; }
+  samplers::VisibleUnits visible_units() const override { return samplers::VisibleUnits::bernoulli; }
+  ad::Tensor<T> hidden_mean(const ad::Tensor<T>& v) const override {
+    ad::Tensor<T> p(ad::Shape{v.rows(), 19});
+    for (T& x : p) x = T(0.5);
+    for (int64_t c = 0; c < v.rows(); ++c) p.at(c, (5 * c) % 19) = specials_[size_t(c) % specials_.size()];
+    return p;
+  }
+  ad::Tensor<T> visible_mean(const ad::Tensor<T>& h) const override {
+    ad::Tensor<T> m(ad::Shape{h.rows(), 37});
+    for (T& x : m) x = T(0.5);
+    return m;
+  }
+
+ private:
+  std::vector<T> specials_;
+};
+
+template <class T>
+void check_rejects_exactly_the_non_finite() {
+  using L = std::numeric_limits<T>;
+  const std::vector<T> specials{L::quiet_NaN(), L::max(),    L::infinity(),   L::denorm_min(), -L::infinity(),
+                                T(-0.0),        L::lowest(), -L::quiet_NaN(), T(1),            L::min()};
+  const std::vector<bool> expect{false, true, false, true, false, true, true, false, true, true};  // finite?
+  const SpecialMeans<T> model(specials);
+  const int64_t chains = 40;
+  samplers::ChainState<T> s(chains, 37, 5);
+  for (T& x : s.x) x = T(0.25);  // not a 0/1 state: an accepted sweep always changes it
+  samplers::BlockGibbs<T> gibbs(model);
+  const auto st = gibbs.run(s, 1);
+  int64_t rejected = 0;
+  for (int64_t c = 0; c < chains; ++c) {
+    const bool kept = s.row(c)[0] == T(0.25);
+    CHECK_MESSAGE(kept == !expect[size_t(c) % expect.size()], "chain ", c, " with special value ", double(specials[size_t(c) % specials.size()]));
+    rejected += kept;
+  }
+  CHECK(st.nan_proposals == rejected);
+  CHECK(rejected == 4 * chains / 10);
+}
+
+}  // namespace
+
+TEST_CASE("block Gibbs rejects exactly the chains whose conditional means are not finite (float and double)") {
+  check_rejects_exactly_the_non_finite<float>();
+  check_rejects_exactly_the_non_finite<double>();
 }

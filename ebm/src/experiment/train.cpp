@@ -78,15 +78,22 @@ Session build_session(const json& cfg) {
 
 namespace {
 
-// Branch-free (it vectorises): |v| <= max is false exactly for NaN and ±∞.
+// NaN and ±∞ are the doubles whose exponent bits are all ones; adding 1 to the exponent field of those (and only
+// those) carries into the sign bit. Integer and/or/add only, so it vectorises: the scalar |v| <= max loop did not,
+// and cost ~10% of an RBM step at batch 10.
 bool all_finite(const std::vector<ad::Tensor<double>*>& ts) {
-  bool ok = true;
+  constexpr uint64_t kExponent = 0x7FF0000000000000ull, kExponentOne = 0x0010000000000000ull;
+  uint64_t carried = 0;
   for (const auto* t : ts) {
     const double* v = t->data();
     const int64_t n = t->numel();
-    for (int64_t i = 0; i < n; ++i) ok &= std::abs(v[i]) <= std::numeric_limits<double>::max();
+    for (int64_t i = 0; i < n; ++i) {
+      uint64_t bits;
+      std::memcpy(&bits, v + i, sizeof bits);
+      carried |= (bits & kExponent) + kExponentOne;
+    }
   }
-  return ok;
+  return (carried >> 63) == 0;
 }
 
 // A snapshot of everything a step changes: what the divergence guard restores and what a checkpoint stores.

@@ -298,23 +298,6 @@ DeltaPlan plan_tree(const BitRows& x, const BitRows* refs, int64_t in_place_cols
   return plan;
 }
 
-template <class T>
-DeltaPlan plan_chain(const BitRows& x, int64_t in_place_cols) {
-  DeltaPlan plan;
-  plan.stride = in_place_cols > 0 ? in_place_cols : DeltaLayout<T>::width();
-  const int64_t n = x.rows;
-  plan.rows = n;
-  plan.slices = (x.cols + DeltaLayout<T>::kSliceRows - 1) / DeltaLayout<T>::kSliceRows;
-  plan.parent.assign(static_cast<size_t>(n), -1);
-  plan.order.resize(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    plan.order[static_cast<size_t>(i)] = static_cast<int32_t>(i);
-    if (i > 0 && hamming(x.row(i), x.row(i - 1), x.words) < x.count(i)) plan.parent[static_cast<size_t>(i)] = i - 1;
-  }
-  emit_lists<T>(plan, x, nullptr);
-  return plan;
-}
-
 #if defined(__AVX512F__)
 // dst[i·ldd + j] = src[j·lds + i] for an 8 × 8 block of doubles, in registers.
 inline void transpose8x8(const double* src, int64_t lds, double* dst, int64_t ldd) {
@@ -467,7 +450,6 @@ void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N,
   template struct DeltaLayout<T>;                                                                              \
   template bool BitRows::assign(const T*, int64_t, int64_t);                                                   \
   template DeltaPlan plan_tree<T>(const BitRows&, const BitRows*, int64_t);                                    \
-  template DeltaPlan plan_chain<T>(const BitRows&, int64_t);                                                   \
   template void pack_panels(const T*, bool, int64_t, int64_t, T*);                                             \
   template void delta_product(const DeltaPlan&, const T*, int64_t, int64_t, const T*, const T* const*, T*, bool);
 EBM_DELTA(float)

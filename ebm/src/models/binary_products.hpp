@@ -10,8 +10,7 @@
 // distance), chosen as a minimum spanning tree by Prim's algorithm. Measured on batches of 100: 82 instead of 229
 // additions per data row, 37 instead of 112 per sample of 256 hidden units; a product's rows can also start from
 // rows of an earlier product with the same M (a PCD chain's state after a Gibbs sweep from the state before it).
-// For the weight gradient vᵀQ the "rows" are the columns of v (pixels), and neighbouring pixels are alike:
-// column i starts from column i − 1 (10 instead of 31 rows per column on a batch of 100 images).
+// For the weight gradient vᵀQ the "rows" are the columns of v (pixels): see Note [Chain products].
 //
 // Execution: M is packed once (per parameter state) into panels of NR columns (4 SIMD vectors), each panel's rows
 // contiguous; a panel is walked in slices of kSliceRows rows (32 KiB, L1-resident, where M's rows in place would be
@@ -70,10 +69,6 @@ struct DeltaLayout {
 /// packed (pack_panels).
 template <class T>
 DeltaPlan plan_tree(const BitRows& x, const BitRows* refs, int64_t in_place_cols = 0);
-/// Row i starts from row i − 1 when that is cheaper than from the bias (for the columns of the gradient).
-template <class T>
-DeltaPlan plan_chain(const BitRows& x, int64_t in_place_cols = 0);
-
 /// M [K, N] (row-major; or stored transposed, [N, K], when `trans`) as panels: panel p holds columns
 /// [p·NR, p·NR + NR) of all K rows, row after row (zeros beyond column N): out[(p·K + k)·NR + c] = M[k, p·NR + c].
 /// out must hold panels(N)·K·NR values.
@@ -92,6 +87,20 @@ int64_t panels(int64_t N) {
 template <class T>
 void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N, const T* bias, const T* const* ref_rows, T* out,
                    bool parallel = true);
+
+/// Note [Chain products]: the weight gradient vᵀQ of a binary RBM is a product whose "rows" are the columns of v
+/// (pixels), and neighbouring pixels are alike: column i starts from column i − 1 (10 instead of 31 rows of Q per
+/// column on a batch of 100 images), or from zero when its count of ones is below that Hamming distance. Every row
+/// has the same parent, the row before it, so no plan is needed: the running row stays in registers, in blocks of
+/// kChainBlockVectors SIMD vectors of columns, gets the differences added and subtracted, and is stored. Against a
+/// planned delta product this saves the index lists, the per-slice partial sums and the second pass over the
+/// output (together 3× the time of the additions at batch 10). Rows go in Row shards (each restarting from zero)
+/// times column blocks, each task in a fixed order: the result does not depend on the thread count, and differs
+/// from a dense product only by rounding.
+inline constexpr int kChainBlockVectors = 8;
+/// out[i, :] = Σ_{k: bit k of row i of x} M[k, :]; M is [x.cols, N] row-major, out [x.rows, N].
+template <class T>
+void chain_product(const BitRows& x, const T* M, int64_t N, T* out);
 
 /// Note [Row shards]: a product of n rows runs as shards_of(n) blocks of consecutive rows, one task each, each
 /// planned on its own (with the same reference rows). On two cores this beats splitting the columns into panels

@@ -169,7 +169,7 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
   // Per stacked row, in row shards: q_r = −coef σ(a_r), F(v_r) from the same exponentials, and v_r's bits. Each
   // shard sums its own F per part and its own share of ∂/∂c; the shards' sums are added in shard order (a fixed
   // order, whatever the thread count).
-  Scratch<T> q_scratch, q_panel_scratch;
+  Scratch<T> q_scratch;
   T* q = q_scratch.get(static_cast<size_t>(total * nh_));
   const Shards sh = shards_of(total);
   const auto ns = static_cast<size_t>(sh.count);
@@ -250,8 +250,8 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
     std::fill(gb, gb + nv_, T(0));
     std::fill(gw, gw + nv_ * nh_, T(0));
   } else if (std::find(binary.begin(), binary.end(), 0) == binary.end()) {
-    // 0/1 rows: ∂/∂b_i = Σ_k −coef_k · (ones in column i of part k), and gW = Σ_r v_r q_rᵀ as a delta product over
-    // the columns of the stack, in shards of columns (each its own chain of columns).
+    // 0/1 rows: ∂/∂b_i = Σ_k −coef_k · (ones in column i of part k), and gW = Σ_r v_r q_rᵀ as a chain product over
+    // the columns of the stack (Note [Chain products]).
     std::vector<const BitRows*> ptrs;
     for (const BitRows& b : bits) ptrs.push_back(&b);
     const BitRows cols = BitRows::columns_of(ptrs);
@@ -260,20 +260,7 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
       for (size_t k = 0; k < np; ++k) g -= parts[k].coef * double(cols.count_range(i, start[k], start[k + 1]));
       gb[i] = static_cast<T>(g);
     }
-    // Q in place when its rows are whole panels (as W in hidden_pre), else packed.
-    const bool in_place = nh_ % DeltaLayout<T>::width() == 0;
-    const T* qm = q;
-    if (!in_place) {
-      T* q_panels = q_panel_scratch.get(static_cast<size_t>(panels<T>(nh_) * total * DeltaLayout<T>::width()));
-      pack_panels(q, false, total, nh_, q_panels);
-      qm = q_panels;
-    }
-    const Shards cs = panels<T>(nh_) < 4 ? shards_of(nv_) : Shards{1, nv_};
-    for_each_shard(cs, [&](int64_t s) {
-      const int64_t c0 = cs.begin(s), c1 = cs.begin(s + 1);
-      delta_product<T>(plan_chain<T>(cols.slice(c0, c1), in_place ? nh_ : 0), qm, total, nh_, nullptr, nullptr, gw + c0 * nh_,
-                       cs.count == 1);
-    });
+    chain_product(cols, q, nh_, gw);
   } else {
     std::fill(gb, gb + nv_, T(0));
     for (size_t k = 0; k < np; ++k) {
