@@ -22,9 +22,10 @@ How the two are matched
   visible chains (`"start": "persistent"`, buffer_size = batch_size), advances each by one block Gibbs sweep
   v → h → v⁻ per batch, and minimises mean F(v⁺) − mean F(v⁻) by plain SGD (no momentum) with rate lr;
   ∇_W F(v) = −v p(h | v)ᵀ, so its step is the same lr · (mean positive − mean negative) statistics.
-  One difference remains: scikit-learn walks the data in fixed order (the same contiguous batches every
-  epoch), ebm draws each batch's rows uniformly with replacement; ebm's training.steps = epochs · N / batch_size,
-  i.e. the same number of updates and the same number of rows seen.
+  Both see every image once per epoch: scikit-learn walks the data in fixed order (the same contiguous batches
+  every epoch), ebm in epochs of its own (`"batches": "epochs"`, a fresh permutation each epoch; `--batches
+  with_replacement` draws rows uniformly instead); ebm's training.steps = epochs · N / batch_size, the same
+  number of updates.
 * Time per epoch: scikit-learn's fit() wall time / epochs; ours: summary.json's timings.train_seconds / epochs
   (the training loop only, without data loading, the final sampling and the evaluation). Both with --threads
   threads: OMP/OPENBLAS/MKL_NUM_THREADS for numpy, `ebm run --threads` for ours. Per-epoch logging and one
@@ -57,6 +58,8 @@ def parse_args():
     p.add_argument("--hidden", type=int, nargs="+", default=[64, 256])
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--batches", choices=["epochs", "with_replacement"], default="epochs",
+                   help="how ebm draws its batches (training.batches)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--ais-chains", type=int, default=100)
@@ -143,7 +146,8 @@ def ebm_config(hidden, steps):
         "objective": {"type": "cd", "sampler": {"type": "gibbs"}, "start": "persistent", "steps": 1,
                       "buffer_size": ARGS.batch_size},
         "optimiser": {"type": "sgd", "lr": ARGS.lr, "momentum": 0.0},
-        "training": {"steps": steps, "batch_size": ARGS.batch_size, "log_every": per_epoch, "checkpoint_every": steps},
+        "training": {"steps": steps, "batch_size": ARGS.batch_size, "batches": ARGS.batches, "log_every": per_epoch,
+                     "checkpoint_every": steps},
         "sampler": {"type": "gibbs", "chains": 64, "steps": 1000, "init": "data"},
         "evaluation": {"log_z": False, "held_out": "test",
                        "ais": {"enabled": True, "transition": "gibbs", "chains": ARGS.ais_chains, "steps": ARGS.ais_steps},

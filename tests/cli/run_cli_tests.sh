@@ -262,6 +262,18 @@ check "replay-buffer run was killed" test ! -e "$WORK/buf2/summary.json"
 "$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/buf2" --quiet --resume "${SHORT[@]}"
 check "replay-buffer run resumed identical (summary)" same_summary "$WORK/buf1/summary.json" "$WORK/buf2/summary.json"
 check "replay-buffer run resumed identical (parameters)" cmp -s "$WORK/buf1/parameters.json" "$WORK/buf2/parameters.json"
+# Batches in epochs (each row once per epoch, a permutation per epoch): also resumed bit for bit, and not the
+# with-replacement draw.
+"$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/ep1" --quiet "${SHORT[@]}" --set training.batches=epochs
+EBM_TEST_CRASH_AFTER_CHECKPOINT=200 "$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/ep2" --quiet "${SHORT[@]}" \
+  --set training.batches=epochs 2>/dev/null
+check "epoch-batches run was killed" test ! -e "$WORK/ep2/summary.json"
+"$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/ep2" --quiet --resume "${SHORT[@]}" --set training.batches=epochs
+check "epoch-batches run resumed identical (parameters)" cmp -s "$WORK/ep1/parameters.json" "$WORK/ep2/parameters.json"
+check "epoch batches differ from batches with replacement" bash -c '! cmp -s "$1" "$2"' _ "$WORK/ep1/parameters.json" "$WORK/buf1/parameters.json"
+out=$("$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/ep3" --quiet --set training.batches=shuffled 2>&1)
+check "an unknown training.batches is an error naming the key and the choices" \
+  bash -c '[[ "$1" == *training.batches* && "$1" == *epochs* ]]' _ "$out"
 
 # ---- 6. other subcommands ------------------------------------------------------------------------------------------
 for ex in "$SRC"/examples/*.json; do

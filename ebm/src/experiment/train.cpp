@@ -9,9 +9,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <optional>
 
 #include <unistd.h>
 
+#include "ebm/data/epoch_order.hpp"
 #include "ebm/data/error.hpp"
 #include "ebm/data/npy.hpp"
 #include "ebm/eval/exact_samples.hpp"
@@ -159,15 +161,17 @@ class Progress {
   Clock::time_point start_, last_{};
 };
 
-// b rows drawn with replacement, with their labels when the data has them.
-ad::Tensor<double> draw_batch(const Dataset& data, int64_t b, ad::Rng& rng, std::vector<int64_t>& labels) {
+// The b data rows of a training step, with their labels when the data has them: drawn with replacement from the
+// step's own stream, or positions [step·b, (step + 1)·b) of the epochs (ebm/data/epoch_order.hpp).
+ad::Tensor<double> draw_batch(const Dataset& data, int64_t b, int64_t step, data::EpochOrder* epochs, ad::Rng& rng,
+                              std::vector<int64_t>& labels) {
   const ad::Tensor<double>& x = data.x;
   int64_t d = x.cols(), n = x.rows();
   ad::Tensor<double> out(ad::Shape{b, d}, ad::uninitialized);  // every row is copied in
   labels.clear();
   std::vector<int64_t> rows(static_cast<size_t>(b));
   for (int64_t i = 0; i < b; ++i) {
-    const auto r = static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
+    const auto r = epochs ? epochs->row(step * b + i) : static_cast<int64_t>(rng.below(static_cast<uint64_t>(n)));
     rows[static_cast<size_t>(i)] = r;
     if (!data.labels.empty()) labels.push_back(data.labels[static_cast<size_t>(r)]);
   }
@@ -259,10 +263,12 @@ json run_experiment(Session& s, const RunOptions& opt) {
   const char* crash_env = std::getenv("EBM_TEST_CRASH_AFTER_CHECKPOINT");  // test hook: simulates kill -9
   auto t_train = Clock::now();
   std::vector<int64_t> labels;
+  std::optional<data::EpochOrder> epochs;
+  if (tr["batches"].get<std::string>() == "epochs") epochs.emplace(s.data.x.rows(), seed, kEpochStream);
 
   while (step < steps) {
     ad::Rng rng = ad::Rng(seed, kTrainStream).split(static_cast<uint64_t>(step));
-    ad::Tensor<double> x = draw_batch(s.data, batch, rng, labels);
+    ad::Tensor<double> x = draw_batch(s.data, batch, step, epochs ? &*epochs : nullptr, rng, labels);
     double lr = s.optimizer->next_lr();
     LossAndGrad<double> lg = loss_and_grad(tape, *s.model, *s.objective, x, rng, labels.empty() ? nullptr : &labels);
     std::vector<ad::Tensor<double>> grads = std::move(lg.grad_theta);

@@ -92,5 +92,7 @@ inline constexpr uint64_t kDataStream = 1, kInitStream = 2, kTrainStream = 3, kS
 inline constexpr uint64_t kAisStream = 5, kHeldOutStream = 6;
 /// Evaluation: the noise and chains of the restoration (denoising / inpainting) demos.
 inline constexpr uint64_t kRestoreStream = 7;
+/// training.batches "epochs": epoch e's permutation of the rows from Rng(seed, kEpochStream).split(e).
+inline constexpr uint64_t kEpochStream = 8;
 
 }  // namespace ebm::experiment
