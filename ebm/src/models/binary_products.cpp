@@ -206,13 +206,6 @@ BitRows BitRows::columns_of(const std::vector<const BitRows*>& parts) {
   return out;
 }
 
-BitRows BitRows::slice(int64_t r0, int64_t r1) const {
-  BitRows out;
-  out.rows = r1 - r0, out.cols = cols, out.words = words;
-  out.bits.assign(bits.begin() + r0 * words, bits.begin() + r1 * words);
-  return out;
-}
-
 Shards shards_of(int64_t n) {
   constexpr int64_t kShardRows = 64;
   return {std::max<int64_t>(1, (n + kShardRows - 1) / kShardRows), n};

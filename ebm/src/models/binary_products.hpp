@@ -13,9 +13,10 @@
 // For the weight gradient vᵀQ the "rows" are the columns of v (pixels): see Note [Chain products].
 //
 // Execution: M is packed once (per parameter state) into panels of NR columns (4 SIMD vectors), each panel's rows
-// contiguous; a panel is walked in slices of kSliceRows rows (32 KiB, L1-resident, where M's rows in place would be
-// 2 KiB apart and collide in the cache), and every row's signed sum over that slice is added to its output. A second pass adds each row's
-// base (bias or parent output) in plan order. Panels run in parallel; each output element is computed by one task
+// contiguous; a panel is walked in slices of kSliceRows rows (with AVX-512, 32 KiB of floats or 64 KiB of doubles:
+// contiguous, where M's rows in place would be KiBs apart and collide in the cache), and every row's signed sum
+// over that slice is added to its output. A second pass adds each row's base (bias or parent output) in plan order.
+// M is read in place instead when its rows are whole panels and the batch is small (see plan_tree). Panels run in parallel; each output element is computed by one task
 // in a fixed order, so the result does not depend on the thread count. It differs from a dense product only by
 // rounding (the sums run in another order).
 #include <cstdint>
@@ -36,8 +37,6 @@ struct BitRows {
   void append(const BitRows& other);
   /// The columns of the rows of `parts` stacked: row i is column i, bit r is row r of the stack.
   static BitRows columns_of(const std::vector<const BitRows*>& parts);
-  /// Rows [r0, r1), copied.
-  BitRows slice(int64_t r0, int64_t r1) const;
   const uint64_t* row(int64_t r) const { return bits.data() + r * words; }
   int64_t count(int64_t r) const;
   /// Ones of row r among columns [c0, c1).

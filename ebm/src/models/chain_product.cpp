@@ -92,7 +92,8 @@ void chain_product(const BitRows& x, const T* M, int64_t N, T* out) {
     if (cols % W) chain_tail(x, M, N, r0, r1, c0 + whole * W, cols % W, out);
   };
   const int64_t tasks = sh.count * blocks;
-  // About a nanosecond per set bit and block: below ~10 µs a second thread costs more than it saves.
+  // Work ~ bits × column blocks (about a third of the bits are set, ~1 ns each per block): below 2^15 of them
+  // (~10 µs) a second thread costs more than it saves.
   if (tasks == 1 || x.rows * x.cols * blocks < (int64_t{1} << 15)) {
     for (int64_t t = 0; t < tasks; ++t) task(t);
   } else {
