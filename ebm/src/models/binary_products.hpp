@@ -16,9 +16,9 @@
 // contiguous; a panel is walked in slices of kSliceRows rows (with AVX-512, 32 KiB of floats or 64 KiB of doubles:
 // contiguous, where M's rows in place would be KiBs apart and collide in the cache), and every row's signed sum
 // over that slice is added to its output. A second pass adds each row's base (bias or parent output) in plan order.
-// M is read in place instead when its rows are whole panels (plan_tree's in_place_cols): no packing copy. Panels run in parallel; each output element is computed by one task
-// in a fixed order, so the result does not depend on the thread count. It differs from a dense product only by
-// rounding (the sums run in another order).
+// M is read in place instead when its rows are whole panels (plan_tree's in_place_cols): no packing copy. Panels
+// run in parallel; each output element is computed by one task in a fixed order, so the result does not depend on
+// the thread count. It differs from a dense product only by rounding (the sums run in another order).
 #include <cstdint>
 #include <functional>
 #include <vector>
