@@ -81,7 +81,7 @@ ad::Tensor<T> BlockGibbs<T>::sample_hidden(const ad::Tensor<T>& v, std::vector<a
   if (ok) ok->assign(size_t(n), 1);
   detail::for_each_chain_units(n, 4 * h, [&](int64_t c) {
     T* row = p.data() + c * h;
-    const bool finite = detail::all_finite(row, h);
+    const bool finite = ad::all_finite(row, h);
     ad::fill_bernoulli(row, row, h, rngs[size_t(c)]);  // in place over the means
     if (!finite && ok) (*ok)[size_t(c)] = 0;
   });
@@ -108,7 +108,7 @@ ad::Tensor<T> BlockGibbs<T>::sample_visible(const ad::Tensor<T>& h, std::vector<
   if (ok) ok->assign(size_t(n), 1);
   detail::for_each_chain_units(n, 4 * nv, [&](int64_t c) {
     T* row = m.data() + c * nv;
-    const bool finite = detail::all_finite(row, nv);
+    const bool finite = ad::all_finite(row, nv);
     ad::Rng& rng = rngs[size_t(c)];
     if (gaussian) {
       for (int64_t i = 0; i < nv; ++i) row[i] = T(row[i] + sd[i] * rng.normal());

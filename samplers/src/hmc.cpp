@@ -91,8 +91,8 @@ SamplerStats Hmc<T>::go(ChainState<T>& state, int64_t steps, const Observer<T>& 
       const T* q = w.prop.data() + c * d;
       const T* g = w.g_new.data() + c * d;
       const T* p = mom.data() + c * d;
-      if (!detail::all_finite(q, d) || detail::bad_energy(w.e_new[i]) ||
-          (std::isfinite(w.e_new[i]) && (!detail::all_finite(g, d) || !detail::all_finite(p, d)))) {
+      if (!ad::all_finite(q, d) || detail::bad_energy(w.e_new[i]) ||
+          (std::isfinite(w.e_new[i]) && (!ad::all_finite(g, d) || !ad::all_finite(p, d)))) {
         flags.nan[i] = 1;
         divergent[i] = 1;
         return;

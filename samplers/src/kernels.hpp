@@ -8,11 +8,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <type_traits>
 #include <limits>
 #include <vector>
 
+#include "autodiff/finite.hpp"
 #include "samplers/energy.hpp"
 #include "samplers/state.hpp"
 
@@ -48,24 +47,6 @@ void for_each_chain_units(int64_t n, int64_t units, const F& f) {
   tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain), [&](const tbb::blocked_range<int64_t>& r) {
     for (int64_t c = r.begin(); c != r.end(); ++c) f(c);
   });
-}
-
-/// Whether all n values are finite. NaN and ±∞ are the values whose exponent bits are all ones; adding one to
-/// the exponent field of those (and only those) carries into the sign bit. Integer and/or/add only, so the loop
-/// vectorises (a |p| <= max comparison per value did not).
-template <class T>
-bool all_finite(const T* p, int64_t n) {
-  using Bits = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
-  constexpr int kMantissa = std::numeric_limits<T>::digits - 1;
-  constexpr Bits kExponentOne = Bits{1} << kMantissa;
-  constexpr Bits kExponent = static_cast<Bits>(~Bits{0} >> 1) & ~(kExponentOne - 1);
-  Bits carried = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    Bits bits;
-    std::memcpy(&bits, p + i, sizeof bits);
-    carried |= (bits & kExponent) + kExponentOne;
-  }
-  return (carried >> (8 * sizeof(Bits) - 1)) == 0;
 }
 
 /// An energy that is NaN or −∞ is a numerical failure; +∞ is a legitimate "outside the support".
@@ -140,7 +121,7 @@ void rwmh_step(EnergyEvaluator<T>& ev, const BatchEnergy<T>& f, ChainState<T>& s
   for_each_chain(n, [&](int64_t c) {
     const size_t i = size_t(c);
     const T* p = w.prop.data() + c * d;
-    if (!all_finite(p, d) || bad_energy(w.e_new[i])) {
+    if (!ad::all_finite(p, d) || bad_energy(w.e_new[i])) {
       flags.nan[i] = 1;  // rejected, never carried forward
       return;
     }
@@ -179,8 +160,8 @@ void mala_step(EnergyEvaluator<T>& ev, const BatchEnergy<T>& f, ChainState<T>& s
     const size_t i = size_t(c);
     const T* p = w.prop.data() + c * d;
     const T* gp = w.g_new.data() + c * d;
-    if (!all_finite(p, d) || bad_energy(w.e_new[i]) ||
-        (std::isfinite(w.e_new[i]) && !all_finite(gp, d))) {
+    if (!ad::all_finite(p, d) || bad_energy(w.e_new[i]) ||
+        (std::isfinite(w.e_new[i]) && !ad::all_finite(gp, d))) {
       flags.nan[i] = 1;
       return;
     }
@@ -245,7 +226,7 @@ void langevin_step(EnergyEvaluator<T>& ev, const BatchEnergy<T>& f, ChainState<T
     const size_t i = size_t(c);
     const T* p = w.prop.data() + c * d;
     const T* gp = w.g_new.data() + c * d;
-    if (!all_finite(p, d) || !std::isfinite(w.e_new[i]) || !all_finite(gp, d)) {
+    if (!ad::all_finite(p, d) || !std::isfinite(w.e_new[i]) || !ad::all_finite(gp, d)) {
       flags.nan[i] = 1;
       return;
     }

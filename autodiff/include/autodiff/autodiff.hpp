@@ -1,6 +1,7 @@
 #pragma once
 // Everything a user of the engine needs: tensors, tapes, ops, transforms, gradcheck, random numbers and tape-free
 // products (linalg.hpp).
+#include "autodiff/finite.hpp"
 #include "autodiff/gradcheck.hpp"
 #include "autodiff/linalg.hpp"
 #include "autodiff/ops.hpp"
