@@ -1,6 +1,7 @@
 #include "ebm/data/epoch_order.hpp"
 
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "autodiff/random.hpp"

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <stdexcept>
 #include <xsimd/xsimd.hpp>
 
 #include "binary_products.hpp"
@@ -12,8 +11,8 @@
 namespace ebm::detail {
 namespace {
 
-// Walks rows [r0, r1) of x as a chain: before row r, `step(k, +1)` / `step(k, −1)` for the rows k of M to add to /
-// subtract from the running row (`reset()` first when row r starts from zero), then `store(r)`.
+// Walks rows [r0, r1) of x as a chain: before row r, `step(k, true)` / `step(k, false)` for the rows k of M to add
+// to / subtract from the running row (`reset()` first when row r starts from zero), then `store(r)`.
 template <class Reset, class Step, class Store>
 void walk_chain(const BitRows& x, int64_t r0, int64_t r1, Reset&& reset, Step&& step, Store&& store) {
   const int64_t words = x.words;
