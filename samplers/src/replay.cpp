@@ -81,12 +81,18 @@ void ReplayBuffer<T>::write_back(const Batch& batch) {
   if (batch.chains.dim() != d || batch.chains.chains() != int64_t(batch.slots.size()) ||
       batch.chains.rngs.size() != batch.slots.size())
     throw std::invalid_argument("samplers::ReplayBuffer::write_back: batch does not match its slots or the buffer");
-  for (size_t r = 0; r < batch.slots.size(); ++r) {
-    const int64_t s = batch.slots[r];
+  std::vector<char> taken(size_t(capacity()), 0);
+  for (const int64_t s : batch.slots) {
     if (s < 0 || s >= capacity()) throw std::invalid_argument("samplers::ReplayBuffer::write_back: slot out of range");
-    std::copy(batch.chains.row(int64_t(r)), batch.chains.row(int64_t(r)) + d, slots_.row(s));
-    slots_.rngs[size_t(s)] = batch.chains.rngs[r];
+    if (taken[size_t(s)]) throw std::invalid_argument("samplers::ReplayBuffer::write_back: slot " + std::to_string(s) + " twice");
+    taken[size_t(s)] = 1;
   }
+  // Distinct slots: the rows can be copied in parallel (on two cores each copies the rows it also drew).
+  detail::for_each_chain_units(int64_t(batch.slots.size()), d, [&](int64_t r) {
+    const int64_t s = batch.slots[size_t(r)];
+    std::copy(batch.chains.row(r), batch.chains.row(r) + d, slots_.row(s));
+    slots_.rngs[size_t(s)] = batch.chains.rngs[size_t(r)];
+  });
 }
 
 template <class T>

@@ -2,7 +2,9 @@
 // that leave partial tiles), and CD's closed-form loss and gradients against the same loss recorded on the tape.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 
 #include <autodiff/threads.hpp>
 #include <ebm/models/rbm.hpp>
@@ -181,6 +183,99 @@ TEST_CASE("CD on a Bernoulli RBM, batches of 100: delta-product gradients equal 
         for (int64_t k = 0; k < rbm.params()[p].value.numel(); ++k) rbm.params()[p].value[k] -= 0.5 * a.grad_theta[p][k];
     }
   }
+}
+
+TEST_CASE("CD on a Bernoulli RBM in whole-step shards: the same negatives, loss and gradients as the taped path") {
+  // Batches of 100 rows make two row shards (Note [Whole-step shards]); each case runs three batches with an SGD
+  // step in between, so the chains' later sweeps start from states and parameters the earlier ones produced.
+  struct Case {
+    const char* name;
+    ebm::ChainStart start;
+    int64_t steps, count;
+    bool binary;
+  };
+  const Case cases[] = {
+      {"PCD-3: three sweeps in one region", ebm::ChainStart::persistent, 3, 0, true},
+      {"PCD-5: an observer (the ESS trace), one region per sweep", ebm::ChainStart::persistent, 5, 0, true},
+      {"130 chains for 100 rows: shards of unequal sizes", ebm::ChainStart::persistent, 1, 130, true},
+      {"CD-2 from the data", ebm::ChainStart::data, 2, 0, true},
+      {"fractional data: BlockGibbs and dense products", ebm::ChainStart::persistent, 1, 0, false},
+  };
+  for (const Case& c : cases) {
+    const std::string name = c.name;
+    CAPTURE(name);
+    ad::Rng init(8, 2);
+    ebm::BernoulliRbm<double> rbm(300, 64, init, 0.3);
+    for (double& v : rbm.param("c")) v = 0.2 * init.normal();
+    for (double& v : rbm.param("b")) v = 0.2 * init.normal();
+    ebm::NegativeOptions o;
+    o.start = c.start;
+    o.steps = c.steps;
+    o.count = c.count;
+    ebm::ContrastiveDivergence<double> direct(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 5));
+    ebm::ContrastiveDivergence<double> taped(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 5));
+    ad::Rng data_rng(3, 2);
+    for (int batch = 0; batch < 3; ++batch) {
+      Tensor<double> x = patterned_input(100, 300, data_rng);
+      if (!c.binary)
+        for (double& v : x) v *= 0.75;
+      ad::Rng r1(11, uint64_t(batch)), r2(11, uint64_t(batch));
+      ad::Tape<double> t1;
+      const ebm::LossAndGrad<double> a = ebm::loss_and_grad(t1, rbm, direct, x, r1);
+      ad::Tape<double> tape;
+      const auto theta = ebm::bind_params(tape, rbm.params(), ebm::Bind::variable);
+      const std::vector<ad::Var<double>> extra;
+      const ebm::Loss<double> l = taped.loss(ebm::LossInput<double>{tape, rbm, theta, extra, x, r2});
+      const auto g = ad::grad<double>({l.value}, theta);
+      CHECK(std::abs(a.loss - l.value.item()) <= 1e-12 * (1 + std::abs(l.value.item())));
+      double worst = 0;
+      for (size_t p = 0; p < 3; ++p) {
+        const Tensor<double> gt = g[p].value();
+        for (int64_t k = 0; k < gt.numel(); ++k) worst = std::max(worst, std::abs(a.grad_theta[p][k] - gt[k]));
+      }
+      CHECK(worst <= 1e-12);
+      const Tensor<double>&na = direct.last_negatives(), &nb = taped.last_negatives();
+      REQUIRE(na.shape() == nb.shape());
+      CHECK(na.rows() == (c.count ? c.count : 100));
+      int64_t differ = 0;
+      for (int64_t k = 0; k < na.numel(); ++k) differ += na[k] != nb[k];
+      CHECK(differ == 0);
+      auto term = [](const std::vector<ebm::Term>& terms, const std::string& name) {
+        for (const ebm::Term& t : terms)
+          if (t.name == name) return t.value;
+        return -1.0;
+      };
+      CHECK(term(a.terms, "accept_rate") == l.term("accept_rate"));
+      CHECK(term(a.terms, "accept_rate") == 1.0);
+      CHECK(term(a.terms, "ess") == term(l.terms, "ess"));  // both from the same trace, or both absent
+      for (size_t p = 0; p < 3; ++p)
+        for (int64_t k = 0; k < rbm.params()[p].value.numel(); ++k) rbm.params()[p].value[k] -= 0.5 * a.grad_theta[p][k];
+    }
+  }
+}
+
+TEST_CASE("CD on a Bernoulli RBM in whole-step shards: chains whose means are not finite keep their states") {
+  ad::Rng init(8, 3);
+  ebm::BernoulliRbm<double> rbm(300, 64, init, 0.3);
+  rbm.param("b")[7] = std::nan("");  // every chain's p(v | h) is NaN at pixel 7: no chain may move
+  ebm::NegativeOptions o;
+  o.start = ebm::ChainStart::data;
+  o.steps = 2;
+  ebm::ContrastiveDivergence<double> cd(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 5));
+  ad::Rng data_rng(3, 3);
+  const Tensor<double> x = patterned_input(100, 300, data_rng);
+  ad::Rng r(11, 0);
+  ad::Tape<double> tape;
+  const ebm::LossAndGrad<double> a = ebm::loss_and_grad(tape, rbm, cd, x, r);
+  const Tensor<double>& neg = cd.last_negatives();
+  REQUIRE(neg.shape() == x.shape());
+  int64_t moved = 0;
+  for (int64_t k = 0; k < x.numel(); ++k) moved += neg[k] != x[k];
+  CHECK(moved == 0);
+  double accept = -1;
+  for (const ebm::Term& t : a.terms)
+    if (t.name == "accept_rate") accept = t.value;
+  CHECK(accept == 0.0);
 }
 
 TEST_CASE("PCD steps on a Bernoulli RBM are bit-identical with 1 and 2 threads") {

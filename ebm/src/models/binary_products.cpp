@@ -356,7 +356,7 @@ void pack_panels(const T* M, bool trans, int64_t K, int64_t N, T* out) {
       for (int64_t k = kfrom; k < K; ++k) dst[k * NR + c] = src[k];
     }
   };
-  if (NP < 2 || K * N < (int64_t{1} << 16)) {
+  if (NP < 2 || K * N < (int64_t{1} << 15)) {
     for (int64_t p = 0; p < NP; ++p) panel(p);
   } else {
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, NP, 1), [&](const tbb::blocked_range<int64_t>& r) {

@@ -107,11 +107,8 @@ ad::Tensor<T> RbmLayers<T>::hidden_pre(const ad::Tensor<T>& v, bool remember) co
     throw ad::ShapeError("BernoulliRbm: expected visible states [B, " + std::to_string(nv_) + "], got " + v.shape().str());
   ad::Tensor<T> a(ad::Shape{v.rows(), nh_}, ad::uninitialized);  // every value is written
   BitRows bits;
-  // W is read in place when its rows are whole panels (packing it would copy W at every step for nothing: its
-  // rows are already contiguous), else packed before the shards start.
-  const bool in_place = nh_ % DeltaLayout<T>::width() == 0;
-  const T* m = in_place ? w_ : w_panels();
-  if (binary_product(v, nv_, nh_, m, in_place ? nh_ : 0, c_, memo_bits_.rows ? &memo_bits_ : nullptr, a.data(), remember ? &bits : nullptr)) {
+  const auto [m, in_place_cols] = hidden_matrix();  // packed before the shards start
+  if (binary_product(v, nv_, nh_, m, in_place_cols, c_, memo_bits_.rows ? &memo_bits_ : nullptr, a.data(), remember ? &bits : nullptr)) {
     if (remember) {
       memo_bits_.append(bits);
       const T* base = memo_pre_.emplace_back(a).data();
@@ -152,17 +149,70 @@ ad::Tensor<T> RbmLayers<T>::visible_mean(const ad::Tensor<T>& h) const {
 }
 
 template <class T>
-std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& parts, std::vector<ad::Tensor<T>>& grads) const {
+double free_energy_rows(const T* b, int64_t nv, int64_t nh, const T* v, const T* pre, int64_t rows, double coef, T* q, T* gc) {
   using B = xsimd::batch<T>;
   constexpr int64_t W = B::size;
+  const T neg_coef = static_cast<T>(-coef);
+  double total = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* a = pre + r * nh;
+    const T* vr = v + r * nv;
+    T* qr = q + r * nh;
+    // −bᵀv, by lanes then across them (a fixed order); four accumulators, as one chain of dependent FMAs would
+    // wait on the FMA latency at every vector.
+    alignas(64) T lanes[W];
+    B bv[4] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
+    int64_t i = 0;
+    for (; i + 4 * W <= nv; i += 4 * W)
+      for (int u = 0; u < 4; ++u) bv[u] = xsimd::fma(B::load_unaligned(b + i + u * W), B::load_unaligned(vr + i + u * W), bv[u]);
+    for (; i + W <= nv; i += W) bv[0] = xsimd::fma(B::load_unaligned(b + i), B::load_unaligned(vr + i), bv[0]);
+    ((bv[0] + bv[1]) + (bv[2] + bv[3])).store_aligned(lanes);
+    double fr = 0;
+    for (int64_t l = 0; l < W; ++l) fr -= double(lanes[l]);
+    for (; i < nv; ++i) fr -= double(b[i]) * double(vr[i]);
+    // Σ_j softplus(a_j) = Σ_j max(a_j, 0) + log Π_j (1 + e_j): the products (per lane, each factor in (1, 2]) need
+    // one logarithm per lane and 64 factors instead of a log1p per unit; rounding adds ~64 ulp to the logarithm's
+    // argument, ~1e-14 absolute, while an e_j below the ulp of 1 (a_j beyond ±37) contributes less than 1e-16.
+    B relu(T(0)), prod(T(1));
+    double spsum = 0;
+    int64_t j = 0, factors = 0;
+    for (; j + W <= nh; j += W) {
+      const B z = B::load_unaligned(a + j), one(T(1));
+      const B e = xsimd::exp(-xsimd::abs(z)), den = one + e, rcp = one / den;
+      const B qj = xsimd::select(z >= B(T(0)), rcp, e * rcp) * B(neg_coef);
+      qj.store_unaligned(qr + j);
+      (B::load_unaligned(gc + j) + qj).store_unaligned(gc + j);
+      relu += xsimd::max(z, B(T(0)));
+      prod *= den;
+      if (++factors == 64) {
+        spsum += xsimd::hadd(xsimd::log(prod));
+        prod = B(T(1)), factors = 0;
+      }
+    }
+    spsum += double(xsimd::hadd(relu)) + double(xsimd::hadd(xsimd::log(prod)));
+    for (; j < nh; ++j) {
+      const T z = a[j], e = std::exp(-std::abs(z));
+      qr[j] = neg_coef * (z >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e));
+      gc[j] += qr[j];
+      spsum += double(std::max(z, T(0)) + std::log1p(e));
+    }
+    total += fr - spsum;
+  }
+  return total;
+}
+
+template <class T>
+std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& parts, std::vector<ad::Tensor<T>>& grads) const {
   if (grads.size() != 3 || grads[0].numel() != nv_ * nh_ || grads[1].numel() != nv_ || grads[2].numel() != nh_)
     throw ad::ShapeError("BernoulliRbm: gradients must be shaped like W, b, c");
   // The parts' rows stacked: stacked row R is row R − start[k] of part k.
   std::vector<int64_t> start{0};
+  std::vector<double> coefs;
   for (const Part& p : parts) {
     if (p.v->rank() != 2 || p.v->cols() != nv_ || p.pre->rank() != 2 || p.pre->rows() != p.v->rows() || p.pre->cols() != nh_)
       throw ad::ShapeError("BernoulliRbm::free_energy_grad: rows and pre-activations do not match the model");
     start.push_back(start.back() + p.v->rows());
+    coefs.push_back(p.coef);
   }
   const int64_t total = start.back();
   const size_t np = parts.size();
@@ -179,62 +229,16 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
   std::vector<char> binary(ns, 1);
   for_each_shard(sh, [&](int64_t s) {
     const int64_t R0 = sh.begin(s), R1 = sh.begin(s + 1);
-    T* gc = gc_shard.data() + s * nh_;
     for (size_t k = 0; k < np; ++k) {
       const int64_t lo = std::max(R0, start[k]), hi = std::min(R1, start[k + 1]);
       if (lo >= hi) continue;
       const Part& part = parts[k];
-      const T neg_coef = static_cast<T>(-part.coef);
       BitRows b;
       if (!b.assign(part.v->data() + (lo - start[k]) * nv_, hi - lo, nv_)) binary[static_cast<size_t>(s)] = 0;
       bits[static_cast<size_t>(s)].append(b);
-      double fk = 0;
-      for (int64_t R = lo; R < hi; ++R) {
-        const int64_t r = R - start[k];
-        const T* a = part.pre->data() + r * nh_;
-        const T* v = part.v->data() + r * nv_;
-        T* qr = q + R * nh_;
-        // −bᵀv, by lanes then across them (a fixed order); four accumulators, as one chain of dependent FMAs would
-        // wait on the FMA latency at every vector.
-        alignas(64) T lanes[W];
-        B bv[4] = {B(T(0)), B(T(0)), B(T(0)), B(T(0))};
-        int64_t i = 0;
-        for (; i + 4 * W <= nv_; i += 4 * W)
-          for (int u = 0; u < 4; ++u) bv[u] = xsimd::fma(B::load_unaligned(b_ + i + u * W), B::load_unaligned(v + i + u * W), bv[u]);
-        for (; i + W <= nv_; i += W) bv[0] = xsimd::fma(B::load_unaligned(b_ + i), B::load_unaligned(v + i), bv[0]);
-        ((bv[0] + bv[1]) + (bv[2] + bv[3])).store_aligned(lanes);
-        double fr = 0;
-        for (int64_t l = 0; l < W; ++l) fr -= double(lanes[l]);
-        for (; i < nv_; ++i) fr -= double(b_[i]) * double(v[i]);
-        // Σ_j softplus(a_j) = Σ_j max(a_j, 0) + log Π_j (1 + e_j): the products (per lane, each factor in (1, 2]) need
-        // one logarithm per lane and 64 factors instead of a log1p per unit; rounding adds ~64 ulp to the logarithm's
-        // argument, ~1e-14 absolute, while an e_j below the ulp of 1 (a_j beyond ±37) contributes less than 1e-16.
-        B relu(T(0)), prod(T(1));
-        double spsum = 0;
-        int64_t j = 0, factors = 0;
-        for (; j + W <= nh_; j += W) {
-          const B z = B::load_unaligned(a + j), one(T(1));
-          const B e = xsimd::exp(-xsimd::abs(z)), den = one + e, rcp = one / den;
-          const B qj = xsimd::select(z >= B(T(0)), rcp, e * rcp) * B(neg_coef);
-          qj.store_unaligned(qr + j);
-          (B::load_unaligned(gc + j) + qj).store_unaligned(gc + j);
-          relu += xsimd::max(z, B(T(0)));
-          prod *= den;
-          if (++factors == 64) {
-            spsum += xsimd::hadd(xsimd::log(prod));
-            prod = B(T(1)), factors = 0;
-          }
-        }
-        spsum += double(xsimd::hadd(relu)) + double(xsimd::hadd(xsimd::log(prod)));
-        for (; j < nh_; ++j) {
-          const T z = a[j], e = std::exp(-std::abs(z));
-          qr[j] = neg_coef * (z >= 0 ? T(1) / (T(1) + e) : e / (T(1) + e));
-          gc[j] += qr[j];
-          spsum += double(std::max(z, T(0)) + std::log1p(e));
-        }
-        fk += fr - spsum;
-      }
-      f_shard[static_cast<size_t>(s) * np + k] += fk;
+      f_shard[static_cast<size_t>(s) * np + k] +=
+          free_energy_rows(b_, nv_, nh_, part.v->data() + (lo - start[k]) * nv_, part.pre->data() + (lo - start[k]) * nh_, hi - lo,
+                           part.coef, q + lo * nh_, gc_shard.data() + s * nh_);
     }
   });
   std::vector<double> f(np, 0.0);
@@ -244,41 +248,62 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
     for (size_t k = 0; k < np; ++k) f[k] += f_shard[s * np + k];
     for (int64_t j = 0; j < nh_; ++j) gc[j] += gc_shard[s * static_cast<size_t>(nh_) + static_cast<size_t>(j)];
   }
-  T* gb = grads[1].data();
-  T* gw = grads[0].data();
-  if (total == 0) {
-    std::fill(gb, gb + nv_, T(0));
-    std::fill(gw, gw + nv_ * nh_, T(0));
-  } else if (std::find(binary.begin(), binary.end(), 0) == binary.end()) {
-    // 0/1 rows: ∂/∂b_i = Σ_k −coef_k · (ones in column i of part k), and gW = Σ_r v_r q_rᵀ as a chain product over
-    // the columns of the stack (Note [Chain products]).
+  if (std::find(binary.begin(), binary.end(), 0) == binary.end()) {
     std::vector<const BitRows*> ptrs;
     for (const BitRows& b : bits) ptrs.push_back(&b);
-    const BitRows cols = BitRows::columns_of(ptrs);
-    for (int64_t i = 0; i < nv_; ++i) {
-      double g = 0;
-      for (size_t k = 0; k < np; ++k) g -= parts[k].coef * double(cols.count_range(i, start[k], start[k + 1]));
-      gb[i] = static_cast<T>(g);
+    binary_weight_grads(ptrs, start, coefs, q, grads);
+    return f;
+  }
+  T* gb = grads[1].data();
+  T* gw = grads[0].data();
+  std::fill(gb, gb + nv_, T(0));
+  if (total == 0) std::fill(gw, gw + nv_ * nh_, T(0));
+  for (size_t k = 0; k < np; ++k) {
+    const Part& part = parts[k];
+    const T neg_coef = static_cast<T>(-part.coef);
+    for (int64_t r = 0; r < part.v->rows(); ++r) {
+      const T* v = part.v->data() + r * nv_;
+      for (int64_t i = 0; i < nv_; ++i) gb[i] += neg_coef * v[i];
     }
-    chain_product(cols, q, nh_, gw);
-  } else {
-    std::fill(gb, gb + nv_, T(0));
-    for (size_t k = 0; k < np; ++k) {
-      const Part& part = parts[k];
-      const T neg_coef = static_cast<T>(-part.coef);
-      for (int64_t r = 0; r < part.v->rows(); ++r) {
-        const T* v = part.v->data() + r * nv_;
-        for (int64_t i = 0; i < nv_; ++i) gb[i] += neg_coef * v[i];
-      }
-      ad::matmul_into(true, false, nv_, nh_, part.v->rows(), part.v->data(), q + start[k] * nh_, gw, k > 0);
-    }
+    ad::matmul_into(true, false, nv_, nh_, part.v->rows(), part.v->data(), q + start[k] * nh_, gw, k > 0);
   }
   return f;
+}
+
+template <class T>
+void RbmLayers<T>::binary_weight_grads(const std::vector<const BitRows*>& bits, const std::vector<int64_t>& start,
+                                       const std::vector<double>& coefs, const T* q, std::vector<ad::Tensor<T>>& grads) const {
+  T* gb = grads[1].data();
+  T* gw = grads[0].data();
+  if (start.back() == 0) {
+    std::fill(gb, gb + nv_, T(0));
+    std::fill(gw, gw + nv_ * nh_, T(0));
+    return;
+  }
+  // ∂/∂b_i = Σ_k −coef_k · (ones in column i of part k), and gW = Σ_r v_r q_rᵀ as a chain product over the columns
+  // of the stack (Note [Chain products]).
+  const BitRows cols = BitRows::columns_of(bits);
+  for (int64_t i = 0; i < nv_; ++i) {
+    double g = 0;
+    for (size_t k = 0; k < coefs.size(); ++k) g -= coefs[k] * double(cols.count_range(i, start[k], start[k + 1]));
+    gb[i] = static_cast<T>(g);
+  }
+  chain_product(cols, q, nh_, gw);
+}
+
+template <class T>
+std::pair<const T*, int64_t> RbmLayers<T>::hidden_matrix() const {
+  // W is read in place when its rows are whole panels (packing it would copy W at every step for nothing: its
+  // rows are already contiguous), else packed.
+  if (nh_ % DeltaLayout<T>::width() == 0) return {w_, nh_};
+  return {w_panels(), 0};
 }
 
 template class RbmLayers<float>;
 template class RbmLayers<double>;
 template void sigmoid_into(const float*, float*, int64_t);
 template void sigmoid_into(const double*, double*, int64_t);
+template double free_energy_rows(const float*, int64_t, int64_t, const float*, const float*, int64_t, double, float*, float*);
+template double free_energy_rows(const double*, int64_t, int64_t, const double*, const double*, int64_t, double, double*, double*);
 
 }  // namespace ebm::detail

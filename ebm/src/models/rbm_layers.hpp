@@ -10,6 +10,7 @@
 // concurrent calls (BlockGibbs makes one call per half-sweep, from one thread), and W, b, c must not change while
 // it is alive.
 #include <deque>
+#include <utility>
 #include <vector>
 
 #include <samplers/conditionals.hpp>
@@ -76,6 +77,17 @@ class RbmLayers final : public samplers::RbmConditionals<T> {
   /// part's Σ_rows F(v_r). F(v) = −bᵀv − Σ_j softplus(a_j): ∂F/∂W = −v σ(a)ᵀ, ∂F/∂b = −v, ∂F/∂c = −σ(a). The weight
   /// gradient Σ_r v_r q_rᵀ (q_r = −coef σ(a_r)) is a delta product over the columns of the stacked 0/1 rows.
   std::vector<double> free_energy_grad(const std::vector<Part>& parts, std::vector<ad::Tensor<T>>& grads) const;
+  /// The rest of free_energy_grad for 0/1 rows: writes ∂/∂W and ∂/∂b (grads[0], grads[1]) from the bits of the
+  /// stacked rows (bits in stack order; part k is stacked rows [start[k], start[k + 1])) and their q rows.
+  void binary_weight_grads(const std::vector<const BitRows*>& bits, const std::vector<int64_t>& start,
+                           const std::vector<double>& coefs, const T* q, std::vector<ad::Tensor<T>>& grads) const;
+
+  /// The operands of the delta products: W for c + vW (in place with in_place_cols = H when its rows are whole
+  /// panels, else packed with 0), Wᵀ packed for b + hWᵀ, and the biases. Built on first use: call from one thread.
+  std::pair<const T*, int64_t> hidden_matrix() const;
+  const T* visible_matrix() const { return wt_panels(); }
+  const T* visible_bias() const { return b_; }
+  const T* hidden_bias() const { return c_; }
 
  private:
   const T* w_;
@@ -98,6 +110,11 @@ class RbmLayers final : public samplers::RbmConditionals<T> {
   mutable std::deque<ad::Tensor<T>> memo_pre_;
   mutable std::vector<const T*> memo_rows_;
 };
+
+/// The per-row half of free_energy_grad: for rows v_r (row-major, nv values) with pre-activations a_r (nh values):
+/// q_r = −coef σ(a_r) written to q, Σ_r q_r added to gc; returns Σ_r F(v_r). b is the visible bias.
+template <class T>
+double free_energy_rows(const T* b, int64_t nv, int64_t nh, const T* v, const T* pre, int64_t rows, double coef, T* q, T* gc);
 
 /// σ(z) elementwise (vectorised); p may alias z.
 template <class T>

@@ -6,7 +6,7 @@
 #include <samplers/gibbs.hpp>
 
 #include "ebm/models/rbm.hpp"
-#include "models/rbm_layers.hpp"
+#include "models/rbm_gibbs_step.hpp"
 
 namespace ebm {
 
@@ -47,26 +47,18 @@ std::optional<LossAndGrad<T>> ContrastiveDivergence<T>::direct_loss_and_grad(con
   (void)labels;
   const auto* rbm = dynamic_cast<const BernoulliRbm<T>*>(&model);
   if (!rbm || alpha_ > 0 || !this->extra_params().empty()) return std::nullopt;
-  // One parameter state for the whole step: c + x W first, then the configured block Gibbs sweep(s) on the same
-  // layers (which remember x and the chains' states, so that the negatives' products start from them), then the
-  // closed-form gradient from the pre-activations already computed. Any other sampler: the generic draw.
+  // One parameter state for the whole step. With the configured block Gibbs sampler, the sweeps and the
+  // gradient's products run in whole-step row shards (Note [Whole-step shards]); any other sampler: the generic
+  // draw, then the closed-form gradient.
   const detail::RbmLayers<T> layers(*rbm);
-  const ad::Tensor<T> pre_data = layers.hidden_pre(x, true);
+  detail::RbmGibbsStep<T> step(layers, x);
   std::unique_ptr<samplers::Sampler<T>> configured = negatives_.make_sampler(model);
-  if (dynamic_cast<samplers::BlockGibbs<T>*>(configured.get())) {
-    samplers::BlockGibbs<T> gibbs(layers);
-    last_ = negatives_.draw_with(gibbs, x, rng);
-  } else {
-    last_ = negatives_.draw_with(*configured, x, rng);
-  }
-  const ad::Tensor<T> pre_neg = layers.hidden_pre(last_, false);
+  last_ = negatives_.draw_with(dynamic_cast<samplers::BlockGibbs<T>*>(configured.get()) ? step : *configured, x, rng);
   LossAndGrad<T> out;
-  // free_energy_grad writes (=) every value.
+  // contrastive_grad writes (=) every value.
   for (const Param<T>& p : model.params()) out.grad_theta.emplace_back(p.value.shape(), ad::uninitialized);
   // loss = mean F(x) − mean F(x⁻), as contrastive_surrogate.
-  const double n_data = double(x.rows()), n_neg = double(last_.rows());
-  const std::vector<double> f = layers.free_energy_grad({{&x, &pre_data, 1.0 / n_data}, {&last_, &pre_neg, -1.0 / n_neg}}, out.grad_theta);
-  const double f_data = f[0] / n_data, f_neg = f[1] / n_neg;
+  const auto [f_data, f_neg] = step.contrastive_grad(last_, out.grad_theta);
   out.loss = f_data - f_neg;
   out.terms = {{"energy_data", f_data}, {"energy_samples", f_neg}, {"accept_rate", negatives_.last_stats().acceptance_rate()}};
   if (std::isfinite(negatives_.last_ess())) out.terms.push_back({"ess", negatives_.last_ess()});

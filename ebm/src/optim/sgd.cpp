@@ -1,8 +1,15 @@
 #include "ebm/optim/sgd.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 namespace ebm {
+namespace {
+constexpr int64_t kBlock = 16384;
+}  // namespace
 
 template <class T>
 Sgd<T>::Sgd(LrSchedule schedule, SgdOptions options) : Optimizer<T>(schedule), opt_(options) {
@@ -21,8 +28,19 @@ void Sgd<T>::update(const std::vector<ad::Tensor<T>*>& params, const std::vector
     if (opt_.weight_decay == 0 && opt_.momentum == 0) {  // plain SGD: in place, no copy of the gradient
       T* pv = p.data();
       const T* g = grads[k].data();
-      const int64_t n = p.numel();
-      for (int64_t i = 0; i < n; ++i) pv[i] -= step * g[i];
+      // In fixed blocks, in parallel when there are several: an RBM's W is 50k values at every step, its gradient
+      // still in the caches of the cores that wrote it.
+      const int64_t n = p.numel(), blocks = (n + kBlock - 1) / kBlock;
+      auto block = [&](int64_t b) {
+        for (int64_t i = b * kBlock, end = std::min(n, i + kBlock); i < end; ++i) pv[i] -= step * g[i];
+      };
+      if (blocks < 2) {
+        if (blocks) block(0);
+      } else {
+        tbb::parallel_for(tbb::blocked_range<int64_t>(0, blocks, 1), [&](const tbb::blocked_range<int64_t>& r) {
+          for (int64_t b = r.begin(); b != r.end(); ++b) block(b);
+        }, tbb::simple_partitioner());
+      }
       continue;
     }
     ad::Tensor<T> d = grads[k];

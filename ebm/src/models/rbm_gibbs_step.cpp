@@ -1,0 +1,189 @@
+#include "models/rbm_gibbs_step.hpp"
+
+#include <algorithm>
+#include <samplers/gibbs.hpp>
+
+#include <autodiff/finite.hpp>
+#include <autodiff/random.hpp>
+
+namespace ebm::detail {
+
+template <class T>
+struct RbmGibbsStep<T>::Shard {
+  int64_t d0 = 0, d1 = 0, c0 = 0, c1 = 0;  // its data rows [d0, d1) and chains [c0, c1)
+  bool binary = true;                       // its data rows and initial states are 0/1
+  BitRows data_bits, cur, prev;             // bits of its data rows, its chains' states and their previous states
+  bool has_prev = false;
+  int64_t accepted = 0;
+  double f_data = 0, f_neg = 0;  // Σ F over its data rows and its final states
+  std::vector<T> gc;             // its share of ∂/∂c
+};
+
+template <class T>
+RbmGibbsStep<T>::RbmGibbsStep(const RbmLayers<T>& layers, const ad::Tensor<T>& data)
+    : layers_(layers), data_(data), nv_(layers.num_visible()), nh_(layers.num_hidden()) {}
+
+template <class T>
+RbmGibbsStep<T>::~RbmGibbsStep() = default;
+
+// One sweep of shard sh: states `from` → `to` (both [chains, V], this shard's rows only), pre-activations of the
+// states into pre_[p] (and of the new states into pre_[1 − p] when `last`).
+template <class T>
+void RbmGibbsStep<T>::sweep(Shard& sh, const T* from, T* to, std::vector<ad::Rng>& rngs, int p, bool first, bool last) {
+  const int64_t V = nv_, H = nh_, nc = sh.c1 - sh.c0, nd = sh.d1 - sh.d0;
+  const bool parallel = shards_.size() == 1;  // a lone shard lets its products' panels run in parallel
+  const auto [w, in_place_cols] = layers_.hidden_matrix();
+  const T* c = layers_.hidden_bias();
+  const T* b = layers_.visible_bias();
+  if (first) {
+    if (!sh.data_bits.assign(data_.data() + sh.d0 * V, nd, V) || !sh.cur.assign(from + sh.c0 * V, nc, V)) {
+      sh.binary = false;
+      return;
+    }
+    delta_product<T>(plan_tree<T>(sh.data_bits, nullptr, in_place_cols), w, V, H, c, nullptr, pre_data_.data() + sh.d0 * H, parallel);
+    sh.has_prev = false;
+  }
+  // c + vW of the shard's current states into `out`, each row starting from the zero row, a data row of this
+  // shard or its own (or another chain's) previous state, whose outputs are known.
+  auto chain_pre = [&](T* out, const ad::Tensor<T>& prev_pre) {
+    BitRows refs = sh.data_bits;
+    std::vector<const T*> ref_rows;
+    for (int64_t r = sh.d0; r < sh.d1; ++r) ref_rows.push_back(pre_data_.data() + r * H);
+    if (sh.has_prev) {
+      refs.append(sh.prev);
+      for (int64_t r = sh.c0; r < sh.c1; ++r) ref_rows.push_back(prev_pre.data() + r * H);
+    }
+    delta_product<T>(plan_tree<T>(sh.cur, &refs, in_place_cols), w, V, H, c, ref_rows.data(), out, parallel);
+  };
+  T* a = pre_[p].data() + sh.c0 * H;
+  chain_pre(a, pre_[1 - p]);
+
+  // h ~ p(h | v), then v ~ p(v | h), chain by chain from its own generator (as samplers::BlockGibbs draws them).
+  Scratch<T> h_scratch, m_scratch;
+  T* h = h_scratch.get(static_cast<size_t>(nc * H));
+  T* m = m_scratch.get(static_cast<size_t>(nc * V));
+  std::vector<char> ok(static_cast<size_t>(nc), 1);
+  sigmoid_into(a, h, nc * H);
+  for (int64_t i = 0; i < nc; ++i) {
+    T* hr = h + i * H;
+    ok[static_cast<size_t>(i)] = ad::all_finite(hr, H);
+    ad::fill_bernoulli(hr, hr, H, rngs[static_cast<size_t>(sh.c0 + i)]);
+  }
+  BitRows hb;
+  hb.assign(h, nc, H);  // 0/1 by construction
+  delta_product<T>(plan_tree<T>(hb, nullptr, 0), layers_.visible_matrix(), H, V, b, nullptr, m, parallel);
+  sigmoid_into(m, m, nc * V);
+  for (int64_t i = 0; i < nc; ++i) {
+    const T* mr = m + i * V;
+    T* out = to + (sh.c0 + i) * V;
+    const bool finite = ad::all_finite(mr, V);
+    ad::fill_bernoulli(mr, out, V, rngs[static_cast<size_t>(sh.c0 + i)]);
+    if (ok[static_cast<size_t>(i)] && finite) {
+      ++sh.accepted;
+    } else {
+      std::copy(from + (sh.c0 + i) * V, from + (sh.c0 + i + 1) * V, out);  // keeps its state
+    }
+  }
+  std::swap(sh.prev, sh.cur);
+  sh.has_prev = true;
+  sh.cur.assign(to + sh.c0 * V, nc, V);
+  if (!last) return;
+
+  // The final states' c + vW and both parts' rows of the free-energy gradient: q = −coef σ(a), Σ q into gc, Σ F.
+  T* a_final = pre_[1 - p].data() + sh.c0 * H;
+  chain_pre(a_final, pre_[p]);
+  const int64_t n_data = data_.rows(), n_chains = pre_[0].rows();
+  sh.gc.assign(static_cast<size_t>(H), T(0));
+  sh.f_data = free_energy_rows(b, V, H, data_.data() + sh.d0 * V, pre_data_.data() + sh.d0 * H, nd, 1.0 / double(n_data),
+                               q_.data() + sh.d0 * H, sh.gc.data());
+  sh.f_neg = free_energy_rows(b, V, H, to + sh.c0 * V, a_final, nc, -1.0 / double(n_chains), q_.data() + (n_data + sh.c0) * H,
+                              sh.gc.data());
+}
+
+template <class T>
+samplers::SamplerStats RbmGibbsStep<T>::run(samplers::ChainState<T>& state, int64_t sweeps, const samplers::Observer<T>& observe) {
+  const int64_t n = state.chains(), nd = data_.rows();
+  sharded_ = false;
+  if (sweeps <= 0 || n < 1 || state.dim() != nv_ || int64_t(state.rngs.size()) < n || data_.rank() != 2 || nd < 1 ||
+      data_.cols() != nv_)
+    return samplers::BlockGibbs<T>(layers_).run(state, sweeps, observe);  // its checks and errors
+  const Shards rows = shards_of(std::max(nd, n));
+  shards_.assign(static_cast<size_t>(rows.count), Shard{});
+  for (int64_t s = 0; s < rows.count; ++s) {
+    Shard& sh = shards_[static_cast<size_t>(s)];
+    sh.d0 = nd * s / rows.count, sh.d1 = nd * (s + 1) / rows.count;
+    sh.c0 = n * s / rows.count, sh.c1 = n * (s + 1) / rows.count;
+  }
+  pre_data_ = ad::Tensor<T>(ad::Shape{nd, nh_}, ad::uninitialized);
+  for (ad::Tensor<T>& t : pre_) t = ad::Tensor<T>(ad::Shape{n, nh_}, ad::uninitialized);
+  q_.resize(static_cast<size_t>((nd + n) * nh_));
+  layers_.hidden_matrix();  // packed here, before the tasks read them
+  layers_.visible_matrix();
+
+  // Without an observer every sweep runs in one region; with one, a region per sweep (it sees each state).
+  const int64_t per_region = observe ? 1 : sweeps;
+  samplers::SamplerStats stats;
+  int parity = 0;
+  for (int64_t t = 0; t < sweeps; t += per_region) {
+    ad::Tensor<T> buf[2];
+    buf[0] = ad::Tensor<T>(state.x.shape(), ad::uninitialized);
+    if (per_region > 1) buf[1] = ad::Tensor<T>(state.x.shape(), ad::uninitialized);
+    for (Shard& sh : shards_) sh.accepted = 0;
+    for_each_shard(rows, [&](int64_t s) {
+      Shard& sh = shards_[static_cast<size_t>(s)];
+      const T* from = state.x.data();
+      for (int64_t u = 0; u < per_region; ++u) {
+        T* to = buf[u % 2].data();
+        sweep(sh, from, to, state.rngs, (parity + int(u)) % 2, t + u == 0, t + u == sweeps - 1);
+        if (!sh.binary) return;
+        from = to;
+      }
+    });
+    if (std::any_of(shards_.begin(), shards_.end(), [](const Shard& sh) { return !sh.binary; }))
+      return samplers::BlockGibbs<T>(layers_).run(state, sweeps, observe);  // not 0/1: dense products (state untouched)
+    state.x = std::move(buf[(per_region - 1) % 2]);
+    parity = (parity + int(per_region)) % 2;
+    int64_t accepted = 0;
+    for (const Shard& sh : shards_) accepted += sh.accepted;
+    stats.accepted += accepted;
+    stats.proposals += n * per_region;
+    stats.nan_proposals += n * per_region - accepted;
+    if (observe) observe(t, state);
+  }
+  sharded_ = true;
+  final_ = state.x.data();
+  return stats;
+}
+
+template <class T>
+std::pair<double, double> RbmGibbsStep<T>::contrastive_grad(const ad::Tensor<T>& negatives, std::vector<ad::Tensor<T>>& grads) {
+  const double n_data = double(data_.rows()), n_neg = double(negatives.rows());
+  if (!sharded_ || negatives.data() != final_ || negatives.rows() != pre_[0].rows()) {
+    // No sweeps in shards: both parts' products now (the negatives start from the data where they are alike).
+    const ad::Tensor<T> pre_data = layers_.hidden_pre(data_, true);
+    const ad::Tensor<T> pre_neg = layers_.hidden_pre(negatives, false);
+    const std::vector<double> f = layers_.free_energy_grad({{&data_, &pre_data, 1.0 / n_data}, {&negatives, &pre_neg, -1.0 / n_neg}}, grads);
+    return {f[0] / n_data, f[1] / n_neg};
+  }
+  if (grads.size() != 3 || grads[0].numel() != nv_ * nh_ || grads[1].numel() != nv_ || grads[2].numel() != nh_)
+    throw ad::ShapeError("BernoulliRbm: gradients must be shaped like W, b, c");
+  // The shards' sums in shard order (a fixed order, whatever the thread count).
+  double f_data = 0, f_neg = 0;
+  T* gc = grads[2].data();
+  std::fill(gc, gc + nh_, T(0));
+  std::vector<const BitRows*> bits;
+  for (const Shard& sh : shards_) {
+    f_data += sh.f_data, f_neg += sh.f_neg;
+    for (int64_t j = 0; j < nh_; ++j) gc[j] += sh.gc[static_cast<size_t>(j)];
+    bits.push_back(&sh.data_bits);
+  }
+  for (const Shard& sh : shards_) bits.push_back(&sh.cur);  // the stack: data rows, then the chains
+  const auto nd = int64_t(n_data), nn = int64_t(n_neg);
+  layers_.binary_weight_grads(bits, {0, nd, nd + nn}, {1.0 / n_data, -1.0 / n_neg}, q_.data(), grads);
+  return {f_data / n_data, f_neg / n_neg};
+}
+
+template class RbmGibbsStep<float>;
+template class RbmGibbsStep<double>;
+
+}  // namespace ebm::detail

@@ -1,0 +1,62 @@
+#pragma once
+// Note [Whole-step shards]: a CD or PCD step of a Bernoulli RBM with block Gibbs negatives, on 0/1 data and
+// chains, runs as one parallel region per Gibbs sweep instead of one per operation. Each row shard (Note [Row
+// shards]: a block of data rows and the same share of the chains, fixed by the batch size alone) goes through the
+// whole step on one task: its data rows' c + xW, then per sweep its chains' c + vW, h ~ p(h | v), b + hWᵀ,
+// v ~ p(v | h), and after the last sweep its chains' c + vW again and their terms of the free-energy gradient.
+// Only the weight gradient, which sums over all rows, runs after the region (a chain product, Note [Chain
+// products]).
+//
+// Why: at a batch of 100 a step is ~10 operations of 50–250 µs each, and as separate regions every one of them
+// read rows the other core had just written (measured: a visible product of 99 µs on one thread took ~140 µs on
+// two inside the step) and paid a fork-join; two threads were then only ~5 % faster than one. In one region a
+// shard's rows stay in its core's cache from the data product to the gradient terms.
+//
+// The draws are those of samplers::BlockGibbs: chain c draws its hidden units, then its visible units, from its
+// own generator, and a chain whose conditional means are not finite keeps its state. The products' plans differ
+// (each shard's chains start from its own data rows and, after the first sweep, from their previous states), so
+// the means differ from BlockGibbs's by rounding only.
+#include <utility>
+#include <vector>
+
+#include <samplers/state.hpp>
+
+#include "models/rbm_layers.hpp"
+
+namespace ebm::detail {
+
+template <class T>
+class RbmGibbsStep final : public samplers::Sampler<T> {
+ public:
+  /// The step's parameters (through its layers) and data batch; both must outlive this object.
+  RbmGibbsStep(const RbmLayers<T>& layers, const ad::Tensor<T>& data);
+  ~RbmGibbsStep() override;
+
+  /// Block Gibbs sweeps (the draws of samplers::BlockGibbs), in whole-step shards when the data and the states
+  /// are 0/1, otherwise by BlockGibbs over the layers.
+  samplers::SamplerStats run(samplers::ChainState<T>& state, int64_t sweeps, const samplers::Observer<T>& observe = {}) override;
+
+  /// After the sweeps: writes (=) to grads (shaped like W, b, c) the gradient of mean F(data) − mean F(negatives)
+  /// and returns {mean F(data), mean F(negatives)}. `negatives` are the final states (the state run() left, or
+  /// any other batch if run() was not called, e.g. with zero sweeps).
+  std::pair<double, double> contrastive_grad(const ad::Tensor<T>& negatives, std::vector<ad::Tensor<T>>& grads);
+
+ private:
+  struct Shard;
+  void sweep(Shard& sh, const T* from, T* to, std::vector<ad::Rng>& rngs, int p, bool first, bool last);
+
+  const RbmLayers<T>& layers_;
+  const ad::Tensor<T>& data_;
+  int64_t nv_, nh_;
+  std::vector<Shard> shards_;
+  bool sharded_ = false;          // the last run() went through the shards (else: BlockGibbs or no run)
+  const T* final_ = nullptr;      // the values of the state that run() left
+  ad::Tensor<T> pre_data_;        // c + xW
+  ad::Tensor<T> pre_[2];          // c + vW of the chains' states, alternating between sweeps
+  std::vector<T> q_;              // −coef σ(a) per row: data rows, then the chains
+};
+
+extern template class RbmGibbsStep<float>;
+extern template class RbmGibbsStep<double>;
+
+}  // namespace ebm::detail
