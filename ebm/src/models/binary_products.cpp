@@ -1,5 +1,6 @@
 // Delta products of 0/1 rows: see Note [Delta products] in binary_products.hpp.
 #include "binary_products.hpp"
+#include "set_bits.hpp"
 
 #include <tbb/parallel_for.h>
 #include <tbb/partitioner.h>
@@ -109,28 +110,11 @@ void emit_lists(DeltaPlan& plan, const BitRows& x, const BitRows* refs) {
   };
   int64_t total = 0;
   for (int64_t r = 0; r < n; ++r) total += hamming(x.row(r), parent_bits(r), words);
-  // AVX-512 writes 16 indices per 16 bits whatever their count (compress, store, advance by the popcount):
-  // no branch per bit, whose mispredictions cost more than the rest of the plan. The last store may run 15
-  // entries past the end, hence the slack, trimmed again below.
-  constexpr int64_t kSlack = 16;
-  plan.idx.resize(static_cast<size_t>(total + kSlack));
+  // Branch-free index lists (set_bits.hpp); the last store may run past the end, hence the slack, trimmed below.
+  const SetBitWriter writer(nr);
+  plan.idx.resize(static_cast<size_t>(total + SetBitWriter::kSlack));
   int32_t* out = plan.idx.data();
-#if defined(__AVX512F__)
-  const __m512i lane_offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                  _mm512_set1_epi32(static_cast<int32_t>(nr)));
-  auto emit = [&](uint64_t bits, int64_t w, int64_t k0) {
-    for (int q = 0; q < 4 && bits; ++q, bits >>= 16) {
-      const auto m = static_cast<__mmask16>(bits & 0xFFFF);
-      const __m512i base = _mm512_set1_epi32(static_cast<int32_t>((64 * w + 16 * q - k0) * nr));
-      _mm512_storeu_si512(out, _mm512_maskz_compress_epi32(m, _mm512_add_epi32(base, lane_offsets)));
-      out += std::popcount(static_cast<unsigned>(m));
-    }
-  };
-#else
-  auto emit = [&](uint64_t bits, int64_t w, int64_t k0) {
-    for (; bits; bits &= bits - 1) *out++ = static_cast<int32_t>((64 * w + std::countr_zero(bits) - k0) * nr);
-  };
-#endif
+  auto emit = [&](uint64_t bits, int64_t w, int64_t k0) { out = writer(bits, 64 * w - k0, out); };
   for (int64_t r = 0; r < n; ++r) {
     const uint64_t* xr = x.row(r);
     const uint64_t* pb = parent_bits(r);

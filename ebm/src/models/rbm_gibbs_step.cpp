@@ -63,19 +63,20 @@ void RbmGibbsStep<T>::sweep(Shard& sh, const T* from, T* to, std::vector<ad::Rng
   T* h = h_scratch.get(static_cast<size_t>(nc * H));
   T* m = m_scratch.get(static_cast<size_t>(nc * V));
   std::vector<char> ok(static_cast<size_t>(nc), 1);
-  sigmoid_into(a, h, nc * H);
+  // Row by row, so that σ, the check and the draws find the row in L1.
   for (int64_t i = 0; i < nc; ++i) {
     T* hr = h + i * H;
+    sigmoid_into(a + i * H, hr, H);
     ok[static_cast<size_t>(i)] = ad::all_finite(hr, H);
     ad::fill_bernoulli(hr, hr, H, rngs[static_cast<size_t>(sh.c0 + i)]);
   }
   BitRows hb;
   hb.assign(h, nc, H);  // 0/1 by construction
   delta_product<T>(plan_tree<T>(hb, nullptr, 0), layers_.visible_matrix(), H, V, b, nullptr, m, parallel);
-  sigmoid_into(m, m, nc * V);
   for (int64_t i = 0; i < nc; ++i) {
-    const T* mr = m + i * V;
+    T* mr = m + i * V;
     T* out = to + (sh.c0 + i) * V;
+    sigmoid_into(mr, mr, V);
     const bool finite = ad::all_finite(mr, V);
     ad::fill_bernoulli(mr, out, V, rngs[static_cast<size_t>(sh.c0 + i)]);
     if (ok[static_cast<size_t>(i)] && finite) {
