@@ -307,6 +307,18 @@ TEST_CASE("fill_bernoulli follows its documented stream layout and frequencies")
     for (int64_t i = 0; i < 4 * ((n + 3) / 4); ++i) skip.next_u32();
     CHECK(next == skip.next_u32());
   }
+  // Counters whose low word wraps inside a group of 16 blocks (the carry into the high word, vectorised).
+  for (const uint64_t start : {(uint64_t{1} << 32) - 6, (uint64_t{5} << 32) - 1, ~uint64_t{0} - 9}) {
+    CAPTURE(start);
+    const int64_t m = 200;
+    std::vector<double> p(static_cast<size_t>(m), 0.5), out(static_cast<size_t>(m));
+    const ad::Rng::State s{42, 7, start, 4, false, 0};
+    ad::Rng rng(s), ref(s);
+    ad::fill_bernoulli(p.data(), out.data(), m, rng);
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < m; ++i) wrong += out[size_t(i)] != (static_cast<double>(ref.next_u32()) * 0x1.0p-32 < 0.5 ? 1.0 : 0.0);
+    CHECK(wrong == 0);
+  }
   // Frequencies: 200000 draws at p = 0.3, within 5 standard errors.
   const int64_t n = 200000;
   std::vector<float> p(static_cast<size_t>(n), 0.3f), out(static_cast<size_t>(n));

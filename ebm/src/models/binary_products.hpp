@@ -96,7 +96,7 @@ void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N,
 /// output (together 3× the time of the additions at batch 10). Rows go in Row shards (each restarting from zero)
 /// times column blocks, each task in a fixed order: the result does not depend on the thread count, and differs
 /// from a dense product only by rounding.
-inline constexpr int kChainBlockVectors = 8;
+inline constexpr int kChainBlockVectors = 16;
 /// out[i, :] = Σ_{k: bit k of row i of x} M[k, :]; M is [x.cols, N] row-major, out [x.rows, N].
 template <class T>
 void chain_product(const BitRows& x, const T* M, int64_t N, T* out);
