@@ -275,6 +275,24 @@ DeltaPlan plan_tree(const BitRows& x, const BitRows* refs, int64_t in_place_cols
   return plan;
 }
 
+template <class T>
+DeltaPlan plan_pairs(const BitRows& x, const BitRows& refs, int64_t in_place_cols) {
+  if (refs.rows != x.rows || refs.words != x.words) throw std::invalid_argument("plan_pairs: one reference row per row");
+  DeltaPlan plan;
+  plan.stride = in_place_cols > 0 ? in_place_cols : DeltaLayout<T>::width();
+  const int64_t n = x.rows;
+  plan.rows = n;
+  plan.slices = (x.cols + DeltaLayout<T>::kSliceRows - 1) / DeltaLayout<T>::kSliceRows;
+  plan.parent.resize(static_cast<size_t>(n));
+  plan.order.resize(static_cast<size_t>(n));
+  for (int64_t r = 0; r < n; ++r) {
+    plan.order[static_cast<size_t>(r)] = static_cast<int32_t>(r);
+    plan.parent[static_cast<size_t>(r)] = hamming(x.row(r), refs.row(r), x.words) < x.count(r) ? n + r : -1;
+  }
+  emit_lists<T>(plan, x, &refs);
+  return plan;
+}
+
 #if defined(__AVX512F__)
 // dst[i·ldd + j] = src[j·lds + i] for an 8 × 8 block of doubles, in registers.
 inline void transpose8x8(const double* src, int64_t lds, double* dst, int64_t ldd) {
@@ -427,6 +445,7 @@ void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N,
   template struct DeltaLayout<T>;                                                                              \
   template bool BitRows::assign(const T*, int64_t, int64_t);                                                   \
   template DeltaPlan plan_tree<T>(const BitRows&, const BitRows*, int64_t);                                    \
+  template DeltaPlan plan_pairs<T>(const BitRows&, const BitRows&, int64_t);                                   \
   template void pack_panels(const T*, bool, int64_t, int64_t, T*);                                             \
   template void delta_product(const DeltaPlan&, const T*, int64_t, int64_t, const T*, const T* const*, T*, bool);
 EBM_DELTA(float)

@@ -68,6 +68,11 @@ struct DeltaLayout {
 /// packed (pack_panels).
 template <class T>
 DeltaPlan plan_tree(const BitRows& x, const BitRows* refs, int64_t in_place_cols = 0);
+/// Row r starts from reference row r (or from the bias, when it has fewer ones than their Hamming distance): no
+/// tree to search, for rows that each have a known close relative (a chain's state and its state one sweep
+/// before). refs has as many rows as x.
+template <class T>
+DeltaPlan plan_pairs(const BitRows& x, const BitRows& refs, int64_t in_place_cols = 0);
 /// M [K, N] (row-major; or stored transposed, [N, K], when `trans`) as panels: panel p holds columns
 /// [p·NR, p·NR + NR) of all K rows, row after row (zeros beyond column N): out[(p·K + k)·NR + c] = M[k, p·NR + c].
 /// out must hold panels(N)·K·NR values.

@@ -91,8 +91,12 @@ void RbmGibbsStep<T>::sweep(Shard& sh, const T* from, T* to, std::vector<ad::Rng
   if (!last) return;
 
   // The final states' c + vW and both parts' rows of the free-energy gradient: q = −coef σ(a), Σ q into gc, Σ F.
+  // Each final state from its own previous state: ~15 % more additions than a tree over both states and the data
+  // rows would find, but no tree to search (whose distances cost more than those additions at 64 hidden units).
   T* a_final = pre_[1 - p].data() + sh.c0 * H;
-  chain_pre(a_final, pre_[p]);
+  std::vector<const T*> prev_rows;
+  for (int64_t r = sh.c0; r < sh.c1; ++r) prev_rows.push_back(pre_[p].data() + r * H);
+  delta_product<T>(plan_pairs<T>(sh.cur, sh.prev, in_place_cols), w, V, H, c, prev_rows.data(), a_final, parallel);
   const int64_t n_data = data_.rows(), n_chains = pre_[0].rows();
   sh.gc.assign(static_cast<size_t>(H), T(0));
   sh.f_data = free_energy_rows(b, V, H, data_.data() + sh.d0 * V, pre_data_.data() + sh.d0 * H, nd, 1.0 / double(n_data),
