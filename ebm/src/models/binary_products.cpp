@@ -320,7 +320,7 @@ inline void transpose8x8(const double* src, int64_t lds, double* dst, int64_t ld
 #endif
 
 template <class T>
-void pack_panels(const T* M, bool trans, int64_t K, int64_t N, T* out) {
+void pack_panels(const T* M, bool trans, int64_t K, int64_t N, T* out, int64_t parallel_from) {
   using B = xsimd::batch<T>;
   constexpr int64_t W = B::size, NR = DeltaLayout<T>::kVectors * W;
   const int64_t NP = panels<T>(N);
@@ -358,7 +358,7 @@ void pack_panels(const T* M, bool trans, int64_t K, int64_t N, T* out) {
       for (int64_t k = kfrom; k < K; ++k) dst[k * NR + c] = src[k];
     }
   };
-  if (NP < 2 || K * N < (int64_t{1} << 15)) {
+  if (NP < 2 || K * N < parallel_from) {
     for (int64_t p = 0; p < NP; ++p) panel(p);
   } else {
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, NP, 1), [&](const tbb::blocked_range<int64_t>& r) {
@@ -446,7 +446,7 @@ void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N,
   template bool BitRows::assign(const T*, int64_t, int64_t);                                                   \
   template DeltaPlan plan_tree<T>(const BitRows&, const BitRows*, int64_t);                                    \
   template DeltaPlan plan_pairs<T>(const BitRows&, const BitRows&, int64_t);                                   \
-  template void pack_panels(const T*, bool, int64_t, int64_t, T*);                                             \
+  template void pack_panels(const T*, bool, int64_t, int64_t, T*, int64_t);                                    \
   template void delta_product(const DeltaPlan&, const T*, int64_t, int64_t, const T*, const T* const*, T*, bool);
 EBM_DELTA(float)
 EBM_DELTA(double)

@@ -75,9 +75,10 @@ template <class T>
 DeltaPlan plan_pairs(const BitRows& x, const BitRows& refs, int64_t in_place_cols = 0);
 /// M [K, N] (row-major; or stored transposed, [N, K], when `trans`) as panels: panel p holds columns
 /// [p·NR, p·NR + NR) of all K rows, row after row (zeros beyond column N): out[(p·K + k)·NR + c] = M[k, p·NR + c].
-/// out must hold panels(N)·K·NR values.
+/// out must hold panels(N)·K·NR values. Panels are packed in parallel from `parallel_from` values of M on: below
+/// 2^16 waking a second thread costs more than it saves, unless the caller is about to use it anyway.
 template <class T>
-void pack_panels(const T* M, bool trans, int64_t K, int64_t N, T* out);
+void pack_panels(const T* M, bool trans, int64_t K, int64_t N, T* out, int64_t parallel_from = int64_t{1} << 16);
 template <class T>
 int64_t panels(int64_t N) {
   return (N + DeltaLayout<T>::width() - 1) / DeltaLayout<T>::width();

@@ -122,8 +122,10 @@ samplers::SamplerStats RbmGibbsStep<T>::run(samplers::ChainState<T>& state, int6
   pre_data_ = ad::Tensor<T>(ad::Shape{nd, nh_}, ad::uninitialized);
   for (ad::Tensor<T>& t : pre_) t = ad::Tensor<T>(ad::Shape{n, nh_}, ad::uninitialized);
   q_.resize(static_cast<size_t>((nd + n) * nh_));
-  layers_.hidden_matrix();  // packed here, before the tasks read them
-  layers_.visible_matrix();
+  // Packed here, before the tasks read them; with several shards both threads are about to work, so Wᵀ is packed
+  // in parallel from smaller sizes on (64 hidden units: 50k values).
+  layers_.hidden_matrix();
+  layers_.visible_matrix(rows.count > 1 ? int64_t{1} << 15 : int64_t{1} << 16);
 
   // Without an observer every sweep runs in one region; with one, a region per sweep (it sees each state).
   const int64_t per_region = observe ? 1 : sweeps;

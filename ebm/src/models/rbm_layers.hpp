@@ -85,7 +85,7 @@ class RbmLayers final : public samplers::RbmConditionals<T> {
   /// The operands of the delta products: W for c + vW (in place with in_place_cols = H when its rows are whole
   /// panels, else packed with 0), Wᵀ packed for b + hWᵀ, and the biases. Built on first use: call from one thread.
   std::pair<const T*, int64_t> hidden_matrix() const;
-  const T* visible_matrix() const { return wt_panels(); }
+  const T* visible_matrix(int64_t parallel_from = int64_t{1} << 16) const { return wt_panels(parallel_from); }
   const T* visible_bias() const { return b_; }
   const T* hidden_bias() const { return c_; }
 
@@ -103,7 +103,7 @@ class RbmLayers final : public samplers::RbmConditionals<T> {
   // x's bits to bits_out when given.
   bool binary_product(const ad::Tensor<T>& x, int64_t K, int64_t N, const T* m, int64_t in_place_cols, const T* bias,
                       const BitRows* refs, T* out, BitRows* bits_out) const;
-  const T* wt_panels() const;
+  const T* wt_panels(int64_t parallel_from = int64_t{1} << 16) const;
   mutable Scratch<T> w_scratch_, wt_scratch_;
   mutable const T* w_panels_ = nullptr;
   mutable const T* wt_panels_ = nullptr;
