@@ -96,12 +96,13 @@ void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N,
 /// Note [Chain products]: the weight gradient vᵀQ of a binary RBM is a product whose "rows" are the columns of v
 /// (pixels), and neighbouring pixels are alike: column i starts from column i − 1 (10 instead of 31 rows of Q per
 /// column on a batch of 100 images), or from zero when its count of ones is below that Hamming distance. Every row
-/// has the same parent, the row before it, so no plan is needed: the running row stays in registers, in blocks of
-/// kChainBlockVectors SIMD vectors of columns, gets the differences added and subtracted, and is stored. Against a
-/// planned delta product this saves the index lists, the per-slice partial sums and the second pass over the
-/// output (together 3× the time of the additions at batch 10). Rows go in Row shards (each restarting from zero)
-/// times column blocks, each task in a fixed order: the result does not depend on the thread count, and differs
-/// from a dense product only by rounding.
+/// has the same parent, the row before it, so no tree is searched: each Row shard (restarting from zero) writes
+/// its rows' differences as index lists once (branch-free, set_bits.hpp: a branch per set bit mispredicted at every
+/// word's end and cost more than the additions), then, per block of kChainBlockVectors SIMD vectors of columns, the
+/// running row stays in registers, gets the listed rows added and subtracted, and is stored. Against a planned
+/// delta product this saves the per-slice partial sums and the second pass over the output (together 3× the time
+/// of the additions at batch 10). A task per shard, each in a fixed order: the result does not depend on the
+/// thread count, and differs from a dense product only by rounding.
 inline constexpr int kChainBlockVectors = 16;
 /// out[i, :] = Σ_{k: bit k of row i of x} M[k, :]; M is [x.cols, N] row-major, out [x.rows, N].
 template <class T>
