@@ -135,6 +135,16 @@ TEST_CASE("replay buffer: fresh noise, distinct draws, reinit rate, write-back, 
   CHECK(same_bits(buf.slots().x, other.slots().x));
   CHECK(same_bits(buf.draw(10).chains.x, other.draw(10).chains.x));
 
+  // write_back copies rows in parallel, so a batch naming a slot twice (not one draw() returns) is refused,
+  // and so is a slot out of range; the pool is left as it was.
+  auto twice = buf.draw(4);
+  twice.slots[3] = twice.slots[1];
+  const ad::Tensor<double> kept = buf.slots().x;
+  CHECK_THROWS_AS(buf.write_back(twice), std::invalid_argument);
+  twice.slots[3] = opt.capacity;
+  CHECK_THROWS_AS(buf.write_back(twice), std::invalid_argument);
+  CHECK(same_bits(buf.slots().x, kept));
+
   samplers::ReplayBuffer<double> wrong(4, opt, 1);
   std::stringstream again;
   buf.save(again);
