@@ -4,7 +4,8 @@
 // conditionals for samplers::BlockGibbs, and the free energy's closed-form gradient.
 //
 // It remembers the visible batches it has multiplied (hidden_pre with remember, and every hidden_mean call), and
-// later 0/1 batches start from them: in a PCD step the chains' states before the Gibbs sweep are remembered when
+// later 0/1 batches start from them: in a PCD step through samplers::BlockGibbs (the whole-step shards of
+// rbm_gibbs_step.hpp keep their own references instead) the chains' states before the sweep are remembered when
 // the sampler asks for p(h | v), so that the states after the sweep, which differ in a fraction of the pixels,
 // cost only those pixels when the gradient needs p(h | v⁻). That memory makes it stateful: it is not for
 // concurrent calls (BlockGibbs makes one call per half-sweep, from one thread), and W, b, c must not change while
