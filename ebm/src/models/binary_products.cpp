@@ -9,7 +9,10 @@
 #include <bit>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 #include <xsimd/xsimd.hpp>
+
+#include <autodiff/tensor.hpp>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -319,126 +322,153 @@ inline void transpose8x8(const double* src, int64_t lds, double* dst, int64_t ld
 }
 #endif
 
+namespace {
+
+// Panel p of pack_panels: columns [p·NR, p·NR + NR) of M, all K rows, row after row, into dst (K·NR values).
 template <class T>
-void pack_panels(const T* M, bool trans, int64_t K, int64_t N, T* out, int64_t parallel_from) {
+void pack_panel(const T* M, bool trans, int64_t K, int64_t N, int64_t p, T* dst) {
   using B = xsimd::batch<T>;
   constexpr int64_t W = B::size, NR = DeltaLayout<T>::kVectors * W;
-  const int64_t NP = panels<T>(N);
-  auto panel = [&](int64_t p) {
-    const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
-    T* dst = out + p * K * NR;
-    if (!trans) {
-      for (int64_t k = 0; k < K; ++k) {
-        const T* src = M + k * N + j0;
-        if (cols == NR) {
-          for (int64_t v = 0; v < NR; v += W) B::load_unaligned(src + v).store_aligned(dst + k * NR + v);
-        } else {
-          std::copy(src, src + cols, dst + k * NR);
-          std::fill(dst + k * NR + cols, dst + (k + 1) * NR, T(0));
-        }
+  const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
+  if (!trans) {
+    for (int64_t k = 0; k < K; ++k) {
+      const T* src = M + k * N + j0;
+      if (cols == NR) {
+        for (int64_t v = 0; v < NR; v += W) B::load_unaligned(src + v).store_aligned(dst + k * NR + v);
+      } else {
+        std::copy(src, src + cols, dst + k * NR);
+        std::fill(dst + k * NR + cols, dst + (k + 1) * NR, T(0));
       }
-      return;
     }
-    // Column j0 + c of M is row j0 + c of the stored matrix, contiguous in k.
-    int64_t c0 = 0, k8 = 0;
-#if defined(__AVX512F__)
-    if constexpr (sizeof(T) == 8) {
-      k8 = K / 8 * 8;
-      for (; c0 + 8 <= cols; c0 += 8)
-        for (int64_t k = 0; k < k8; k += 8) transpose8x8(M + (j0 + c0) * K + k, K, dst + k * NR + c0, NR);
-    }
-#endif
-    for (int64_t c = 0; c < NR; ++c) {
-      const int64_t kfrom = c < c0 ? k8 : 0;
-      if (c >= cols) {
-        for (int64_t k = 0; k < K; ++k) dst[k * NR + c] = T(0);
-        continue;
-      }
-      const T* src = M + (j0 + c) * K;
-      for (int64_t k = kfrom; k < K; ++k) dst[k * NR + c] = src[k];
-    }
-  };
-  if (NP < 2 || K * N < parallel_from) {
-    for (int64_t p = 0; p < NP; ++p) panel(p);
-  } else {
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, NP, 1), [&](const tbb::blocked_range<int64_t>& r) {
-      for (int64_t p = r.begin(); p != r.end(); ++p) panel(p);
-    }, tbb::simple_partitioner());
+    return;
   }
+  // Column j0 + c of M is row j0 + c of the stored matrix, contiguous in k.
+  int64_t c0 = 0, k8 = 0;
+#if defined(__AVX512F__)
+  if constexpr (sizeof(T) == 8) {
+    k8 = K / 8 * 8;
+    for (; c0 + 8 <= cols; c0 += 8)
+      for (int64_t k = 0; k < k8; k += 8) transpose8x8(M + (j0 + c0) * K + k, K, dst + k * NR + c0, NR);
+  }
+#endif
+  for (int64_t c = 0; c < NR; ++c) {
+    const int64_t kfrom = c < c0 ? k8 : 0;
+    if (c >= cols) {
+      for (int64_t k = 0; k < K; ++k) dst[k * NR + c] = T(0);
+      continue;
+    }
+    const T* src = M + (j0 + c) * K;
+    for (int64_t k = kfrom; k < K; ++k) dst[k * NR + c] = src[k];
+  }
+}
+
+// Runs f(p) for the NP panels: in parallel when asked and worth it (about a nanosecond per plan entry and panel:
+// below ~20 µs of work a second thread costs more than it saves).
+template <class F>
+void for_each_panel(int64_t NP, bool parallel, const F& f) {
+  if (!parallel || NP < 2) {
+    for (int64_t p = 0; p < NP; ++p) f(p);
+    return;
+  }
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, NP, 1), [&](const tbb::blocked_range<int64_t>& r) {
+    for (int64_t p = r.begin(); p != r.end(); ++p) f(p);
+  }, tbb::simple_partitioner());
+}
+
+// Panel p of delta_product: output columns [p·NR, p·NR + NR) of every planned row. `m` is that panel packed
+// (K·NR values), or M itself when the plan reads it in place.
+template <class T>
+void delta_panel(const DeltaPlan& plan, const T* m, int64_t N, int64_t p, const T* bias, const T* const* ref_rows, T* out) {
+  using B = xsimd::batch<T>;
+  constexpr int64_t W = B::size, NV = DeltaLayout<T>::kVectors, NR = NV * W, KS = DeltaLayout<T>::kSliceRows;
+  const int64_t n = plan.rows, S = plan.slices;
+  const bool in_place = plan.stride != NR;
+  const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
+  alignas(64) T tmp[NR];
+  const int32_t* idx = plan.idx.data();
+  for (int64_t s = 0; s < S; ++s) {
+    // This slice of the panel: contiguous and L1-sized when packed; in place, rows N apart.
+    const T* buf = in_place ? m + j0 + s * KS * N : m + s * KS * NR;
+    for (int64_t r = 0; r < n; ++r) {
+      const int64_t* o = plan.off.data() + 2 * (r * S + s);
+      B a[NV], b[NV];
+      for (int64_t v = 0; v < NV; ++v) a[v] = b[v] = B(T(0));
+      // Two accumulator sets (even and odd entries) keep two independent chains of additions in flight.
+      int64_t t = o[0];
+      for (; t + 2 <= o[1]; t += 2) {
+        const T* p0 = buf + idx[t];
+        const T* p1 = buf + idx[t + 1];
+        for (int64_t v = 0; v < NV; ++v) a[v] += B::load_aligned(p0 + v * W);
+        for (int64_t v = 0; v < NV; ++v) b[v] += B::load_aligned(p1 + v * W);
+      }
+      if (t < o[1])
+        for (int64_t v = 0; v < NV; ++v) a[v] += B::load_aligned(buf + idx[t] + v * W);
+      t = o[1];
+      for (; t + 2 <= o[2]; t += 2) {
+        const T* p0 = buf + idx[t];
+        const T* p1 = buf + idx[t + 1];
+        for (int64_t v = 0; v < NV; ++v) a[v] -= B::load_aligned(p0 + v * W);
+        for (int64_t v = 0; v < NV; ++v) b[v] -= B::load_aligned(p1 + v * W);
+      }
+      if (t < o[2])
+        for (int64_t v = 0; v < NV; ++v) a[v] -= B::load_aligned(buf + idx[t] + v * W);
+      T* dst = out + r * N + j0;
+      if (cols == NR) {
+        for (int64_t v = 0; v < NV; ++v) {
+          B d = a[v] + b[v];
+          if (s > 0) d = B::load_unaligned(dst + v * W) + d;
+          d.store_unaligned(dst + v * W);
+        }
+      } else {
+        for (int64_t v = 0; v < NV; ++v) (a[v] + b[v]).store_aligned(tmp + v * W);
+        for (int64_t c = 0; c < cols; ++c) dst[c] = s > 0 ? dst[c] + tmp[c] : tmp[c];
+      }
+    }
+  }
+  // Bases, parents first: out_r = D_r + (bias | out_parent | reference output).
+  for (const int32_t r : plan.order) {
+    const int64_t q = plan.parent[static_cast<size_t>(r)];
+    const T* base = q < 0 ? (bias ? bias + j0 : nullptr) : q < n ? out + q * N + j0 : ref_rows[q - n] + j0;
+    if (!base) continue;
+    T* dst = out + r * N + j0;
+    int64_t c = 0;
+    for (; c + W <= cols; c += W) (B::load_unaligned(dst + c) + B::load_unaligned(base + c)).store_unaligned(dst + c);
+    for (; c < cols; ++c) dst[c] += base[c];
+  }
+}
+
+}  // namespace
+
+template <class T>
+void pack_panels(const T* M, bool trans, int64_t K, int64_t N, T* out, int64_t parallel_from) {
+  const int64_t NR = DeltaLayout<T>::width();
+  for_each_panel(panels<T>(N), K * N >= parallel_from, [&](int64_t p) { pack_panel(M, trans, K, N, p, out + p * K * NR); });
 }
 
 template <class T>
 void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N, const T* bias, const T* const* ref_rows, T* out,
                    bool parallel) {
-  using B = xsimd::batch<T>;
-  constexpr int64_t W = B::size, NV = DeltaLayout<T>::kVectors, NR = NV * W, KS = DeltaLayout<T>::kSliceRows;
-  const int64_t n = plan.rows, S = plan.slices, NP = panels<T>(N);
-  if (n == 0 || N == 0) return;
+  const int64_t NR = DeltaLayout<T>::width(), NP = panels<T>(N);
+  if (plan.rows == 0 || N == 0) return;
   const bool in_place = plan.stride != NR;
   if (in_place && (plan.stride != N || N % NR != 0))
     throw std::invalid_argument("delta_product: a plan for M in place needs M's column count, a multiple of the panel width");
-  auto panel = [&](int64_t p) {
-    const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
-    alignas(64) T tmp[NR];
-    const int32_t* idx = plan.idx.data();
-    for (int64_t s = 0; s < S; ++s) {
-      // This slice of the panel: contiguous and L1-sized when packed; in place, rows N apart.
-      const T* buf = in_place ? packed + j0 + s * KS * N : packed + (p * K + s * KS) * NR;
-      for (int64_t r = 0; r < n; ++r) {
-        const int64_t* o = plan.off.data() + 2 * (r * S + s);
-        B a[NV], b[NV];
-        for (int64_t v = 0; v < NV; ++v) a[v] = b[v] = B(T(0));
-        // Two accumulator sets (even and odd entries) keep two independent chains of additions in flight.
-        int64_t t = o[0];
-        for (; t + 2 <= o[1]; t += 2) {
-          const T* p0 = buf + idx[t];
-          const T* p1 = buf + idx[t + 1];
-          for (int64_t v = 0; v < NV; ++v) a[v] += B::load_aligned(p0 + v * W);
-          for (int64_t v = 0; v < NV; ++v) b[v] += B::load_aligned(p1 + v * W);
-        }
-        if (t < o[1])
-          for (int64_t v = 0; v < NV; ++v) a[v] += B::load_aligned(buf + idx[t] + v * W);
-        t = o[1];
-        for (; t + 2 <= o[2]; t += 2) {
-          const T* p0 = buf + idx[t];
-          const T* p1 = buf + idx[t + 1];
-          for (int64_t v = 0; v < NV; ++v) a[v] -= B::load_aligned(p0 + v * W);
-          for (int64_t v = 0; v < NV; ++v) b[v] -= B::load_aligned(p1 + v * W);
-        }
-        if (t < o[2])
-          for (int64_t v = 0; v < NV; ++v) a[v] -= B::load_aligned(buf + idx[t] + v * W);
-        T* dst = out + r * N + j0;
-        if (cols == NR) {
-          for (int64_t v = 0; v < NV; ++v) {
-            B d = a[v] + b[v];
-            if (s > 0) d = B::load_unaligned(dst + v * W) + d;
-            d.store_unaligned(dst + v * W);
-          }
-        } else {
-          for (int64_t v = 0; v < NV; ++v) (a[v] + b[v]).store_aligned(tmp + v * W);
-          for (int64_t c = 0; c < cols; ++c) dst[c] = s > 0 ? dst[c] + tmp[c] : tmp[c];
-        }
-      }
-    }
-    // Bases, parents first: out_r = D_r + (bias | out_parent | reference output).
-    for (const int32_t r : plan.order) {
-      const int64_t p = plan.parent[static_cast<size_t>(r)];
-      const T* base = p < 0 ? (bias ? bias + j0 : nullptr) : p < n ? out + p * N + j0 : ref_rows[p - n] + j0;
-      if (!base) continue;
-      T* dst = out + r * N + j0;
-      int64_t c = 0;
-      for (; c + W <= cols; c += W) (B::load_unaligned(dst + c) + B::load_unaligned(base + c)).store_unaligned(dst + c);
-      for (; c < cols; ++c) dst[c] += base[c];
-    }
-  };
-  // About a nanosecond per entry and panel: below ~20 µs of work a second thread costs more than it saves.
-  if (!parallel || NP < 2 || plan.entries() * NP < (int64_t{1} << 15)) {
-    for (int64_t p = 0; p < NP; ++p) panel(p);
-  } else {
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, NP, 1), [&](const tbb::blocked_range<int64_t>& r) {
-      for (int64_t p = r.begin(); p != r.end(); ++p) panel(p);
-    }, tbb::simple_partitioner());
-  }
+  for_each_panel(NP, parallel && plan.entries() * NP >= (int64_t{1} << 15), [&](int64_t p) {
+    delta_panel(plan, in_place ? packed : packed + p * K * NR, N, p, bias, ref_rows, out);
+  });
+}
+
+template <class T>
+void delta_product_transposed(const DeltaPlan& plan, const T* mt, int64_t K, int64_t N, const T* bias, const T* const* ref_rows,
+                              T* out, bool parallel) {
+  const int64_t NR = DeltaLayout<T>::width(), NP = panels<T>(N);
+  if (plan.rows == 0 || N == 0) return;
+  if (plan.stride != NR) throw std::invalid_argument("delta_product_transposed: the plan must be made for packed panels");
+  for_each_panel(NP, parallel && plan.entries() * NP >= (int64_t{1} << 15), [&](int64_t p) {
+    std::vector<T, ad::detail::AlignedAllocator<T>> panel(static_cast<size_t>(K * NR));
+    pack_panel(mt, true, K, N, p, panel.data());
+    delta_panel(plan, panel.data(), N, p, bias, ref_rows, out);
+  });
 }
 
 #define EBM_DELTA(T)                                                                                           \
@@ -447,7 +477,8 @@ void delta_product(const DeltaPlan& plan, const T* packed, int64_t K, int64_t N,
   template DeltaPlan plan_tree<T>(const BitRows&, const BitRows*, int64_t);                                    \
   template DeltaPlan plan_pairs<T>(const BitRows&, const BitRows&, int64_t);                                   \
   template void pack_panels(const T*, bool, int64_t, int64_t, T*, int64_t);                                    \
-  template void delta_product(const DeltaPlan&, const T*, int64_t, int64_t, const T*, const T* const*, T*, bool);
+  template void delta_product(const DeltaPlan&, const T*, int64_t, int64_t, const T*, const T* const*, T*, bool); \
+  template void delta_product_transposed(const DeltaPlan&, const T*, int64_t, int64_t, const T*, const T* const*, T*, bool);
 EBM_DELTA(float)
 EBM_DELTA(double)
 #undef EBM_DELTA

@@ -72,7 +72,7 @@ void RbmGibbsStep<T>::sweep(Shard& sh, const T* from, T* to, std::vector<ad::Rng
   }
   BitRows hb;
   hb.assign(h, nc, H);  // 0/1 by construction
-  delta_product<T>(plan_tree<T>(hb, nullptr, 0), layers_.visible_matrix(), H, V, b, nullptr, m, parallel);
+  delta_product_transposed<T>(plan_tree<T>(hb, nullptr, 0), layers_.weights(), H, V, b, nullptr, m, parallel);
   for (int64_t i = 0; i < nc; ++i) {
     T* mr = m + i * V;
     T* out = to + (sh.c0 + i) * V;
@@ -122,10 +122,9 @@ samplers::SamplerStats RbmGibbsStep<T>::run(samplers::ChainState<T>& state, int6
   pre_data_ = ad::Tensor<T>(ad::Shape{nd, nh_}, ad::uninitialized);
   for (ad::Tensor<T>& t : pre_) t = ad::Tensor<T>(ad::Shape{n, nh_}, ad::uninitialized);
   q_.resize(static_cast<size_t>((nd + n) * nh_));
-  // Packed here, before the tasks read them; with several shards both threads are about to work, so Wᵀ is packed
-  // in parallel from smaller sizes on (64 hidden units: 50k values).
+  // W packed here (when it is not read in place), before the tasks read it. Wᵀ is packed panel by panel inside
+  // the tasks (Note [Panels packed on the fly]).
   layers_.hidden_matrix();
-  layers_.visible_matrix(rows.count > 1 ? int64_t{1} << 15 : int64_t{1} << 16);
 
   // Without an observer every sweep runs in one region; with one, a region per sweep (it sees each state).
   const int64_t per_region = observe ? 1 : sweeps;

@@ -66,10 +66,10 @@ const T* RbmLayers<T>::w_panels() const {
 }
 
 template <class T>
-const T* RbmLayers<T>::wt_panels(int64_t parallel_from) const {
+const T* RbmLayers<T>::wt_panels() const {
   if (!wt_panels_) {  // rows of Wᵀ: W is stored [V, H], i.e. transposed
     T* buf = wt_scratch_.get(static_cast<size_t>(panels<T>(nv_) * nh_ * DeltaLayout<T>::width()));
-    pack_panels(w_, true, nh_, nv_, buf, parallel_from);
+    pack_panels(w_, true, nh_, nv_, buf);
     wt_panels_ = buf;
   }
   return wt_panels_;

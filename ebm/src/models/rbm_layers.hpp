@@ -84,9 +84,11 @@ class RbmLayers final : public samplers::RbmConditionals<T> {
                            const std::vector<double>& coefs, const T* q, std::vector<ad::Tensor<T>>& grads) const;
 
   /// The operands of the delta products: W for c + vW (in place with in_place_cols = H when its rows are whole
-  /// panels, else packed with 0), Wᵀ packed for b + hWᵀ, and the biases. Built on first use: call from one thread.
+  /// panels, else packed with 0; built on first use: call from one thread), W as stored for b + hWᵀ by
+  /// delta_product_transposed, and the biases.
   std::pair<const T*, int64_t> hidden_matrix() const;
-  const T* visible_matrix(int64_t parallel_from = int64_t{1} << 16) const { return wt_panels(parallel_from); }
+  /// W, [V, H] row-major: Wᵀ stored transposed, for delta_product_transposed.
+  const T* weights() const { return w_; }
   const T* visible_bias() const { return b_; }
   const T* hidden_bias() const { return c_; }
 
@@ -104,7 +106,7 @@ class RbmLayers final : public samplers::RbmConditionals<T> {
   // x's bits to bits_out when given.
   bool binary_product(const ad::Tensor<T>& x, int64_t K, int64_t N, const T* m, int64_t in_place_cols, const T* bias,
                       const BitRows* refs, T* out, BitRows* bits_out) const;
-  const T* wt_panels(int64_t parallel_from = int64_t{1} << 16) const;
+  const T* wt_panels() const;
   mutable Scratch<T> w_scratch_, wt_scratch_;
   mutable const T* w_panels_ = nullptr;
   mutable const T* wt_panels_ = nullptr;
