@@ -55,7 +55,9 @@ class RbmGibbsStep final : public samplers::Sampler<T> {
   const T* final_ = nullptr;      // the values of the state that run() left
   ad::Tensor<T> pre_data_;        // c + xW
   ad::Tensor<T> pre_[2];          // c + vW of the chains' states, alternating between sweeps
-  std::vector<T> q_;              // −coef σ(a) per row: data rows, then the chains
+  // −coef σ(a) per row: data rows, then the chains; rows start on cache lines (the weight gradient loads them
+  // as whole SIMD vectors, and a load across two lines costs two).
+  std::vector<T, ad::detail::AlignedAllocator<T>> q_;
 };
 
 extern template class RbmGibbsStep<float>;
