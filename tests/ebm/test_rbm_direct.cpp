@@ -162,6 +162,8 @@ TEST_CASE("CD on a Bernoulli RBM, batches of 100 (whole-step shards): the same n
   const Case cases[] = {
       {"PCD-1, 70 hidden units: W and the gradient's Q packed into panels", 70, ebm::ChainStart::persistent, 1, 0, true},
       {"PCD-1, 64 hidden units: both read in place", 64, ebm::ChainStart::persistent, 1, 0, true},
+      {"PCD-1, 256 hidden units: each shard packs W for itself", 256, ebm::ChainStart::persistent, 1, 0, true},
+      {"PCD-3, 256 hidden units, 130 chains: each shard packs W for itself", 256, ebm::ChainStart::persistent, 3, 130, true},
       {"PCD-3: three sweeps in one region", 64, ebm::ChainStart::persistent, 3, 0, true},
       {"PCD-5: an observer (the ESS trace), one region per sweep", 64, ebm::ChainStart::persistent, 5, 0, true},
       {"130 chains for 100 rows: shards of unequal sizes", 64, ebm::ChainStart::persistent, 1, 130, true},

@@ -1,6 +1,8 @@
 #include "models/rbm_gibbs_step.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <tuple>
 #include <samplers/gibbs.hpp>
 
 #include <autodiff/finite.hpp>
@@ -29,10 +31,12 @@ RbmGibbsStep<T>::~RbmGibbsStep() = default;
 // One sweep of shard sh: states `from` → `to` (both [chains, V], this shard's rows only), pre-activations of the
 // states into pre_[p] (and of the new states into pre_[1 − p] when `last`).
 template <class T>
-void RbmGibbsStep<T>::sweep(Shard& sh, const T* from, T* to, std::vector<ad::Rng>& rngs, int p, bool first, bool last) {
+void RbmGibbsStep<T>::sweep(Shard& sh, const HiddenMatrix& wm, const T* from, T* to, std::vector<ad::Rng>& rngs, int p, bool first,
+                            bool last) {
   const int64_t V = nv_, H = nh_, nc = sh.c1 - sh.c0, nd = sh.d1 - sh.d0;
   const bool parallel = shards_.size() == 1;  // a lone shard lets its products' panels run in parallel
-  const auto [w, in_place_cols] = layers_.hidden_matrix();
+  const T* w = wm.m;
+  const int64_t in_place_cols = wm.in_place_cols;
   const T* c = layers_.hidden_bias();
   const T* b = layers_.visible_bias();
   if (first) {
@@ -122,9 +126,10 @@ samplers::SamplerStats RbmGibbsStep<T>::run(samplers::ChainState<T>& state, int6
   pre_data_ = ad::Tensor<T>(ad::Shape{nd, nh_}, ad::uninitialized);
   for (ad::Tensor<T>& t : pre_) t = ad::Tensor<T>(ad::Shape{n, nh_}, ad::uninitialized);
   q_.resize(static_cast<size_t>((nd + n) * nh_));
-  // W packed here (when it is not read in place), before the tasks read it. Wᵀ is packed panel by panel inside
-  // the tasks (Note [Panels packed on the fly]).
-  layers_.hidden_matrix();
+  // W: packed by each shard for itself when large (Note [Shard-packed W]), else read in place or packed here,
+  // before the tasks read it. Wᵀ is packed panel by panel inside the tasks (Note [Panels packed on the fly]).
+  const bool pack_per_shard = rows.count > 1 && nv_ * nh_ * int64_t(sizeof(T)) > kSharedMatrixBytes;
+  if (!pack_per_shard) layers_.hidden_matrix();
 
   // Without an observer every sweep runs in one region; with one, a region per sweep (it sees each state).
   const int64_t per_region = observe ? 1 : sweeps;
@@ -137,10 +142,20 @@ samplers::SamplerStats RbmGibbsStep<T>::run(samplers::ChainState<T>& state, int6
     for (Shard& sh : shards_) sh.accepted = 0;
     for_each_shard(rows, [&](int64_t s) {
       Shard& sh = shards_[static_cast<size_t>(s)];
+      // Note [Shard-packed W].
+      Scratch<T> packed;
+      HiddenMatrix wm;
+      if (pack_per_shard) {
+        T* buf = packed.get(static_cast<size_t>(panels<T>(nh_) * nv_ * DeltaLayout<T>::width()));
+        pack_panels(layers_.weights(), false, nv_, nh_, buf, std::numeric_limits<int64_t>::max());
+        wm = {buf, 0};
+      } else {
+        std::tie(wm.m, wm.in_place_cols) = layers_.hidden_matrix();
+      }
       const T* from = state.x.data();
       for (int64_t u = 0; u < per_region; ++u) {
         T* to = buf[u % 2].data();
-        sweep(sh, from, to, state.rngs, (parity + int(u)) % 2, t + u == 0, t + u == sweeps - 1);
+        sweep(sh, wm, from, to, state.rngs, (parity + int(u)) % 2, t + u == 0, t + u == sweeps - 1);
         if (!sh.binary) return;
         from = to;
       }
