@@ -159,40 +159,6 @@ void BitRows::append(const BitRows& other) {
   rows += other.rows;
 }
 
-namespace {
-// a[j] bit i ← a[i] bit j for a 64 × 64 bit matrix (bit i of a word: (w >> i) & 1), by swapping ever smaller
-// off-diagonal blocks: 6 rounds of 32 masked swaps instead of one scatter per set bit.
-void transpose64(uint64_t (&a)[64]) {
-  uint64_t m = 0x00000000FFFFFFFFull;
-  for (int j = 32; j != 0; j >>= 1, m ^= m << j)
-    for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
-      const uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
-      a[k] ^= t << j;
-      a[k | j] ^= t;
-    }
-}
-}  // namespace
-
-BitRows BitRows::columns_of(const std::vector<const BitRows*>& parts) {
-  BitRows out;
-  std::vector<const uint64_t*> rows;  // the stacked rows
-  for (const BitRows* p : parts)
-    for (int64_t r = 0; r < p->rows; ++r) rows.push_back(p->row(r));
-  const int64_t total = static_cast<int64_t>(rows.size()), src_words = parts.empty() ? 0 : parts.front()->words;
-  out.rows = parts.empty() ? 0 : parts.front()->cols;
-  out.cols = total;
-  out.words = (total + 63) / 64;
-  out.bits.assign(static_cast<size_t>(out.rows * out.words), 0);
-  for (int64_t b = 0; b < out.words; ++b)
-    for (int64_t w = 0; w < src_words; ++w) {
-      uint64_t a[64];
-      for (int64_t i = 0; i < 64; ++i) a[i] = 64 * b + i < total ? rows[static_cast<size_t>(64 * b + i)][w] : 0;
-      transpose64(a);
-      for (int64_t j = 0; j < 64 && 64 * w + j < out.rows; ++j) out.bits[static_cast<size_t>((64 * w + j) * out.words + b)] = a[j];
-    }
-  return out;
-}
-
 Shards shards_of(int64_t n) {
   constexpr int64_t kShardRows = 64;
   return {std::max<int64_t>(1, (n + kShardRows - 1) / kShardRows), n};

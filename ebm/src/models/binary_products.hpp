@@ -35,8 +35,6 @@ struct BitRows {
   bool assign(const T* x, int64_t rows, int64_t cols);
   /// Appends the rows of another BitRows of the same width.
   void append(const BitRows& other);
-  /// The columns of the rows of `parts` stacked: row i is column i, bit r is row r of the stack.
-  static BitRows columns_of(const std::vector<const BitRows*>& parts);
   const uint64_t* row(int64_t r) const { return bits.data() + r * words; }
   int64_t count(int64_t r) const;
   /// Ones of row r among columns [c0, c1).
@@ -109,17 +107,22 @@ void delta_product_transposed(const DeltaPlan& plan, const T* mt, int64_t K, int
 /// Note [Chain products]: the weight gradient vᵀQ of a binary RBM is a product whose "rows" are the columns of v
 /// (pixels), and neighbouring pixels are alike: column i starts from column i − 1 (10 instead of 31 rows of Q per
 /// column on a batch of 100 images), or from zero when its count of ones is below that Hamming distance. Every row
-/// has the same parent, the row before it, so no tree is searched: each Row shard (restarting from zero) writes
-/// its rows' differences as index lists once (branch-free, set_bits.hpp: a branch per set bit mispredicted at every
-/// word's end and cost more than the additions), then, per block of kChainBlockVectors SIMD vectors of columns, the
-/// running row stays in registers, gets the listed rows added and subtracted, and is stored. Against a planned
-/// delta product this saves the per-slice partial sums and the second pass over the output (together 3× the time
-/// of the additions at batch 10). A task per shard, each in a fixed order: the result does not depend on the
-/// thread count, and differs from a dense product only by rounding.
+/// has the same parent, the row before it, so no tree is searched. One task per 64 columns (one word of the
+/// stacked rows) transposes its columns out of the rows' bits, counts their ones per part (for ∂/∂b), writes
+/// their differences as index lists once (branch-free, set_bits.hpp: a branch per set bit mispredicted at every
+/// word's end and cost more than the additions), then, per block of kChainBlockVectors SIMD vectors of columns,
+/// keeps the running row in registers, adds and subtracts the listed rows, and stores it. Against a planned delta
+/// product this saves the per-slice partial sums and the second pass over the output (together 3× the time of the
+/// additions at batch 10); transposing and counting in the tasks instead of before them took ~30 µs off a serial
+/// stretch of each PCD step (batch 100). Each task's column block starts from zero and runs in a fixed order:
+/// the result does not depend on the thread count, and differs from a dense product only by rounding.
 inline constexpr int kChainBlockVectors = 16;
-/// out[i, :] = Σ_{k: bit k of row i of x} M[k, :]; M is [x.cols, N] row-major, out [x.rows, N].
+/// For the rows of `rows` stacked (one after the other, all of the same width C): out[i, :] = Σ_{stacked rows r
+/// with a 1 in column i} M[r, :], M [total rows, N] row-major, out [C, N]; and counts[k·C + i] = the ones in column
+/// i among stacked rows [ranges[k], ranges[k + 1]).
 template <class T>
-void chain_product(const BitRows& x, const T* M, int64_t N, T* out);
+void chain_product(const std::vector<const BitRows*>& rows, const std::vector<int64_t>& ranges, const T* M, int64_t N, T* out,
+                   int64_t* counts);
 
 /// Note [Row shards]: a product of n rows runs as shards_of(n) blocks of consecutive rows, one task each, each
 /// planned on its own (with the same reference rows). On two cores this beats splitting the columns into panels

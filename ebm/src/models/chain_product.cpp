@@ -97,34 +97,56 @@ void chain_block_dispatch(int vectors, const ChainLists& L, const T* M, int64_t 
 }  // namespace
 
 template <class T>
-void chain_product(const BitRows& x, const T* M, int64_t N, T* out) {
+void chain_product(const std::vector<const BitRows*>& parts, const std::vector<int64_t>& ranges, const T* M, int64_t N, T* out,
+                   int64_t* counts) {
   constexpr int64_t W = xsimd::batch<T>::size, CB = kChainBlockVectors * W;
-  if (x.rows == 0 || N == 0) return;
+  std::vector<const uint64_t*> rows;  // the stacked rows
+  for (const BitRows* p : parts)
+    for (int64_t r = 0; r < p->rows; ++r) rows.push_back(p->row(r));
+  const int64_t C = parts.empty() ? 0 : parts.front()->cols, total = static_cast<int64_t>(rows.size()), src_words = (C + 63) / 64;
+  const int64_t nranges = std::max<int64_t>(0, static_cast<int64_t>(ranges.size()) - 1);
+  std::fill(counts, counts + C * nranges, int64_t{0});
+  if (C == 0 || N == 0) return;
   const int64_t blocks = (N + CB - 1) / CB;
-  const Shards sh = shards_of(x.rows);
-  // A task per row shard: its index lists once, then every column block.
-  auto shard = [&](int64_t s) {
-    const int64_t r0 = sh.begin(s), r1 = sh.begin(s + 1);
+  // Task w: columns [64w, 64w + 64), i.e. word w of every stacked row.
+  auto task = [&](int64_t w) {
+    BitRows cols;
+    cols.rows = std::min<int64_t>(64, C - 64 * w), cols.cols = total, cols.words = (total + 63) / 64;
+    cols.bits.assign(static_cast<size_t>(cols.rows * cols.words), 0);
+    for (int64_t b = 0; b < cols.words; ++b) {
+      uint64_t a[64];
+      for (int64_t i = 0; i < 64; ++i) a[i] = 64 * b + i < total ? rows[static_cast<size_t>(64 * b + i)][w] : 0;
+      transpose64(a);
+      for (int64_t j = 0; j < cols.rows; ++j) cols.bits[static_cast<size_t>(j * cols.words + b)] = a[j];
+    }
+    for (int64_t k = 0; k < nranges; ++k)
+      for (int64_t j = 0; j < cols.rows; ++j) counts[k * C + 64 * w + j] = cols.count_range(j, ranges[size_t(k)], ranges[size_t(k) + 1]);
+    if (total == 0) {
+      std::fill(out + 64 * w * N, out + (64 * w + cols.rows) * N, T(0));
+      return;
+    }
     ChainLists lists;
-    chain_lists(x, r0, r1, lists);
+    chain_lists(cols, 0, cols.rows, lists);
+    T* o = out + 64 * w * N;
     for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t c0 = b * CB, cols = std::min(CB, N - c0), whole = cols / W;
-      if (whole > 0) chain_block_dispatch<T>(static_cast<int>(whole), lists, M, N, r0, r1, c0, out);
-      if (cols % W) chain_tail(lists, M, N, r0, r1, c0 + whole * W, cols % W, out);
+      const int64_t c0 = b * CB, ncols = std::min(CB, N - c0), whole = ncols / W;
+      if (whole > 0) chain_block_dispatch<T>(static_cast<int>(whole), lists, M, N, 0, cols.rows, c0, o);
+      if (ncols % W) chain_tail(lists, M, N, 0, cols.rows, c0 + whole * W, ncols % W, o);
     }
   };
   // Work ~ bits × column blocks (about a third of the bits are set, ~1 ns each per block): below 2^15 of them
   // (~10 µs) a second thread costs more than it saves.
-  if (sh.count == 1 || x.rows * x.cols * blocks < (int64_t{1} << 15)) {
-    for (int64_t s = 0; s < sh.count; ++s) shard(s);
+  if (src_words == 1 || total * C * blocks < (int64_t{1} << 15)) {
+    for (int64_t w = 0; w < src_words; ++w) task(w);
   } else {
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, sh.count, 1), [&](const tbb::blocked_range<int64_t>& r) {
-      for (int64_t s = r.begin(); s != r.end(); ++s) shard(s);
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, src_words, 1), [&](const tbb::blocked_range<int64_t>& r) {
+      for (int64_t w = r.begin(); w != r.end(); ++w) task(w);
     }, tbb::simple_partitioner());
   }
 }
 
-template void chain_product(const BitRows&, const float*, int64_t, float*);
-template void chain_product(const BitRows&, const double*, int64_t, double*);
+template void chain_product(const std::vector<const BitRows*>&, const std::vector<int64_t>&, const float*, int64_t, float*, int64_t*);
+template void chain_product(const std::vector<const BitRows*>&, const std::vector<int64_t>&, const double*, int64_t, double*,
+                            int64_t*);
 
 }  // namespace ebm::detail

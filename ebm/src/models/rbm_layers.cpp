@@ -280,15 +280,16 @@ void RbmLayers<T>::binary_weight_grads(const std::vector<const BitRows*>& bits, 
     std::fill(gw, gw + nv_ * nh_, T(0));
     return;
   }
-  // ∂/∂b_i = Σ_k −coef_k · (ones in column i of part k), and gW = Σ_r v_r q_rᵀ as a chain product over the columns
-  // of the stack (Note [Chain products]).
-  const BitRows cols = BitRows::columns_of(bits);
+  // gW = Σ_r v_r q_rᵀ as a chain product over the columns of the stack (Note [Chain products]), and
+  // ∂/∂b_i = Σ_k −coef_k · (ones in column i of part k) from its counts.
+  const size_t np = coefs.size();
+  std::vector<int64_t> counts(static_cast<size_t>(nv_) * np);
+  chain_product(bits, start, q, nh_, gw, counts.data());
   for (int64_t i = 0; i < nv_; ++i) {
     double g = 0;
-    for (size_t k = 0; k < coefs.size(); ++k) g -= coefs[k] * double(cols.count_range(i, start[k], start[k + 1]));
+    for (size_t k = 0; k < np; ++k) g -= coefs[k] * double(counts[k * static_cast<size_t>(nv_) + static_cast<size_t>(i)]);
     gb[i] = static_cast<T>(g);
   }
-  chain_product(cols, q, nh_, gw);
 }
 
 template <class T>

@@ -1,6 +1,6 @@
 #pragma once
 // The positions of the set bits of 64-bit words as index lists, without a branch per bit (whose mispredictions,
-// one per list end at least, cost more than the additions the lists drive).
+// one per list end at least, cost more than the additions the lists drive), and 64 × 64 bit transposes.
 #include <bit>
 #include <cstdint>
 
@@ -42,5 +42,17 @@ class SetBitWriter {
   __m512i lanes_;
 #endif
 };
+
+/// a[j] bit i ← a[i] bit j for a 64 × 64 bit matrix (bit i of a word: (w >> i) & 1), by swapping ever smaller
+/// off-diagonal blocks: 6 rounds of 32 masked swaps instead of one scatter per set bit.
+inline void transpose64(uint64_t (&a)[64]) {
+  uint64_t m = 0x00000000FFFFFFFFull;
+  for (int j = 32; j != 0; j >>= 1, m ^= m << j)
+    for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+      const uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
+      a[k] ^= t << j;
+      a[k | j] ^= t;
+    }
+}
 
 }  // namespace ebm::detail
