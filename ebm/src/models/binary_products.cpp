@@ -430,11 +430,20 @@ void delta_product_transposed(const DeltaPlan& plan, const T* mt, int64_t K, int
   const int64_t NR = DeltaLayout<T>::width(), NP = panels<T>(N);
   if (plan.rows == 0 || N == 0) return;
   if (plan.stride != NR) throw std::invalid_argument("delta_product_transposed: the plan must be made for packed panels");
-  for_each_panel(NP, parallel && plan.entries() * NP >= (int64_t{1} << 15), [&](int64_t p) {
-    std::vector<T, ad::detail::AlignedAllocator<T>> panel(static_cast<size_t>(K * NR));
-    pack_panel(mt, true, K, N, p, panel.data());
-    delta_panel(plan, panel.data(), N, p, bias, ref_rows, out);
-  });
+  // Panels [p0, p1) through one buffer (not zeroed: pack_panel writes every value).
+  auto panels_in = [&](int64_t p0, int64_t p1) {
+    std::vector<T, ad::detail::TensorAllocator<T>> panel(static_cast<size_t>(K * NR));
+    for (int64_t p = p0; p < p1; ++p) {
+      pack_panel(mt, true, K, N, p, panel.data());
+      delta_panel(plan, panel.data(), N, p, bias, ref_rows, out);
+    }
+  };
+  if (!parallel || NP < 2 || plan.entries() * NP < (int64_t{1} << 15)) {
+    panels_in(0, NP);
+  } else {
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, NP, 1), [&](const tbb::blocked_range<int64_t>& r) { panels_in(r.begin(), r.end()); },
+                      tbb::simple_partitioner());
+  }
 }
 
 #define EBM_DELTA(T)                                                                                           \
