@@ -67,7 +67,7 @@ SamplerStats SingleSiteGibbs<T>::run(ChainState<T>& state, int64_t sweeps, const
 }
 
 template <class T>
-BlockGibbs<T>::BlockGibbs(const RbmConditionals<T>& model) : model_(model) {}
+BlockGibbs<T>::BlockGibbs(const RbmConditionals<T>& model, RbmChainUnits units) : model_(model), units_(units) {}
 
 template <class T>
 ad::Tensor<T> BlockGibbs<T>::sample_hidden(const ad::Tensor<T>& v, std::vector<ad::Rng>& rngs,
@@ -124,22 +124,30 @@ template <class T>
 SamplerStats BlockGibbs<T>::run(ChainState<T>& state, int64_t sweeps, const Observer<T>& observe) {
   const int64_t n = state.chains(), d = state.dim();
   detail::check_batch("BlockGibbs", n, d);
-  if (d != model_.num_visible())
+  const bool hidden_chains = units_ == RbmChainUnits::hidden;
+  const int64_t units = hidden_chains ? model_.num_hidden() : model_.num_visible();
+  if (d != units)
     throw std::invalid_argument("samplers::BlockGibbs: state has " + std::to_string(d) + " units per chain, model has " +
-                                std::to_string(model_.num_visible()) + " visible units");
+                                std::to_string(units) + (hidden_chains ? " hidden units" : " visible units"));
   std::vector<uint8_t> ok_h, ok_v;
   SamplerStats stats;
   for (int64_t t = 0; t < sweeps; ++t) {
-    hidden_ = sample_hidden(state.x, state.rngs, &ok_h);
-    ad::Tensor<T> v = sample_visible(hidden_, state.rngs, &ok_v);
+    ad::Tensor<T> next;
+    if (hidden_chains) {
+      visible_ = sample_visible(state.x, state.rngs, &ok_v);
+      next = sample_hidden(visible_, state.rngs, &ok_h);
+    } else {
+      hidden_ = sample_hidden(state.x, state.rngs, &ok_h);
+      next = sample_visible(hidden_, state.rngs, &ok_v);
+    }
     int64_t accepted = 0;
     for (int64_t c = 0; c < n; ++c) accepted += ok_h[size_t(c)] && ok_v[size_t(c)];
     if (accepted == n) {
-      state.x = std::move(v);  // every chain moves: take the new states whole
+      state.x = std::move(next);  // every chain moves: take the new states whole
     } else {
       for (int64_t c = 0; c < n; ++c)
-        if (ok_h[size_t(c)] && ok_v[size_t(c)]) std::copy(v.data() + c * d, v.data() + (c + 1) * d, state.row(c));
-      // the others keep their visible state
+        if (ok_h[size_t(c)] && ok_v[size_t(c)]) std::copy(next.data() + c * d, next.data() + (c + 1) * d, state.row(c));
+      // the others keep their state
     }
     stats.accepted += accepted;
     stats.nan_proposals += n - accepted;

@@ -213,6 +213,19 @@ if not ok: print(json.dumps(a))
 sys.exit(0 if ok else 1)
 PY
 check "RBM-64 example draws an image grid" check_png_grid "$WORK/rbm64/samples.png"
+# scikit-learn's PCD: hidden persistent chains from zeros, batches in the data's own order. Killed after a
+# checkpoint and resumed, it ends with the parameters of the uninterrupted run (the pool of hidden states and its
+# generators are in the checkpoint).
+RBMH=(--quiet --set data.subset=1000 --set training.steps=60 --set training.checkpoint_every=20 --set sampler.steps=5
+  --set sampler.chains=4 --set evaluation.ais.enabled=false --set evaluation.pseudo_likelihood.all_bits_points=20
+  --set objective.persist=hidden --set objective.init=zeros --set training.batches=in_order)
+"$EBM" run "$SRC/examples/fashion_rbm_64.json" --out "$WORK/rbmh1" "${RBMH[@]}"
+EBM_TEST_CRASH_AFTER_CHECKPOINT=20 "$EBM" run "$SRC/examples/fashion_rbm_64.json" --out "$WORK/rbmh2" "${RBMH[@]}" 2>/dev/null
+check "hidden-chain PCD run was killed" test ! -e "$WORK/rbmh2/summary.json"
+"$EBM" run "$SRC/examples/fashion_rbm_64.json" --out "$WORK/rbmh2" --resume "${RBMH[@]}"
+check "hidden-chain PCD run resumed identical (parameters)" cmp -s "$WORK/rbmh1/parameters.json" "$WORK/rbmh2/parameters.json"
+"$EBM" run "$SRC/examples/fashion_rbm_64.json" --out "$WORK/rbmh3" "${RBMH[@]}" --set objective.persist=visible
+check "hidden-chain PCD differs from visible-chain PCD" bash -c '! cmp -s "$1" "$2"' _ "$WORK/rbmh1/parameters.json" "$WORK/rbmh3/parameters.json"
 "$EBM" run "$SRC/examples/rings_dsm_ladder.json" --out "$WORK/ladder" --quiet --set training.steps=100 --set sampler.steps_per_level=5 \
   --set sampler.chains=50
 check "DSM ladder + annealed Langevin example runs" test -s "$WORK/ladder/summary.json"
@@ -271,6 +284,8 @@ check "epoch-batches run was killed" test ! -e "$WORK/ep2/summary.json"
 "$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/ep2" --quiet --resume "${SHORT[@]}" --set training.batches=epochs
 check "epoch-batches run resumed identical (parameters)" cmp -s "$WORK/ep1/parameters.json" "$WORK/ep2/parameters.json"
 check "epoch batches differ from batches with replacement" bash -c '! cmp -s "$1" "$2"' _ "$WORK/ep1/parameters.json" "$WORK/buf1/parameters.json"
+"$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/io1" --quiet "${SHORT[@]}" --set training.batches=in_order
+check "in-order batches differ from shuffled epochs" bash -c '! cmp -s "$1" "$2"' _ "$WORK/io1/parameters.json" "$WORK/ep1/parameters.json"
 out=$("$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/ep3" --quiet --set training.batches=shuffled 2>&1)
 check "an unknown training.batches is an error naming the key and the choices" \
   bash -c '[[ "$1" == *training.batches* && "$1" == *epochs* ]]' _ "$out"

@@ -35,3 +35,11 @@ TEST_CASE("EpochOrder: each epoch is a permutation, epochs differ, positions are
   CHECK_THROWS(ebm::data::EpochOrder(0, 7, 8));
   CHECK_THROWS(order.row(-1));
 }
+
+TEST_CASE("EpochOrder unshuffled: the data's own order, epoch after epoch (scikit-learn's BernoulliRBM.fit)") {
+  const int64_t n = 250;
+  ebm::data::EpochOrder order(n, 7, 8, /*shuffled=*/false);
+  for (int64_t p = 0; p < 3 * n; ++p) REQUIRE(order.row(p) == p % n);
+  CHECK(order.row(10 * n + 3) == 3);
+  CHECK_THROWS(order.row(-1));
+}

@@ -120,13 +120,14 @@ struct PcdRun {
 
 // `steps` direct PCD-1 steps with an SGD update after each, on batches of 100 rows of 300 pixels and 80 hidden
 // units: big enough for several 256-row slices, panels run in parallel and chains started from the data rows.
-PcdRun run_pcd(int steps) {
+PcdRun run_pcd(int steps, samplers::RbmChainUnits persist) {
   ad::Rng init(21, 0);
   ebm::BernoulliRbm<double> rbm(300, 80, init, 0.2);
   ebm::NegativeOptions o;
   o.start = ebm::ChainStart::persistent;
   o.steps = 1;
-  ebm::ContrastiveDivergence<double> cd(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 9));
+  o.persist = persist;
+  ebm::ContrastiveDivergence<double> cd(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(persist), o, 9));
   ad::Rng data_rng(5, 0);
   PcdRun out;
   for (int s = 0; s < steps; ++s) {
@@ -158,6 +159,7 @@ TEST_CASE("CD on a Bernoulli RBM, batches of 100 (whole-step shards): the same n
     int64_t steps, count;
     bool binary;
     int64_t rows = 100;
+    samplers::RbmChainUnits persist = samplers::RbmChainUnits::visible;
   };
   const Case cases[] = {
       {"PCD-1, 70 hidden units: W and the gradient's Q packed into panels", 70, ebm::ChainStart::persistent, 1, 0, true},
@@ -170,6 +172,17 @@ TEST_CASE("CD on a Bernoulli RBM, batches of 100 (whole-step shards): the same n
       {"CD-2 from the data", 64, ebm::ChainStart::data, 2, 0, true},
       {"fractional data: BlockGibbs and dense products", 64, ebm::ChainStart::persistent, 1, 0, false},
       {"2 rows, 130 chains: a shard without data rows", 64, ebm::ChainStart::persistent, 2, 130, true, 2},
+      {"hidden chains, PCD-1", 64, ebm::ChainStart::persistent, 1, 0, true, 100, samplers::RbmChainUnits::hidden},
+      {"hidden chains, PCD-1, 70 hidden units: packed panels", 70, ebm::ChainStart::persistent, 1, 0, true, 100,
+       samplers::RbmChainUnits::hidden},
+      {"hidden chains, PCD-1, 256 hidden units: shard-packed W", 256, ebm::ChainStart::persistent, 1, 0, true, 100,
+       samplers::RbmChainUnits::hidden},
+      {"hidden chains, PCD-3, 130 chains", 256, ebm::ChainStart::persistent, 3, 130, true, 100, samplers::RbmChainUnits::hidden},
+      {"hidden chains, PCD-5: an observer, one region per sweep", 64, ebm::ChainStart::persistent, 5, 0, true, 100,
+       samplers::RbmChainUnits::hidden},
+      {"hidden chains, fractional data: BlockGibbs and dense products", 64, ebm::ChainStart::persistent, 2, 0, false, 100,
+       samplers::RbmChainUnits::hidden},
+      {"hidden chains, 2 rows, 130 chains", 64, ebm::ChainStart::persistent, 2, 130, true, 2, samplers::RbmChainUnits::hidden},
   };
   for (const Case& c : cases) {
     const std::string name = c.name;
@@ -182,8 +195,9 @@ TEST_CASE("CD on a Bernoulli RBM, batches of 100 (whole-step shards): the same n
     o.start = c.start;
     o.steps = c.steps;
     o.count = c.count;
-    ebm::ContrastiveDivergence<double> direct(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 5));
-    ebm::ContrastiveDivergence<double> taped(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 5));
+    o.persist = c.persist;
+    ebm::ContrastiveDivergence<double> direct(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(c.persist), o, 5));
+    ebm::ContrastiveDivergence<double> taped(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(c.persist), o, 5));
     ad::Rng data_rng(3, 2);
     for (int batch = 0; batch < 3; ++batch) {
       Tensor<double> x = patterned_input(c.rows, 300, data_rng);
@@ -210,6 +224,17 @@ TEST_CASE("CD on a Bernoulli RBM, batches of 100 (whole-step shards): the same n
       int64_t differ = 0;
       for (int64_t k = 0; k < na.numel(); ++k) differ += na[k] != nb[k];
       CHECK(differ == 0);
+      if (c.start == ebm::ChainStart::persistent) {  // the same pools, of the units the chains keep
+        const auto *pa = direct.negatives().buffer(), *pb = taped.negatives().buffer();
+        REQUIRE(pa);
+        REQUIRE(pb);
+        CHECK(pa->dim() == (c.persist == samplers::RbmChainUnits::hidden ? c.hidden : 300));
+        const Tensor<double>&sa = pa->slots().x, &sb = pb->slots().x;
+        REQUIRE(sa.shape() == sb.shape());
+        int64_t pools_differ = 0;
+        for (int64_t k = 0; k < sa.numel(); ++k) pools_differ += sa[k] != sb[k];
+        CHECK(pools_differ == 0);
+      }
       auto term = [](const std::vector<ebm::Term>& terms, const std::string& name) {
         for (const ebm::Term& t : terms)
           if (t.name == name) return t.value;
@@ -248,28 +273,60 @@ TEST_CASE("CD on a Bernoulli RBM in whole-step shards: chains whose means are no
   CHECK(accept == 0.0);
 }
 
-TEST_CASE("PCD steps on a Bernoulli RBM are bit-identical with 1 and 2 threads") {
-  PcdRun one, two;
-  {
-    ad::ThreadLimit limit(1);
-    one = run_pcd(4);
+TEST_CASE("PCD over hidden chains in whole-step shards: chains whose means are not finite keep their hidden states") {
+  ad::Rng init(8, 4);
+  ebm::BernoulliRbm<double> rbm(300, 64, init, 0.3);
+  ebm::NegativeOptions o;
+  o.start = ebm::ChainStart::persistent;
+  o.persist = samplers::RbmChainUnits::hidden;
+  ebm::ContrastiveDivergence<double> cd(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(o.persist), o, 5));
+  ad::Rng data_rng(3, 4);
+  const Tensor<double> x = patterned_input(100, 300, data_rng);
+  ad::Rng r0(11, 0);
+  ad::Tape<double> t0;
+  ebm::loss_and_grad(t0, rbm, cd, x, r0);  // a finite step: the pool exists and its chains moved
+  REQUIRE(cd.negatives().buffer());
+  const Tensor<double> before = cd.negatives().buffer()->slots().x;
+  REQUIRE(before.cols() == 64);
+  rbm.param("b")[7] = std::nan("");  // every chain's p(v | h) is NaN at pixel 7: no chain may move
+  ad::Rng r1(11, 1);
+  ad::Tape<double> t1;
+  const ebm::LossAndGrad<double> a = ebm::loss_and_grad(t1, rbm, cd, x, r1);
+  const Tensor<double>& after = cd.negatives().buffer()->slots().x;
+  int64_t moved = 0;
+  for (int64_t k = 0; k < before.numel(); ++k) moved += before[k] != after[k];
+  CHECK(moved == 0);
+  double accept = -1;
+  for (const ebm::Term& t : a.terms)
+    if (t.name == "accept_rate") accept = t.value;
+  CHECK(accept == 0.0);
+}
+
+TEST_CASE("PCD steps on a Bernoulli RBM are bit-identical with 1 and 2 threads, over visible and hidden chains") {
+  for (const samplers::RbmChainUnits persist : {samplers::RbmChainUnits::visible, samplers::RbmChainUnits::hidden}) {
+    CAPTURE(int(persist));
+    PcdRun one, two;
+    {
+      ad::ThreadLimit limit(1);
+      one = run_pcd(4, persist);
+    }
+    {
+      ad::ThreadLimit limit(2);
+      two = run_pcd(4, persist);
+    }
+    REQUIRE(one.losses.size() == two.losses.size());
+    for (size_t s = 0; s < one.losses.size(); ++s) CHECK(one.losses[s] == two.losses[s]);
+    auto same = [](const std::vector<Tensor<double>>& a, const std::vector<Tensor<double>>& b) {
+      if (a.size() != b.size()) return false;
+      for (size_t t = 0; t < a.size(); ++t)
+        for (int64_t k = 0; k < a[t].numel(); ++k)
+          if (a[t][k] != b[t][k]) return false;
+      return true;
+    };
+    CHECK(same(one.grads, two.grads));
+    CHECK(same(one.negatives, two.negatives));
+    CHECK(same(one.params, two.params));
   }
-  {
-    ad::ThreadLimit limit(2);
-    two = run_pcd(4);
-  }
-  REQUIRE(one.losses.size() == two.losses.size());
-  for (size_t s = 0; s < one.losses.size(); ++s) CHECK(one.losses[s] == two.losses[s]);
-  auto same = [](const std::vector<Tensor<double>>& a, const std::vector<Tensor<double>>& b) {
-    if (a.size() != b.size()) return false;
-    for (size_t t = 0; t < a.size(); ++t)
-      for (int64_t k = 0; k < a[t].numel(); ++k)
-        if (a[t][k] != b[t][k]) return false;
-    return true;
-  };
-  CHECK(same(one.grads, two.grads));
-  CHECK(same(one.negatives, two.negatives));
-  CHECK(same(one.params, two.params));
 }
 
 TEST_CASE("RBM conditionals on large 0/1 batches (several planning blocks, slices and row shards) equal naive sums") {

@@ -260,6 +260,43 @@ TEST_CASE("block Gibbs on a Bernoulli-Bernoulli RBM matches its exact visible ma
   check_distribution("RBM-BB", tr, probs);
 }
 
+TEST_CASE("block Gibbs over hidden chains on a Bernoulli-Bernoulli RBM: its states and its visible draws match the exact marginals") {
+  // Hidden chains (scikit-learn's PCD): the state is h, a sweep draws v | h, then h | v. The states must follow
+  // p(h), and the visible draws handed out after each sweep p(v).
+  const Rbm rbm(4, 3, samplers::VisibleUnits::bernoulli, 7);
+  std::vector<double> pv(16, 0.0), ph(8, 0.0);
+  double z = 0;
+  for (int vc = 0; vc < 16; ++vc)
+    for (int hc = 0; hc < 8; ++hc) {
+      const auto v = config(vc, 4, 0), h = config(hc, 3, 0);
+      const double wgt = std::exp(rbm.log_joint(v.data(), h.data()));
+      pv[size_t(vc)] += wgt, ph[size_t(hc)] += wgt, z += wgt;
+    }
+  for (double& p : pv) p /= z;
+  for (double& p : ph) p /= z;
+  State s(64, 3, 45);
+  samplers::fill_binary(s, samplers::BinaryUnits::zero_one);
+  samplers::BlockGibbs<double> gibbs(rbm, samplers::RbmChainUnits::hidden);
+  CHECK(gibbs.chain_units() == samplers::RbmChainUnits::hidden);
+  gibbs.run(s, 100);
+  samplers::Trace<double> hidden_states, visible_draws;
+  const samplers::Observer<double> keep_visible = visible_draws.observer(), keep_hidden = hidden_states.observer();
+  int64_t accepted = 0;
+  for (int64_t t = 0; t < 2000; ++t) {
+    accepted += gibbs.run(s, 1).accepted;
+    keep_hidden(t, s);
+    samplers::ChainState<double> v;
+    v.x = gibbs.take_visible();
+    REQUIRE(v.x.shape() == ad::Shape{64, 4});
+    keep_visible(t, v);
+  }
+  CHECK(accepted == 64 * 2000);
+  check_distribution("RBM-BB h", hidden_states, ph);
+  check_distribution("RBM-BB v|h", visible_draws, pv);
+  State wrong(8, 4, 46);  // visible-sized states are refused
+  CHECK_THROWS_AS(gibbs.run(wrong, 1), std::invalid_argument);
+}
+
 TEST_CASE("block Gibbs on a Gaussian-Bernoulli RBM matches its exact visible moments") {
   const Rbm rbm(2, 3, samplers::VisibleUnits::gaussian, 8);
   // v | h ~ N(b + Wh, diag σ²), so E[v_i] = Σ_h p(h) m_i(h), E[v_i²] = Σ_h p(h) (σ_i² + m_i(h)²),

@@ -8,12 +8,14 @@
 
 namespace ebm::data {
 
-EpochOrder::EpochOrder(int64_t n, uint64_t seed, uint64_t stream) : n_(n), seed_(seed), stream_(stream) {
+EpochOrder::EpochOrder(int64_t n, uint64_t seed, uint64_t stream, bool shuffled)
+    : n_(n), seed_(seed), stream_(stream), shuffled_(shuffled) {
   if (n <= 0) throw std::invalid_argument("EpochOrder: a data set of " + std::to_string(n) + " rows has no epochs");
 }
 
 int64_t EpochOrder::row(int64_t p) {
   if (p < 0) throw std::invalid_argument("EpochOrder: negative position");
+  if (!shuffled_) return p % n_;
   const int64_t epoch = p / n_;
   if (epoch != epoch_) shuffle(epoch);
   return perm_[static_cast<size_t>(p % n_)];

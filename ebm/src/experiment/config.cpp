@@ -58,9 +58,10 @@ Node build_schema() {
       {"training", object("the training loop",
                           {{"steps", integer("optimiser steps", 2000).non_negative()},
                            {"batch_size", integer("rows per step", 256).at_least(1)},
-                           {"batches", enumeration("how rows are drawn: uniformly with replacement, or in epochs (each epoch a "
-                                                   "fresh permutation of the data, so every row once per epoch)",
-                                                   {"with_replacement", "epochs"}, "with_replacement")},
+                           {"batches", enumeration("how rows are drawn: uniformly with replacement; in epochs (each epoch a "
+                                                   "fresh permutation of the data, so every row once per epoch); or in_order "
+                                                   "(epochs in the data's own order, as scikit-learn's BernoulliRBM.fit)",
+                                                   {"with_replacement", "epochs", "in_order"}, "with_replacement")},
                            {"log_every", integer("steps between metrics.jsonl lines", 50).at_least(1)},
                            {"checkpoint_every", integer("steps between checkpoints (the last step always writes one)", 500).at_least(1)},
                            {"grad_clip", number("clip the global gradient norm to this (0: off)", 0.0).non_negative()},

@@ -36,9 +36,14 @@ std::vector<Field> negative_fields(int64_t steps, const char* start, int64_t buf
           {"buffer_size", integer("persistent chains in the pool (0: as many as negatives, i.e. PCD)", buffer).non_negative()},
           {"reinit_prob", number("probability that a drawn chain restarts from noise", reinit).range(0, 1)},
           {"init", enumeration("noise of fresh persistent chains: auto (coin flips for binary data, else uniform on the data's box), "
-                               "uniform on the data's box, or normal(0, init_sd^2)",
-                               {"auto", "uniform", "normal", "bernoulli"}, "auto")},
+                               "uniform on the data's box, normal(0, init_sd^2), bernoulli (coin flips), or zeros (every unit off: "
+                               "scikit-learn's BernoulliRBM starts its hidden chains so)",
+                               {"auto", "uniform", "normal", "bernoulli", "zeros"}, "auto")},
           {"init_sd", number("stddev of normal init", 1.0).positive()},
+          {"persist", enumeration("what persistent chains keep: visible (v; each step draws h | v, then v | h) or hidden (an RBM's h, "
+                                  "as scikit-learn's BernoulliRBM: v | h, then h | v; needs start persistent and the gibbs sampler; "
+                                  "fresh chains are coin flips, or zeros with init \"zeros\")",
+                                  {"visible", "hidden"}, "visible")},
           {"energy_reg", number("alpha of the energy-magnitude regulariser alpha (E+^2 + E-^2)", energy_reg).non_negative()}};
 }
 
@@ -50,10 +55,19 @@ NegativePhase<double> negative_phase(const json& c, const Dataset& data) {
   if (o.start == ChainStart::persistent && o.buffer.capacity > 0 && o.count > o.buffer.capacity)
     throw InputError("objective.negatives: " + std::to_string(o.count) + " negatives per step from a pool of objective.buffer_size = " +
                      std::to_string(o.buffer.capacity) + " chains");
+  if (c["persist"] == "hidden") {
+    if (o.start != ChainStart::persistent)
+      throw InputError("objective.persist: \"hidden\" needs objective.start \"persistent\", got \"" + c["start"].get<std::string>() + "\"");
+    if (c["sampler"]["type"] != "gibbs")
+      throw InputError("objective.persist: \"hidden\" needs objective.sampler.type \"gibbs\", got \"" + c["sampler"]["type"].get<std::string>() + "\"");
+    o.persist = samplers::RbmChainUnits::hidden;
+  }
   std::string init = c["init"];
   const bool binary = std::all_of(data.x.begin(), data.x.end(), [](double v) { return v == 0.0 || v == 1.0; });
   if (init == "auto") init = binary ? "bernoulli" : "uniform";
-  if (init == "bernoulli") {
+  if (init == "zeros") {
+    o.buffer.init = [](double* row, int64_t dim, ad::Rng&) { std::fill(row, row + dim, 0.0); };
+  } else if (init == "bernoulli" || o.persist == samplers::RbmChainUnits::hidden) {  // hidden units: coin flips
     o.buffer.init = bernoulli_init();
   } else if (init == "normal") {
     o.buffer.noise = samplers::InitNoise::normal, o.buffer.sd = c["init_sd"];
@@ -83,13 +97,15 @@ NegativePhase<double> negative_phase(const json& c, const Dataset& data) {
     h.step_size = sc["step_size"], h.leapfrog_steps = sc["leapfrog_steps"];
     factory = hmc_sampler<double>(h);
   } else {
-    factory = gibbs_sampler<double>();
+    factory = gibbs_sampler<double>(o.persist);
   }
   return NegativePhase<double>(std::move(factory), o);  // the pool's seed follows from the run's seed
 }
 
 void check_negative_sampler(const json& c, const Energy<double>& m) {
   if (c["sampler"]["type"] == "gibbs") check_gibbs_model(m, "objective.sampler.type");
+  if (c["persist"] == "hidden" && !dynamic_cast<const samplers::RbmConditionals<double>*>(&m))
+    throw InputError("objective.persist: \"hidden\" needs an RBM (model.type \"rbm\"), got the model \"" + m.name() + "\"");
 }
 
 template <class O>

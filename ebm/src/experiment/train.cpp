@@ -253,7 +253,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
   auto t_train = Clock::now();
   std::vector<int64_t> labels;
   std::optional<data::EpochOrder> epochs;
-  if (tr["batches"].get<std::string>() == "epochs") epochs.emplace(s.data.x.rows(), seed, kEpochStream);
+  if (const std::string order = tr["batches"]; order != "with_replacement") epochs.emplace(s.data.x.rows(), seed, kEpochStream, order == "epochs");
 
   while (step < steps) {
     ad::Rng rng = ad::Rng(seed, kTrainStream).split(static_cast<uint64_t>(step));

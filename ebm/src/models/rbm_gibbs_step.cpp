@@ -14,7 +14,8 @@ template <class T>
 struct RbmGibbsStep<T>::Shard {
   int64_t d0 = 0, d1 = 0, c0 = 0, c1 = 0;  // its data rows [d0, d1) and chains [c0, c1)
   bool binary = true;                       // its data rows and initial states are 0/1
-  BitRows data_bits, cur, prev;             // bits of its data rows, its chains' states and their previous states
+  BitRows data_bits, cur, prev;             // bits of its data rows, its chains' visible states and their previous ones
+  BitRows hid;                              // hidden chains: its chains' hidden states
   bool has_prev = false;
   int64_t accepted = 0;
   double f_data = 0, f_neg = 0;  // Σ F over its data rows and its final states
@@ -22,45 +23,63 @@ struct RbmGibbsStep<T>::Shard {
 };
 
 template <class T>
-RbmGibbsStep<T>::RbmGibbsStep(const RbmLayers<T>& layers, const ad::Tensor<T>& data)
-    : layers_(layers), data_(data), nv_(layers.num_visible()), nh_(layers.num_hidden()) {}
+RbmGibbsStep<T>::RbmGibbsStep(const RbmLayers<T>& layers, const ad::Tensor<T>& data, samplers::RbmChainUnits units)
+    : layers_(layers), data_(data), units_(units), nv_(layers.num_visible()), nh_(layers.num_hidden()) {}
 
 template <class T>
 RbmGibbsStep<T>::~RbmGibbsStep() = default;
 
-// One sweep of shard sh: states `from` → `to` (both [chains, V], this shard's rows only), pre-activations of the
-// states into pre_[p] (and of the new states into pre_[1 − p] when `last`).
+template <class T>
+bool RbmGibbsStep<T>::data_product(Shard& sh, const HiddenMatrix& wm, const T* states) {
+  const bool hidden = units_ == samplers::RbmChainUnits::hidden;
+  const int64_t V = nv_, nc = sh.c1 - sh.c0, nd = sh.d1 - sh.d0, units = hidden ? nh_ : nv_;
+  BitRows& state_bits = hidden ? sh.hid : sh.cur;
+  if (!sh.data_bits.assign(data_.data() + sh.d0 * V, nd, V) || !state_bits.assign(states + sh.c0 * units, nc, units)) {
+    sh.binary = false;
+    return false;
+  }
+  delta_product<T>(plan_tree<T>(sh.data_bits, nullptr, wm.in_place_cols), wm.m, V, nh_, layers_.hidden_bias(), nullptr,
+                   pre_data_.data() + sh.d0 * nh_, shards_.size() == 1);
+  sh.has_prev = false;
+  return true;
+}
+
+template <class T>
+void RbmGibbsStep<T>::chain_pre(Shard& sh, const HiddenMatrix& wm, T* out, const ad::Tensor<T>& prev_pre) {
+  const int64_t H = nh_;
+  BitRows refs = sh.data_bits;
+  std::vector<const T*> ref_rows;
+  for (int64_t r = sh.d0; r < sh.d1; ++r) ref_rows.push_back(pre_data_.data() + r * H);
+  if (sh.has_prev) {
+    refs.append(sh.prev);
+    for (int64_t r = sh.c0; r < sh.c1; ++r) ref_rows.push_back(prev_pre.data() + r * H);
+  }
+  delta_product<T>(plan_tree<T>(sh.cur, &refs, wm.in_place_cols), wm.m, nv_, H, layers_.hidden_bias(), ref_rows.data(), out,
+                   shards_.size() == 1);
+}
+
+template <class T>
+void RbmGibbsStep<T>::gradient_rows(Shard& sh, const T* v, const T* a_final) {
+  const int64_t V = nv_, H = nh_, nc = sh.c1 - sh.c0, nd = sh.d1 - sh.d0;
+  const int64_t n_data = data_.rows(), n_chains = pre_[0].rows();
+  const T* b = layers_.visible_bias();
+  sh.gc.assign(static_cast<size_t>(H), T(0));
+  sh.f_data = free_energy_rows(b, V, H, data_.data() + sh.d0 * V, pre_data_.data() + sh.d0 * H, nd, 1.0 / double(n_data),
+                               q_.data() + sh.d0 * H, sh.gc.data());
+  sh.f_neg = free_energy_rows(b, V, H, v + sh.c0 * V, a_final, nc, -1.0 / double(n_chains), q_.data() + (n_data + sh.c0) * H,
+                              sh.gc.data());
+}
+
+// One sweep of shard sh over visible chains: states `from` → `to` (both [chains, V], this shard's rows only),
+// pre-activations of the states into pre_[p] (and of the new states into pre_[1 − p] when `last`).
 template <class T>
 void RbmGibbsStep<T>::sweep(Shard& sh, const HiddenMatrix& wm, const T* from, T* to, std::vector<ad::Rng>& rngs, int p, bool first,
                             bool last) {
-  const int64_t V = nv_, H = nh_, nc = sh.c1 - sh.c0, nd = sh.d1 - sh.d0;
+  const int64_t V = nv_, H = nh_, nc = sh.c1 - sh.c0;
   const bool parallel = shards_.size() == 1;  // a lone shard lets its products' panels run in parallel
-  const T* w = wm.m;
-  const int64_t in_place_cols = wm.in_place_cols;
-  const T* c = layers_.hidden_bias();
-  const T* b = layers_.visible_bias();
-  if (first) {
-    if (!sh.data_bits.assign(data_.data() + sh.d0 * V, nd, V) || !sh.cur.assign(from + sh.c0 * V, nc, V)) {
-      sh.binary = false;
-      return;
-    }
-    delta_product<T>(plan_tree<T>(sh.data_bits, nullptr, in_place_cols), w, V, H, c, nullptr, pre_data_.data() + sh.d0 * H, parallel);
-    sh.has_prev = false;
-  }
-  // c + vW of the shard's current states into `out`, each row starting from the zero row, a data row of this
-  // shard or its own (or another chain's) previous state, whose outputs are known.
-  auto chain_pre = [&](T* out, const ad::Tensor<T>& prev_pre) {
-    BitRows refs = sh.data_bits;
-    std::vector<const T*> ref_rows;
-    for (int64_t r = sh.d0; r < sh.d1; ++r) ref_rows.push_back(pre_data_.data() + r * H);
-    if (sh.has_prev) {
-      refs.append(sh.prev);
-      for (int64_t r = sh.c0; r < sh.c1; ++r) ref_rows.push_back(prev_pre.data() + r * H);
-    }
-    delta_product<T>(plan_tree<T>(sh.cur, &refs, in_place_cols), w, V, H, c, ref_rows.data(), out, parallel);
-  };
+  if (first && !data_product(sh, wm, from)) return;
   T* a = pre_[p].data() + sh.c0 * H;
-  chain_pre(a, pre_[1 - p]);
+  chain_pre(sh, wm, a, pre_[1 - p]);
 
   // h ~ p(h | v), then v ~ p(v | h), chain by chain from its own generator (as samplers::BlockGibbs draws them).
   Scratch<T> h_scratch, m_scratch;
@@ -76,7 +95,7 @@ void RbmGibbsStep<T>::sweep(Shard& sh, const HiddenMatrix& wm, const T* from, T*
   }
   BitRows hb;
   hb.assign(h, nc, H);  // 0/1 by construction
-  delta_product_transposed<T>(plan_tree<T>(hb, nullptr, 0), layers_.weights(), H, V, b, nullptr, m, parallel);
+  delta_product_transposed<T>(plan_tree<T>(hb, nullptr, 0), layers_.weights(), H, V, layers_.visible_bias(), nullptr, m, parallel);
   for (int64_t i = 0; i < nc; ++i) {
     T* mr = m + i * V;
     T* out = to + (sh.c0 + i) * V;
@@ -94,28 +113,73 @@ void RbmGibbsStep<T>::sweep(Shard& sh, const HiddenMatrix& wm, const T* from, T*
   sh.cur.assign(to + sh.c0 * V, nc, V);
   if (!last) return;
 
-  // The final states' c + vW and both parts' rows of the free-energy gradient: q = −coef σ(a), Σ q into gc, Σ F.
+  // The final states' c + vW, then both parts' rows of the free-energy gradient: q = −coef σ(a), Σ q into gc, Σ F.
   // Each final state from its own previous state: ~15 % more additions than a tree over both states and the data
   // rows would find, but no tree to search (whose distances cost more than those additions at 64 hidden units).
   T* a_final = pre_[1 - p].data() + sh.c0 * H;
   std::vector<const T*> prev_rows;
   for (int64_t r = sh.c0; r < sh.c1; ++r) prev_rows.push_back(pre_[p].data() + r * H);
-  delta_product<T>(plan_pairs<T>(sh.cur, sh.prev, in_place_cols), w, V, H, c, prev_rows.data(), a_final, parallel);
-  const int64_t n_data = data_.rows(), n_chains = pre_[0].rows();
-  sh.gc.assign(static_cast<size_t>(H), T(0));
-  sh.f_data = free_energy_rows(b, V, H, data_.data() + sh.d0 * V, pre_data_.data() + sh.d0 * H, nd, 1.0 / double(n_data),
-                               q_.data() + sh.d0 * H, sh.gc.data());
-  sh.f_neg = free_energy_rows(b, V, H, to + sh.c0 * V, a_final, nc, -1.0 / double(n_chains), q_.data() + (n_data + sh.c0) * H,
-                              sh.gc.data());
+  delta_product<T>(plan_pairs<T>(sh.cur, sh.prev, wm.in_place_cols), wm.m, V, H, layers_.hidden_bias(), prev_rows.data(), a_final, parallel);
+  gradient_rows(sh, to, a_final);
+}
+
+// One sweep of shard sh over hidden chains: states `from` → `to` (both [chains, H]); the visible draws into
+// visible_, their pre-activations into pre_[p].
+template <class T>
+void RbmGibbsStep<T>::sweep_hidden(Shard& sh, const HiddenMatrix& wm, const T* from, T* to, std::vector<ad::Rng>& rngs, int p,
+                                   bool first, bool last) {
+  const int64_t V = nv_, H = nh_, nc = sh.c1 - sh.c0;
+  const bool parallel = shards_.size() == 1;
+  if (first && !data_product(sh, wm, from)) return;
+
+  // v ~ p(v | h), then h ~ p(h | v), chain by chain from its own generator (as samplers::BlockGibbs draws them).
+  Scratch<T> m_scratch, h_scratch;
+  T* m = m_scratch.get(static_cast<size_t>(nc * V));
+  T* h = h_scratch.get(static_cast<size_t>(nc * H));
+  std::vector<char> ok(static_cast<size_t>(nc), 1);
+  delta_product_transposed<T>(plan_tree<T>(sh.hid, nullptr, 0), layers_.weights(), H, V, layers_.visible_bias(), nullptr, m, parallel);
+  T* v = visible_.data();
+  for (int64_t i = 0; i < nc; ++i) {
+    T* mr = m + i * V;
+    sigmoid_into(mr, mr, V);
+    ok[static_cast<size_t>(i)] = ad::all_finite(mr, V);
+    ad::fill_bernoulli(mr, v + (sh.c0 + i) * V, V, rngs[static_cast<size_t>(sh.c0 + i)]);
+  }
+  std::swap(sh.prev, sh.cur);
+  sh.cur.assign(v + sh.c0 * V, nc, V);  // 0/1 by construction
+  T* a = pre_[p].data() + sh.c0 * H;
+  chain_pre(sh, wm, a, pre_[1 - p]);
+  for (int64_t i = 0; i < nc; ++i) {
+    T* hr = h + i * H;
+    T* out = to + (sh.c0 + i) * H;
+    sigmoid_into(a + i * H, hr, H);
+    const bool finite = ad::all_finite(hr, H);
+    ad::fill_bernoulli(hr, out, H, rngs[static_cast<size_t>(sh.c0 + i)]);
+    if (ok[static_cast<size_t>(i)] && finite) {
+      ++sh.accepted;
+    } else {
+      std::copy(from + (sh.c0 + i) * H, from + (sh.c0 + i + 1) * H, out);  // keeps its state
+    }
+  }
+  sh.has_prev = true;
+  sh.hid.assign(to + sh.c0 * H, nc, H);
+  if (last) gradient_rows(sh, v, a);
 }
 
 template <class T>
 samplers::SamplerStats RbmGibbsStep<T>::run(samplers::ChainState<T>& state, int64_t sweeps, const samplers::Observer<T>& observe) {
   const int64_t n = state.chains(), nd = data_.rows();
+  const bool hidden = units_ == samplers::RbmChainUnits::hidden;
   sharded_ = false;
-  if (sweeps <= 0 || n < 1 || state.dim() != nv_ || int64_t(state.rngs.size()) < n || data_.rank() != 2 || nd < 1 ||
+  auto dense = [&] {  // BlockGibbs over the layers: its checks and errors, and states that are not 0/1
+    samplers::BlockGibbs<T> gibbs(layers_, units_);
+    const samplers::SamplerStats st = gibbs.run(state, sweeps, observe);
+    if (hidden) visible_ = gibbs.take_visible();
+    return st;
+  };
+  if (sweeps <= 0 || n < 1 || state.dim() != (hidden ? nh_ : nv_) || int64_t(state.rngs.size()) < n || data_.rank() != 2 || nd < 1 ||
       data_.cols() != nv_)
-    return samplers::BlockGibbs<T>(layers_).run(state, sweeps, observe);  // its checks and errors
+    return dense();
   const Shards rows = shards_of(std::max(nd, n));
   shards_.assign(static_cast<size_t>(rows.count), Shard{});
   for (int64_t s = 0; s < rows.count; ++s) {
@@ -126,6 +190,7 @@ samplers::SamplerStats RbmGibbsStep<T>::run(samplers::ChainState<T>& state, int6
   pre_data_ = ad::Tensor<T>(ad::Shape{nd, nh_}, ad::uninitialized);
   for (ad::Tensor<T>& t : pre_) t = ad::Tensor<T>(ad::Shape{n, nh_}, ad::uninitialized);
   q_.resize(static_cast<size_t>((nd + n) * nh_));
+  if (hidden) visible_ = ad::Tensor<T>(ad::Shape{n, nv_}, ad::uninitialized);
   // W: packed by each shard for itself when large (Note [Shard-packed W]), else read in place or packed here,
   // before the tasks read it. Wᵀ is packed panel by panel inside the tasks (Note [Panels packed on the fly]).
   const bool pack_per_shard = rows.count > 1 && nv_ * nh_ * int64_t(sizeof(T)) > kSharedMatrixBytes;
@@ -155,13 +220,19 @@ samplers::SamplerStats RbmGibbsStep<T>::run(samplers::ChainState<T>& state, int6
       const T* from = state.x.data();
       for (int64_t u = 0; u < per_region; ++u) {
         T* to = buf[u % 2].data();
-        sweep(sh, wm, from, to, state.rngs, (parity + int(u)) % 2, t + u == 0, t + u == sweeps - 1);
+        const int p = (parity + int(u)) % 2;
+        const bool first = t + u == 0, last = t + u == sweeps - 1;
+        if (hidden) {
+          sweep_hidden(sh, wm, from, to, state.rngs, p, first, last);
+        } else {
+          sweep(sh, wm, from, to, state.rngs, p, first, last);
+        }
         if (!sh.binary) return;
         from = to;
       }
     });
     if (std::any_of(shards_.begin(), shards_.end(), [](const Shard& sh) { return !sh.binary; }))
-      return samplers::BlockGibbs<T>(layers_).run(state, sweeps, observe);  // not 0/1: dense products (state untouched)
+      return dense();  // not 0/1: dense products (state untouched)
     state.x = std::move(buf[(per_region - 1) % 2]);
     parity = (parity + int(per_region)) % 2;
     int64_t accepted = 0;
@@ -172,7 +243,7 @@ samplers::SamplerStats RbmGibbsStep<T>::run(samplers::ChainState<T>& state, int6
     if (observe) observe(t, state);
   }
   sharded_ = true;
-  final_ = state.x.data();
+  final_ = hidden ? visible_.data() : state.x.data();
   return stats;
 }
 

@@ -18,9 +18,15 @@
 // own generator, and a chain whose conditional means are not finite keeps its state. The products' plans differ
 // (each shard's chains start from its own data rows and, after the first sweep, from their previous states), so
 // the means differ from BlockGibbs's by rounding only.
+//
+// Hidden chains (samplers::RbmChainUnits::hidden, scikit-learn's PCD): a chain's state is its hidden units; per
+// sweep a shard draws v ~ p(v | h) from b + hWᵀ, then h ~ p(h | v) from c + vW, and that last c + vW is also
+// the one the gradient needs. A step has one product fewer than with visible chains (no c + vW of the stored
+// states), and the pool moves H units per chain instead of V.
 #include <utility>
 #include <vector>
 
+#include <samplers/gibbs.hpp>
 #include <samplers/state.hpp>
 
 #include "models/rbm_layers.hpp"
@@ -28,10 +34,11 @@
 namespace ebm::detail {
 
 template <class T>
-class RbmGibbsStep final : public samplers::Sampler<T> {
+class RbmGibbsStep final : public samplers::Sampler<T>, public samplers::RbmHiddenChains<T> {
  public:
-  /// The step's parameters (through its layers) and data batch; both must outlive this object.
-  RbmGibbsStep(const RbmLayers<T>& layers, const ad::Tensor<T>& data);
+  /// The step's parameters (through its layers) and data batch; both must outlive this object. `units`: what
+  /// the chains' states are (the draws of samplers::BlockGibbs over the same units).
+  RbmGibbsStep(const RbmLayers<T>& layers, const ad::Tensor<T>& data, samplers::RbmChainUnits units = samplers::RbmChainUnits::visible);
   ~RbmGibbsStep() override;
 
   /// Block Gibbs sweeps (the draws of samplers::BlockGibbs), in whole-step shards when the data and the states
@@ -42,6 +49,11 @@ class RbmGibbsStep final : public samplers::Sampler<T> {
   /// and returns {mean F(data), mean F(negatives)}. `negatives` are the final states (the state run() left, or
   /// any other batch if run() was not called, e.g. with zero sweeps).
   std::pair<double, double> contrastive_grad(const ad::Tensor<T>& negatives, std::vector<ad::Tensor<T>>& grads);
+
+  samplers::RbmChainUnits chain_units() const override { return units_; }
+  int64_t num_hidden() const override { return nh_; }
+  /// Hidden chains: the visible units of the last sweep (the negatives for contrastive_grad).
+  ad::Tensor<T> take_visible() override { return std::move(visible_); }
 
  private:
   struct Shard;
@@ -61,10 +73,20 @@ class RbmGibbsStep final : public samplers::Sampler<T> {
   // for bit; 64 hidden units (W 400 KB, which stays in L2) gained nothing, so W that small is read in place.
   static constexpr int64_t kSharedMatrixBytes = int64_t{1} << 19;
   void sweep(Shard& sh, const HiddenMatrix& wm, const T* from, T* to, std::vector<ad::Rng>& rngs, int p, bool first, bool last);
+  void sweep_hidden(Shard& sh, const HiddenMatrix& wm, const T* from, T* to, std::vector<ad::Rng>& rngs, int p, bool first, bool last);
+  // c + xW of the shard's data rows (the first sweep of either kind); false if its rows or states are not 0/1.
+  bool data_product(Shard& sh, const HiddenMatrix& wm, const T* states);
+  // c + vW of the shard's current visible states (sh.cur) into `out`, each row from the zero row, a data row of
+  // the shard or a chain's previous state (sh.prev, with pre-activations prev_pre), whose outputs are known.
+  void chain_pre(Shard& sh, const HiddenMatrix& wm, T* out, const ad::Tensor<T>& prev_pre);
+  // After the last sweep: both parts' rows of the free-energy gradient, from the final states `v` and their a.
+  void gradient_rows(Shard& sh, const T* v, const T* a_final);
 
   const RbmLayers<T>& layers_;
   const ad::Tensor<T>& data_;
+  samplers::RbmChainUnits units_;
   int64_t nv_, nh_;
+  ad::Tensor<T> visible_;         // hidden chains: the visible units of the last sweep
   std::vector<Shard> shards_;
   bool sharded_ = false;          // the last run() went through the shards (else: BlockGibbs or no run)
   const T* final_ = nullptr;      // the values of the state that run() left

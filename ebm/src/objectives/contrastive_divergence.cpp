@@ -51,9 +51,10 @@ std::optional<LossAndGrad<T>> ContrastiveDivergence<T>::direct_loss_and_grad(con
   // gradient's products run in whole-step row shards (Note [Whole-step shards]); any other sampler: the generic
   // draw, then the closed-form gradient.
   const detail::RbmLayers<T> layers(*rbm);
-  detail::RbmGibbsStep<T> step(layers, x);
   std::unique_ptr<samplers::Sampler<T>> configured = negatives_.make_sampler(model);
-  last_ = negatives_.draw_with(dynamic_cast<samplers::BlockGibbs<T>*>(configured.get()) ? step : *configured, x, rng);
+  const auto* gibbs = dynamic_cast<samplers::BlockGibbs<T>*>(configured.get());
+  detail::RbmGibbsStep<T> step(layers, x, gibbs ? gibbs->chain_units() : samplers::RbmChainUnits::visible);
+  last_ = negatives_.draw_with(gibbs ? step : *configured, x, rng);
   LossAndGrad<T> out;
   // contrastive_grad writes (=) every value.
   for (const Param<T>& p : model.params()) out.grad_theta.emplace_back(p.value.shape(), ad::uninitialized);

@@ -28,9 +28,11 @@ SamplerFactory<T> hmc_sampler(samplers::HmcOptions o) {
   return [o](const Energy<T>& m) { return std::make_unique<samplers::Hmc<T>>(sampler_energy(m), o); };
 }
 template <class T>
-SamplerFactory<T> gibbs_sampler() {
-  return [](const Energy<T>& m) -> std::unique_ptr<samplers::Sampler<T>> {
-    if (const auto* rbm = dynamic_cast<const samplers::RbmConditionals<T>*>(&m)) return std::make_unique<samplers::BlockGibbs<T>>(*rbm);
+SamplerFactory<T> gibbs_sampler(samplers::RbmChainUnits units) {
+  return [units](const Energy<T>& m) -> std::unique_ptr<samplers::Sampler<T>> {
+    if (const auto* rbm = dynamic_cast<const samplers::RbmConditionals<T>*>(&m)) return std::make_unique<samplers::BlockGibbs<T>>(*rbm, units);
+    if (units == samplers::RbmChainUnits::hidden)
+      throw std::invalid_argument("Gibbs sampling of hidden chains needs an RBM, not the model \"" + m.name() + "\"");
     if (const auto* bm = dynamic_cast<const samplers::BinaryConditionals<T>*>(&m)) return std::make_unique<samplers::SingleSiteGibbs<T>>(*bm);
     throw std::invalid_argument("Gibbs sampling needs an RBM or a Boltzmann machine, not the model \"" + m.name() + "\"");
   };
@@ -49,6 +51,11 @@ NegativePhase<T>::NegativePhase(SamplerFactory<T> sampler, NegativeOptions optio
   if (options_.steps < 0) throw std::invalid_argument("NegativePhase: steps must be >= 0");
   if (options_.count < 0) throw std::invalid_argument("NegativePhase: count must be >= 0");
   if (options_.buffer.capacity < 0) throw std::invalid_argument("NegativePhase: buffer capacity must be >= 0");
+  if (options_.persist == samplers::RbmChainUnits::hidden) {
+    if (options_.start != ChainStart::persistent) throw std::invalid_argument("NegativePhase: hidden chains must be persistent");
+    if (options_.steps < 1) throw std::invalid_argument("NegativePhase: hidden chains need steps >= 1 (a visible draw)");
+    if (!options_.buffer.init) options_.buffer.init = bernoulli_init();
+  }
 }
 
 template <class T>
@@ -59,7 +66,9 @@ samplers::ReplayBuffer<T>& NegativePhase<T>::pool(int64_t dim, int64_t count, ad
     if (!seed_) seed_ = rng.split(0x504f4f4c).next_u64();  // "POOL"
     buffer_.emplace(dim, o, *seed_);
   }
-  if (buffer_->dim() != dim) throw std::invalid_argument("NegativePhase: the data's dimension changed between batches");
+  if (buffer_->dim() != dim)
+    throw std::invalid_argument("NegativePhase: the pool's chains have " + std::to_string(buffer_->dim()) + " units, this batch needs " +
+                                std::to_string(dim));
   if (count > buffer_->capacity())
     throw std::invalid_argument("NegativePhase: " + std::to_string(count) + " negatives per batch from a buffer of " +
                                 std::to_string(buffer_->capacity()) + " chains");
@@ -113,11 +122,17 @@ ad::Tensor<T> NegativePhase<T>::draw_with(samplers::Sampler<T>& sampler, const a
     stats_ = advance(sampler, chains, options_.steps, ess_);
     return std::move(chains.x);
   }
-  samplers::ReplayBuffer<T>& buf = pool(d, count, rng);
+  samplers::RbmHiddenChains<T>* hidden = nullptr;
+  if (options_.persist == samplers::RbmChainUnits::hidden) {
+    hidden = dynamic_cast<samplers::RbmHiddenChains<T>*>(&sampler);
+    if (!hidden || hidden->chain_units() != samplers::RbmChainUnits::hidden)
+      throw std::invalid_argument("NegativePhase: persistent hidden chains need a sampler of hidden chains (block Gibbs on an RBM)");
+  }
+  samplers::ReplayBuffer<T>& buf = pool(hidden ? hidden->num_hidden() : d, count, rng);
   auto batch = buf.draw(count);
   stats_ = advance(sampler, batch.chains, options_.steps, ess_);
   buf.write_back(batch);
-  return std::move(batch.chains.x);
+  return hidden ? hidden->take_visible() : std::move(batch.chains.x);
 }
 
 namespace {
@@ -162,7 +177,7 @@ void NegativePhase<T>::load_state(const std::vector<uint8_t>& blob) {
   template SamplerFactory<T> langevin_sampler<T>(samplers::LangevinOptions);          \
   template SamplerFactory<T> mala_sampler<T>(samplers::MalaOptions);                  \
   template SamplerFactory<T> hmc_sampler<T>(samplers::HmcOptions);                    \
-  template SamplerFactory<T> gibbs_sampler<T>();                                      \
+  template SamplerFactory<T> gibbs_sampler<T>(samplers::RbmChainUnits);              \
   template class NegativePhase<T>;
 EBM_NEGATIVES(float)
 EBM_NEGATIVES(double)

@@ -10,6 +10,7 @@
 // Block Gibbs draws a chain's binary units with ad::fill_bernoulli from that chain's generator (vectorised Philox,
 // one 32-bit word per unit, in unit order; random.hpp documents the layout): the same numbers for any thread count.
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "samplers/conditionals.hpp"
@@ -40,13 +41,35 @@ class SingleSiteGibbs final : public Sampler<T> {
   ScanOrder order_;
 };
 
-template <class T>
-class BlockGibbs final : public Sampler<T> {
- public:
-  explicit BlockGibbs(const RbmConditionals<T>& model);
+/// The units a block Gibbs chain keeps from one run to the next. Both give the same Markov chain on (v, h),
+/// read at different half-sweeps; they differ when the model changes between runs (persistent chains in
+/// training): `visible` draws h from the current model, `hidden` reuses the h drawn from the previous one.
+enum class RbmChainUnits {
+  visible,  // state rows are v; a sweep draws h ~ p(h | v), then v ~ p(v | h)
+  hidden,   // state rows are h; a sweep draws v ~ p(v | h), then h ~ p(h | v) (scikit-learn's BernoulliRBM PCD)
+};
 
-  /// State rows are visible vectors. A sweep draws h ~ p(h | v), then v ~ p(v | h); `observe` sees the
-  /// visible state after each sweep, and `hidden()` holds the last hidden sample.
+/// Samplers whose persistent chains may be an RBM's hidden units hand out the visible units of their last sweep
+/// (the negatives of PCD training): BlockGibbs, and the RBM's whole-step PCD in ebm/.
+template <class T>
+class RbmHiddenChains {
+ public:
+  virtual ~RbmHiddenChains() = default;
+  virtual RbmChainUnits chain_units() const = 0;
+  virtual int64_t num_hidden() const = 0;
+  /// With hidden chains, after run(): the visible units drawn in its last sweep, [chains, V] (moved out).
+  virtual ad::Tensor<T> take_visible() = 0;
+};
+
+template <class T>
+class BlockGibbs final : public Sampler<T>, public RbmHiddenChains<T> {
+ public:
+  explicit BlockGibbs(const RbmConditionals<T>& model, RbmChainUnits units = RbmChainUnits::visible);
+
+  /// Visible chains (the default): state rows are visible vectors; a sweep draws h ~ p(h | v), then v ~ p(v | h);
+  /// `hidden()` holds the last hidden sample. Hidden chains: state rows are hidden vectors; a sweep draws
+  /// v ~ p(v | h), then h ~ p(h | v); take_visible() gives the last visible sample. `observe` sees the state after
+  /// each sweep. A chain whose conditional means are not finite keeps its state for that sweep.
   SamplerStats run(ChainState<T>& state, int64_t sweeps, const Observer<T>& observe = {}) override;
 
   /// The two half-sweeps on their own (for CD-k and PCD in training): row c uses rngs[c]. If `ok` is
@@ -57,9 +80,14 @@ class BlockGibbs final : public Sampler<T> {
 
   const ad::Tensor<T>& hidden() const { return hidden_; }
 
+  RbmChainUnits chain_units() const override { return units_; }
+  int64_t num_hidden() const override { return model_.num_hidden(); }
+  ad::Tensor<T> take_visible() override { return std::move(visible_); }
+
  private:
   const RbmConditionals<T>& model_;
-  ad::Tensor<T> hidden_;
+  RbmChainUnits units_;
+  ad::Tensor<T> hidden_, visible_;
 };
 
 extern template void fill_binary(ChainState<float>&, BinaryUnits);

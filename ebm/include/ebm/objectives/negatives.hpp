@@ -21,6 +21,7 @@
 #include <optional>
 #include <vector>
 
+#include <samplers/gibbs.hpp>
 #include <samplers/hmc.hpp>
 #include <samplers/langevin.hpp>
 #include <samplers/mala.hpp>
@@ -38,9 +39,10 @@ using SamplerFactory = std::function<std::unique_ptr<samplers::Sampler<T>>(const
 template <class T> SamplerFactory<T> langevin_sampler(samplers::LangevinOptions options);
 template <class T> SamplerFactory<T> mala_sampler(samplers::MalaOptions options);
 template <class T> SamplerFactory<T> hmc_sampler(samplers::HmcOptions options);
-/// Block Gibbs for models that are samplers::RbmConditionals (RBMs), single-site Gibbs (systematic scan)
-/// for samplers::BinaryConditionals (Boltzmann machines); std::invalid_argument for any other model.
-template <class T> SamplerFactory<T> gibbs_sampler();
+/// Block Gibbs for models that are samplers::RbmConditionals (RBMs), over chains of `units`, single-site Gibbs
+/// (systematic scan) for samplers::BinaryConditionals (Boltzmann machines); std::invalid_argument for any other
+/// model, and for hidden chains of a model that is not an RBM.
+template <class T> SamplerFactory<T> gibbs_sampler(samplers::RbmChainUnits units = samplers::RbmChainUnits::visible);
 
 enum class ChainStart {
   data,       // CD-k: chains start at the batch (the first `count` rows, cycled if count > batch)
@@ -53,6 +55,11 @@ struct NegativeOptions {
   int64_t count = 0;  // negatives per batch; 0: as many as the batch has rows
   /// persistent only: the pool. capacity 0 means `count` (PCD: every chain advanced every batch).
   samplers::ReplayOptions buffer{.capacity = 0, .reinit_prob = 0.0};
+  /// persistent only: what the pool holds. `hidden`: an RBM's hidden units, advanced by a sampler that is a
+  /// samplers::RbmHiddenChains with hidden chains (block Gibbs: v | h, then h | v, as scikit-learn's BernoulliRBM);
+  /// the negatives are the visible units of each chain's last sweep; steps >= 1; the pool's fresh chains are coin
+  /// flips unless `buffer.init` says otherwise.
+  samplers::RbmChainUnits persist = samplers::RbmChainUnits::visible;
 };
 
 /// Initialiser for persistent chains of binary models: each unit on with probability ½ ({0, 1} units).
