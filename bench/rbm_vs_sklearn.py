@@ -75,7 +75,7 @@ def parse_args():
     p.add_argument("--repeats", type=int, default=1,
                    help="time each training this many times, interleaved (the same models: both are deterministic); "
                         "the table gives the fastest time and the median")
-    p.add_argument("--batches", choices=["in_order", "epochs", "with_replacement"], default="in_order",
+    p.add_argument("--batches", choices=["epochs", "in_order", "with_replacement"], default="epochs",
                    help="how ebm draws its batches (training.batches): in_order walks the data in its own order, as "
                         "scikit-learn does")
     p.add_argument("--persist", choices=["hidden", "visible"], nargs="+", default=["hidden", "visible"],
