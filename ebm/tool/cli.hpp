@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <ebm/experiment/runner.hpp>
+
 namespace cli {
 
 inline constexpr int kOk = 0, kFailure = 1, kBadInput = 2;
@@ -35,6 +37,10 @@ Args parse(int argc, char** argv, int first, const std::map<std::string, bool>& 
 
 /// The `--run DIR` of `sample` and `eval`: required, and no positional arguments beside it.
 std::string run_dir_arg(const Args& a);
+
+/// build_session for the experiment read from `file`: the input errors it finds (a model the objective cannot
+/// train, data that do not fit the model, ...) name the file, as the config checker's do.
+ebm::experiment::Session session_of(const nlohmann::json& cfg, const std::string& file);
 
 using Command = int (*)(int argc, char** argv);
 int cmd_run(int argc, char** argv);

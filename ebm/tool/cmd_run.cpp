@@ -67,7 +67,7 @@ int cmd_run(int argc, char** argv) {
 
   std::unique_ptr<ad::ThreadLimit> limit;
   if (threads > 0) limit = std::make_unique<ad::ThreadLimit>(threads);
-  Session s = build_session(cfg);  // data and dimension problems surface here, before anything is written
+  Session s = session_of(cfg, a.positional[0]);  // data and dimension problems surface here, before anything is written
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error(dir.string() + ": cannot create the run directory: " + ec.message());
   if (!resume) write_json(dir / kConfigFile, cfg);

@@ -32,7 +32,7 @@ int cmd_validate(int argc, char** argv) {
                        cfg["data"]["dir"].get<std::string>() == ebm::data::kFashionMnistDir &&
                        !std::filesystem::exists(ebm::data::kFashionMnistDir, ec);
   if (!lazy_download) {
-    Session s = build_session(cfg);  // loads the data: catches corrupt files and dimension mismatches
+    Session s = session_of(cfg, a.positional[0]);  // loads the data: catches corrupt files and dimension mismatches
     std::fprintf(stderr, "%s: OK (%lld examples x %lld dims, model %s with %lld parameters, objective %s)\n", a.positional[0].c_str(),
                  (long long)s.data.x.rows(), (long long)s.data.x.cols(), s.model->name().c_str(), (long long)s.model->num_parameters(),
                  s.objective->name().c_str());
