@@ -2,11 +2,14 @@
 // /work/shared/bench/torch_reference.py (same flags, same JSON rows). See bench/README.md.
 //
 //   ebm-bench [--only W] [--size small|mid|large|all] [--threads N] [--check]
-//             [--min-time S] [--budget S] [--max-reps N] [--method PREFIX]
+//             [--min-time S] [--budget S] [--max-reps N] [--method PREFIX] [--unsharded]
 //
-// Timing mode runs in float32, --check in float64 (one evaluation per workload, z = 0 in Langevin).
-// Every workload owns one tape. Loop-invariant leaves (θ, X, V, unit vectors) are put on it once, then
-// each iteration rewinds to the mark after them: after the first iteration nothing is allocated on the tape.
+// Timing mode runs in float32, --check in float64 (one evaluation per workload, z = 0 in Langevin). Timing
+// reports each workload's fastest method (the others under "alt"); --check prints a row per method, and
+// compare.py checks the last one of each workload, so check a method family with --method or --unsharded.
+// Every method owns its tapes. Loop-invariant leaves (θ, X, V, unit vectors) are put on them once, then
+// each iteration rewinds to the mark after them: after the first iteration nothing is allocated on a tape.
+// The row_shards methods run the batch as two fixed row shards in one parallel region (see "row shards").
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -145,18 +148,116 @@ void report_grads(Outputs<T>* out, const Var<T>& L, const std::vector<Var<T>>& g
   for (size_t k = 0; k < gs.size(); ++k) out->emplace_back(std::string("g") + kParamNames[k], gs[k].value());
 }
 
+// ------------------------------------------------------------------------------------------- row shards
+// The `row_shards` methods split the batch into kShards fixed row ranges (ad::split_rows), each with its own
+// tape holding θ and its rows, bound once; one parallel region (ad::for_each_shard) runs every shard's whole
+// computation. Row-mean losses are each shard's row sum over B; gradients are added in shard order
+// (ad::add_in_order). The shard count is fixed, not the thread count, so 1 and 2 threads give the same bits.
+constexpr int kShards = 2;
+
+template <class T>
+struct Shard {
+  std::shared_ptr<Tape<T>> tape = make_tape<T>();
+  ad::RowRange rows;
+  Params<T> P;
+  Var<T> X, V;  // this shard's rows of X (a variable when wanted) and of V
+  typename Tape<T>::Mark mark;
+  std::vector<Var<T>> grads;  // this iteration's ∇θ of its part of the loss
+  Var<T> out;                 // this iteration's per-row output (score, hvp)
+  T loss = 0;
+};
+
+template <class T>
+using Shards = std::shared_ptr<std::vector<Shard<T>>>;
+
+template <class T>
+Shards<T> make_shards(const Problem<T>& pb, bool theta_variable, bool x_variable) {
+  auto shards = std::make_shared<std::vector<Shard<T>>>(kShards);
+  const std::vector<ad::RowRange> ranges = ad::split_rows(pb.B, kShards);
+  for (int s = 0; s < kShards; ++s) {
+    Shard<T>& sh = (*shards)[static_cast<size_t>(s)];
+    sh.rows = ranges[static_cast<size_t>(s)];
+    sh.P = put(*sh.tape, pb.theta, theta_variable);
+    const Tensor<T> xs = ad::rows_of(pb.X, sh.rows);
+    sh.X = x_variable ? sh.tape->variable(xs) : sh.tape->constant(xs);
+    sh.V = sh.tape->constant(ad::rows_of(pb.V, sh.rows));
+    sh.mark = sh.tape->mark();
+  }
+  return shards;
+}
+
+/// ∇θ of Σ_shards part(shard), each part recorded on its shard's tape; returns the loss, fills `grads`.
+template <class T, class Part>
+T sharded_loss_grad(std::vector<Shard<T>>& shards, std::array<Tensor<T>, 6>& grads, Part part) {
+  ad::for_each_shard(kShards, [&](int s) {
+    Shard<T>& sh = shards[static_cast<size_t>(s)];
+    sh.tape->rewind(sh.mark);
+    const Var<T> L = part(sh);
+    sh.grads = ad::grad<T>({L}, sh.P.list(), {}, true);
+    sh.loss = L.item();
+  });
+  T loss = 0;
+  for (const Shard<T>& sh : shards) loss += sh.loss;
+  for (size_t k = 0; k < grads.size(); ++k) {
+    std::vector<const T*> parts;
+    for (const Shard<T>& sh : shards) parts.push_back(sh.grads[k].data());
+    ad::add_in_order(grads[k], parts);
+  }
+  return loss;
+}
+
+template <class T>
+std::array<Tensor<T>, 6> zeros_like(const std::array<Tensor<T>, 6>& theta) {
+  std::array<Tensor<T>, 6> z;
+  for (size_t k = 0; k < z.size(); ++k) z[k] = Tensor<T>(theta[k].shape());
+  return z;
+}
+
+template <class T>
+void report_sharded_grads(Outputs<T>* out, T loss, const std::array<Tensor<T>, 6>& grads) {
+  if (!out) return;
+  out->emplace_back("loss", Tensor<T>::scalar(loss));
+  for (size_t k = 0; k < grads.size(); ++k) out->emplace_back(std::string("g") + kParamNames[k], grads[k]);
+}
+
+/// The shards' per-row outputs stacked in row order: [B, cols].
+template <class T>
+Tensor<T> stacked_outputs(const std::vector<Shard<T>>& shards, int64_t B) {
+  const int64_t cols = shards.front().out.shape().cols();
+  Tensor<T> t(Shape{B, cols});
+  for (const Shard<T>& sh : shards) std::copy_n(sh.out.data(), sh.rows.size() * cols, t.data() + sh.rows.begin * cols);
+  return t;
+}
+
+template <class T>
+double sharded_output_total(const std::vector<Shard<T>>& shards) {
+  double s = 0;
+  for (const Shard<T>& sh : shards) s += total(sh.out);
+  return s;
+}
+
 template <class T>
 std::vector<Method<T>> energy_grad(const Problem<T>& pb, bool) {
   auto tape = make_tape<T>();
   const Params<T> P = put(*tape, pb.theta, true);
   const Var<T> X = tape->constant(pb.X);
   const auto mark = tape->mark();
+  const Shards<T> shards = make_shards(pb, true, false);
+  auto grads = std::make_shared<std::array<Tensor<T>, 6>>(zeros_like(pb.theta));
+  const T inv_B = T(1) / static_cast<T>(pb.B);
   return {{"autograd", [=](Outputs<T>* out) {
              tape->rewind(mark);
              const Var<T> L = ad::mean(energy(X, P));
              const auto gs = ad::grad<T>({L}, P.list());
              report_grads(out, L, gs);
              return static_cast<double>(L.item());
+           }},
+          {"row_shards", [=](Outputs<T>* out) {
+             const T L = sharded_loss_grad(*shards, *grads, [&](Shard<T>& sh) {
+               return ad::sum(energy(sh.X, sh.P)) * inv_B;
+             });
+             report_sharded_grads(out, L, *grads);
+             return static_cast<double>(L);
            }}};
 }
 
@@ -166,11 +267,21 @@ std::vector<Method<T>> score(const Problem<T>& pb, bool) {
   const Params<T> P = put(*tape, pb.theta, false);
   const Var<T> X = tape->variable(pb.X);
   const auto mark = tape->mark();
+  const Shards<T> shards = make_shards(pb, false, true);
   return {{"autograd", [=](Outputs<T>* out) {
              tape->rewind(mark);
              const Var<T> s = ad::grad(ad::sum(energy(X, P)), X);
              if (out) out->emplace_back("s", s.value());
              return total(s);
+           }},
+          {"row_shards", [=, B = pb.B](Outputs<T>* out) {
+             ad::for_each_shard(kShards, [&](int k) {
+               Shard<T>& sh = (*shards)[static_cast<size_t>(k)];
+               sh.tape->rewind(sh.mark);
+               sh.out = ad::grad(ad::sum(energy(sh.X, sh.P)), sh.X);
+             });
+             if (out) out->emplace_back("s", stacked_outputs(*shards, B));
+             return sharded_output_total(*shards);
            }}};
 }
 
@@ -180,6 +291,7 @@ std::vector<Method<T>> hvp(const Problem<T>& pb, bool) {
   const Params<T> P = put(*tape, pb.theta, false);
   const Var<T> X = tape->variable(pb.X), V = tape->constant(pb.V);
   const auto mark = tape->mark();
+  const Shards<T> shards = make_shards(pb, false, true);
   auto method = [=](ad::HvpMode mode) {
     return [=](Outputs<T>* out) {
       tape->rewind(mark);
@@ -188,8 +300,21 @@ std::vector<Method<T>> hvp(const Problem<T>& pb, bool) {
       return total(hv);
     };
   };
+  auto sharded = [=, B = pb.B](ad::HvpMode mode) {
+    return [=](Outputs<T>* out) {
+      ad::for_each_shard(kShards, [&](int k) {
+        Shard<T>& sh = (*shards)[static_cast<size_t>(k)];
+        sh.tape->rewind(sh.mark);
+        sh.out = ad::hvp(ad::sum(energy(sh.X, sh.P)), sh.X, sh.V, false, mode);
+      });
+      if (out) out->emplace_back("hv", stacked_outputs(*shards, B));
+      return sharded_output_total(*shards);
+    };
+  };
   return {{"fwd_over_rev", method(ad::HvpMode::forward_over_reverse)},
-          {"rev_over_rev", method(ad::HvpMode::reverse_over_reverse)}};
+          {"rev_over_rev", method(ad::HvpMode::reverse_over_reverse)},
+          {"row_shards(fwd_over_rev)", sharded(ad::HvpMode::forward_over_reverse)},
+          {"row_shards(rev_over_rev)", sharded(ad::HvpMode::reverse_over_reverse)}};
 }
 
 template <class T>
@@ -198,18 +323,37 @@ std::vector<Method<T>> ssm_step(const Problem<T>& pb, bool) {
   const Params<T> P = put(*tape, pb.theta, true);
   const Var<T> X = tape->variable(pb.X), V = tape->constant(pb.V);
   const auto mark = tape->mark();
+  // Per row: ½‖g‖² − vᵀ(H v), g = ∇ₓE; the mean over rows (a shard: its row sum over B).
+  auto row_losses = [](const Var<T>& X, const Var<T>& V, const Params<T>& P, bool forward) {
+    const Var<T> g = ad::grad(ad::sum(energy(X, P)), X, true);
+    const Var<T> hv = forward ? ad::jvp<T>({g}, {X}, {V}, true)[0] : ad::grad<T>({g}, {X}, {V}, true)[0];
+    return 0.5 * ad::sum(g * g, 1) - ad::sum(V * hv, 1);
+  };
   auto method = [=](bool forward) {
     return [=](Outputs<T>* out) {
       tape->rewind(mark);
-      const Var<T> g = ad::grad(ad::sum(energy(X, P)), X, true);
-      const Var<T> hv = forward ? ad::jvp<T>({g}, {X}, {V}, true)[0] : ad::grad<T>({g}, {X}, {V}, true)[0];
-      const Var<T> L = ad::mean(0.5 * ad::sum(g * g, 1) - ad::sum(V * hv, 1));
+      const Var<T> L = ad::mean(row_losses(X, V, P, forward));
       const auto gs = ad::grad<T>({L}, P.list());
       report_grads(out, L, gs);
       return static_cast<double>(L.item());
     };
   };
-  return {{"rev_over_rev", method(false)}, {"rev_over_fwd_over_rev", method(true)}};
+  const Shards<T> shards = make_shards(pb, true, true);
+  auto grads = std::make_shared<std::array<Tensor<T>, 6>>(zeros_like(pb.theta));
+  const T inv_B = T(1) / static_cast<T>(pb.B);
+  auto sharded = [=](bool forward) {
+    return [=](Outputs<T>* out) {
+      const T L = sharded_loss_grad(*shards, *grads, [&](Shard<T>& sh) {
+        return ad::sum(row_losses(sh.X, sh.V, sh.P, forward)) * inv_B;
+      });
+      report_sharded_grads(out, L, *grads);
+      return static_cast<double>(L);
+    };
+  };
+  return {{"rev_over_rev", method(false)},
+          {"rev_over_fwd_over_rev", method(true)},
+          {"row_shards(rev_over_rev)", sharded(false)},
+          {"row_shards(rev_over_fwd_over_rev)", sharded(true)}};
 }
 
 // tr H_n by d HVPs along the unit vectors e_k, each for the whole batch at once. Two ways: the engine's
@@ -248,7 +392,21 @@ std::vector<Method<T>> sm_exact_step(const Problem<T>& pb, bool) {
       return static_cast<double>(L.item());
     };
   };
-  return {{"rev_over_rev_loop", method(false)}, {"batched_fwd_over_rev(hessian_trace)", method(true)}};
+  const Shards<T> shards = make_shards(pb, true, true);
+  auto grads = std::make_shared<std::array<Tensor<T>, 6>>(zeros_like(pb.theta));
+  const T inv_B = T(1) / static_cast<T>(pb.B);
+  auto sharded = [=](Outputs<T>* out) {
+    const T L = sharded_loss_grad(*shards, *grads, [&](Shard<T>& sh) {
+      const Var<T> f = ad::sum(energy(sh.X, sh.P));
+      const Var<T> g = ad::grad(f, sh.X, true);
+      return ad::sum(0.5 * ad::sum(g * g, 1) - ad::hessian_trace(f, sh.X, true, g)) * inv_B;
+    });
+    report_sharded_grads(out, L, *grads);
+    return static_cast<double>(L);
+  };
+  return {{"rev_over_rev_loop", method(false)},
+          {"batched_fwd_over_rev(hessian_trace)", method(true)},
+          {"row_shards(batched_fwd_over_rev(hessian_trace))", sharded}};
 }
 
 template <class T>
@@ -258,6 +416,9 @@ std::vector<Method<T>> dsm_step(const Problem<T>& pb, bool) {
   const Var<T> V = tape->constant(pb.V);
   const auto mark = tape->mark();
   auto xt = std::make_shared<Tensor<T>>(pb.X.shape());
+  const Shards<T> shards = make_shards(pb, true, false);
+  auto xts = std::make_shared<std::vector<Tensor<T>>>();  // each shard's x̃
+  for (const Shard<T>& sh : *shards) xts->emplace_back(Shape{sh.rows.size(), pb.d});
   return {{"autograd", [=, X = pb.X, Vh = pb.V](Outputs<T>* out) {
              tape->rewind(mark);
              for (int64_t i = 0; i < X.numel(); ++i) (*xt)[i] = X[i] + static_cast<T>(kSigma) * Vh[i];
@@ -268,6 +429,21 @@ std::vector<Method<T>> dsm_step(const Problem<T>& pb, bool) {
              const auto gs = ad::grad<T>({L}, P.list());
              report_grads(out, L, gs);
              return static_cast<double>(L.item());
+           }},
+          {"row_shards", [=, X = pb.X, Vh = pb.V, grads = std::make_shared<std::array<Tensor<T>, 6>>(zeros_like(pb.theta)),
+                          inv_B = T(1) / static_cast<T>(pb.B)](Outputs<T>* out) {
+             const T L = sharded_loss_grad(*shards, *grads, [&](Shard<T>& sh) {
+               // x̃ = x + σv for this shard's rows, a fresh variable every iteration as in the unsharded method.
+               Tensor<T>& xs = (*xts)[static_cast<size_t>(&sh - shards->data())];
+               const int64_t at = sh.rows.begin * X.cols();
+               for (int64_t i = 0; i < xs.numel(); ++i) xs[i] = X[at + i] + static_cast<T>(kSigma) * Vh[at + i];
+               const Var<T> Xt = sh.tape->variable(xs);
+               const Var<T> g = ad::grad(ad::sum(energy(Xt, sh.P)), Xt, true);
+               const Var<T> r = g - sh.V / kSigma;
+               return 0.5 * ad::sum(r * r) * inv_B;
+             });
+             report_sharded_grads(out, L, *grads);
+             return static_cast<double>(L);
            }}};
 }
 
@@ -317,6 +493,13 @@ std::vector<Method<T>> langevin(const Problem<T>& pb, bool check) {
     ad::Rng rng{0};
   };
   auto st = std::make_shared<State>(State{pb.V, pb.V, ad::Rng(0)});
+  // row_shards: each shard runs its rows' whole chain on its own tape, with its own noise stream.
+  const Shards<T> shards = make_shards(pb, false, false);
+  auto sst = std::make_shared<std::vector<State>>();
+  for (int s = 0; s < kShards; ++s) {
+    const Tensor<T> v = ad::rows_of(pb.V, (*shards)[static_cast<size_t>(s)].rows);
+    sst->push_back(State{v, v, ad::Rng(0, static_cast<uint64_t>(s) + 1)});
+  }
   return {{"autograd", [=, V0 = pb.V](Outputs<T>* out) {
              std::copy(V0.begin(), V0.end(), st->x.begin());
              langevin_chain(*tape, P, st->x, kLangevinSteps, check ? nullptr : &st->rng, st->z);
@@ -324,24 +507,87 @@ std::vector<Method<T>> langevin(const Problem<T>& pb, bool check) {
              double s = 0;
              for (const T v : st->x) s += v;
              return s;
+           }},
+          {"row_shards", [=, V0 = pb.V](Outputs<T>* out) {
+             ad::for_each_shard(kShards, [&](int k) {
+               Shard<T>& sh = (*shards)[static_cast<size_t>(k)];
+               State& ss = (*sst)[static_cast<size_t>(k)];
+               std::copy_n(V0.data() + sh.rows.begin * V0.cols(), ss.x.numel(), ss.x.begin());
+               langevin_chain(*sh.tape, sh.P, ss.x, kLangevinSteps, check ? nullptr : &ss.rng, ss.z);
+             });
+             Tensor<T> x(V0.shape());
+             for (int k = 0; k < kShards; ++k) {
+               const Tensor<T>& xs = (*sst)[static_cast<size_t>(k)].x;
+               std::copy(xs.begin(), xs.end(), x.data() + (*shards)[static_cast<size_t>(k)].rows.begin * V0.cols());
+             }
+             if (out) out->emplace_back("x", x);
+             double s = 0;
+             for (const T v : x) s += v;
+             return s;
            }}};
 }
 
 /// Contrastive divergence: negatives from K_cd Langevin steps at the current θ, L = mean E(X) - mean
 /// E(x_neg), ∇θ L, one Adam step (torch.optim.Adam). θ and the Adam state persist across iterations.
 template <class T>
+struct CdState {
+  std::array<Tensor<T>, 6> theta, m, v, grads;
+  Tensor<T> x, z;
+  ad::Rng rng{0};
+  int64_t step = 0;
+  std::shared_ptr<Tape<T>> tape = make_tape<T>();
+  // row_shards only: each shard's tape, rows, negatives, noise.
+  std::vector<std::shared_ptr<Tape<T>>> tapes;
+  std::vector<ad::RowRange> rows;
+  std::vector<Tensor<T>> data, xs, zs;  // its rows of X; its chains and their noise
+  std::vector<ad::Rng> rngs;
+  std::vector<std::vector<Var<T>>> shard_grads;
+  std::vector<T> shard_loss;
+
+  explicit CdState(const Problem<T>& pb) : theta(pb.theta), x(pb.V), z(pb.V), rows(ad::split_rows(pb.B, kShards)) {
+    for (int k = 0; k < 6; ++k) m[k] = v[k] = grads[k] = Tensor<T>(pb.theta[k].shape());
+    for (int s = 0; s < kShards; ++s) {
+      tapes.push_back(make_tape<T>());
+      data.push_back(ad::rows_of(pb.X, rows[static_cast<size_t>(s)]));
+      xs.push_back(ad::rows_of(pb.V, rows[static_cast<size_t>(s)]));
+      zs.push_back(xs.back());
+      rngs.emplace_back(0, static_cast<uint64_t>(s) + 1);
+    }
+    shard_grads.resize(kShards);
+    shard_loss.resize(kShards);
+  }
+
+  /// Adam, written as torch 1.13's _single_tensor_adam.
+  void adam(const std::array<const T*, 6>& gs) {
+    ++step;
+    const double bc1 = 1.0 - std::pow(kBeta1, static_cast<double>(step));
+    const double bc2 = 1.0 - std::pow(kBeta2, static_cast<double>(step));
+    const T step_size = static_cast<T>(kLr / bc1), bc2_sqrt = static_cast<T>(std::sqrt(bc2));
+    const T b1 = static_cast<T>(kBeta1), b2 = static_cast<T>(kBeta2), eps = static_cast<T>(kAdamEps);
+    const T c1 = static_cast<T>(1.0 - kBeta1), c2 = static_cast<T>(1.0 - kBeta2);
+    for (int k = 0; k < 6; ++k) {
+      const T* g = gs[static_cast<size_t>(k)];
+      T *p = theta[k].data(), *mk = m[k].data(), *vk = v[k].data();
+      parallel_rows(theta[k].numel(), [=](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          mk[i] = mk[i] * b1 + c1 * g[i];
+          vk[i] = vk[i] * b2 + c2 * (g[i] * g[i]);
+          const T denom = std::sqrt(vk[i]) / bc2_sqrt + eps;
+          p[i] = p[i] - step_size * (mk[i] / denom);
+        }
+      });
+    }
+  }
+};
+
+template <class T>
 std::vector<Method<T>> cd_step(const Problem<T>& pb, bool check) {
-  struct State {
-    std::array<Tensor<T>, 6> theta, m, v;
-    Tensor<T> x, z;
-    ad::Rng rng{0};
-    int64_t step = 0;
-    std::shared_ptr<Tape<T>> tape = make_tape<T>();
+  auto st = std::make_shared<CdState<T>>(pb);
+  auto sst = std::make_shared<CdState<T>>(pb);
+  auto report = [](Outputs<T>* out, const CdState<T>& s, const Tensor<T>& x_neg) {
+    out->emplace_back("x_neg", x_neg);
+    for (int k = 0; k < 6; ++k) out->emplace_back(std::string(kParamNames[k]) + "_new", s.theta[k]);
   };
-  auto st = std::make_shared<State>();
-  st->theta = pb.theta;
-  for (int k = 0; k < 6; ++k) st->m[k] = st->v[k] = Tensor<T>(pb.theta[k].shape());
-  st->x = st->z = pb.V;
   return {{"autograd+Adam", [=, X = pb.X, V0 = pb.V](Outputs<T>* out) {
              Tape<T>& tape = *st->tape;
              tape.clear();
@@ -352,31 +598,49 @@ std::vector<Method<T>> cd_step(const Problem<T>& pb, bool check) {
              const Params<T> P = put(tape, st->theta, true);
              const Var<T> L = ad::mean(energy(tape.constant(X), P)) - ad::mean(energy(tape.constant(st->x), P));
              const auto gs = ad::grad<T>({L}, P.list());
-             // Adam, written as torch 1.13's _single_tensor_adam.
-             ++st->step;
-             const double bc1 = 1.0 - std::pow(kBeta1, static_cast<double>(st->step));
-             const double bc2 = 1.0 - std::pow(kBeta2, static_cast<double>(st->step));
-             const T step_size = static_cast<T>(kLr / bc1), bc2_sqrt = static_cast<T>(std::sqrt(bc2));
-             const T b1 = static_cast<T>(kBeta1), b2 = static_cast<T>(kBeta2), eps = static_cast<T>(kAdamEps);
-             const T c1 = static_cast<T>(1.0 - kBeta1), c2 = static_cast<T>(1.0 - kBeta2);
-             for (int k = 0; k < 6; ++k) {
-               const T* g = gs[k].data();
-               T *p = st->theta[k].data(), *m = st->m[k].data(), *v = st->v[k].data();
-               parallel_rows(st->theta[k].numel(), [=](int64_t lo, int64_t hi) {
-                 for (int64_t i = lo; i < hi; ++i) {
-                   m[i] = m[i] * b1 + c1 * g[i];
-                   v[i] = v[i] * b2 + c2 * (g[i] * g[i]);
-                   const T denom = std::sqrt(v[i]) / bc2_sqrt + eps;
-                   p[i] = p[i] - step_size * (m[i] / denom);
-                 }
-               });
-             }
+             st->adam({gs[0].data(), gs[1].data(), gs[2].data(), gs[3].data(), gs[4].data(), gs[5].data()});
              if (out) {
                report_grads(out, L, gs);
-               out->emplace_back("x_neg", st->x);
-               for (int k = 0; k < 6; ++k) out->emplace_back(std::string(kParamNames[k]) + "_new", st->theta[k]);
+               report(out, *st, st->x);
              }
              return static_cast<double>(L.item());
+           }},
+          {"row_shards(autograd+Adam)", [=, V0 = pb.V, inv_B = T(1) / static_cast<T>(pb.B)](Outputs<T>* out) {
+             CdState<T>& s = *sst;
+             ad::for_each_shard(kShards, [&](int k) {
+               const size_t i = static_cast<size_t>(k);
+               Tape<T>& tape = *s.tapes[i];
+               const ad::RowRange r = s.rows[i];
+               tape.clear();
+               const Params<T> Pc = put(tape, s.theta, false);
+               std::copy_n(V0.data() + r.begin * V0.cols(), s.xs[i].numel(), s.xs[i].begin());
+               langevin_chain(tape, Pc, s.xs[i], kCdSteps, check ? nullptr : &s.rngs[i], s.zs[i]);
+               tape.clear();
+               const Params<T> P = put(tape, s.theta, true);
+               const Var<T> L = (ad::sum(energy(tape.constant(s.data[i]), P)) - ad::sum(energy(tape.constant(s.xs[i]), P))) * inv_B;
+               s.shard_grads[i] = ad::grad<T>({L}, P.list());
+               s.shard_loss[i] = L.item();
+             });
+             std::array<const T*, 6> gs;
+             for (size_t k = 0; k < 6; ++k) {
+               std::vector<const T*> parts;
+               for (const auto& g : s.shard_grads) parts.push_back(g[k].data());
+               ad::add_in_order(s.grads[k], parts);
+               gs[k] = s.grads[k].data();
+             }
+             T L = 0;
+             for (const T l : s.shard_loss) L += l;
+             if (out) {
+               report_sharded_grads(out, L, s.grads);  // before Adam's step: the gradients at the old θ
+               Tensor<T> x_neg(V0.shape());
+               for (size_t k = 0; k < s.xs.size(); ++k)
+                 std::copy(s.xs[k].begin(), s.xs[k].end(), x_neg.data() + s.rows[k].begin * V0.cols());
+               s.adam(gs);
+               report(out, s, x_neg);
+             } else {
+               s.adam(gs);
+             }
+             return static_cast<double>(L);
            }}};
 }
 
@@ -450,7 +714,7 @@ double round6(double x) { return std::round(x * 1e6) / 1e6; }
 struct Args {
   std::string only, size = "all", method;  // method: time only the method whose name starts with this
   int threads = 2, max_reps = 5000;
-  bool check = false;
+  bool check = false, unsharded = false;  // unsharded: leave out the row_shards methods
   double min_time = 1.0, budget = 25.0;
 };
 
@@ -467,6 +731,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--method") a.method = next();
     else if (k == "--threads") a.threads = std::stoi(next());
     else if (k == "--check") a.check = true;
+    else if (k == "--unsharded") a.unsharded = true;
     else if (k == "--min-time") a.min_time = std::stod(next());
     else if (k == "--budget") a.budget = std::stod(next());
     else if (k == "--max-reps") a.max_reps = std::stoi(next());
@@ -477,6 +742,12 @@ Args parse(int argc, char** argv) {
   if (a.size != "all" && a.size != "small" && a.size != "mid" && a.size != "large")
     throw std::invalid_argument("unknown size " + a.size);
   return a;
+}
+
+/// The methods --method and --unsharded leave in.
+bool selected(const Args& args, const std::string& method) {
+  if (method.rfind(args.method, 0) != 0) return false;
+  return !(args.unsharded && method.rfind("row_shards", 0) == 0);
 }
 
 void run_check(const Args& args, const std::vector<std::string>& workloads, const std::vector<Size>& sizes) {
@@ -494,6 +765,7 @@ void run_check(const Args& args, const std::vector<std::string>& workloads, cons
       if (!runs_at(w, s.name)) continue;
       const Problem<double> pb = make_problem<double>(s);
       for (const Method<double>& m : make(w, pb, true)) {
+        if (!selected(args, m.name)) continue;
         Outputs<double> out;
         const double value = m.run(&out);
         json outs;
@@ -512,11 +784,12 @@ void run_timing(const Args& args, const std::vector<std::string>& workloads, con
       const Problem<float> pb = make_problem<float>(s);
       std::vector<Timing> res;
       for (const Method<float>& m : make(w, pb, false)) {
-        if (m.name.rfind(args.method, 0) != 0) continue;
+        if (!selected(args, m.name)) continue;
         Timing t = bench([&](void*) { return m.run(nullptr); }, args.min_time, args.max_reps, args.budget);
         t.method = m.name;
         res.push_back(t);
       }
+      if (res.empty()) continue;  // --method / --unsharded left no method of this workload
       std::sort(res.begin(), res.end(), [](const Timing& a, const Timing& b) { return a.median_ms < b.median_ms; });
       json row{{"impl", "ours"},          {"workload", w},       {"size", s.name},
                {"threads", args.threads}, {"ms_median", round6(res[0].median_ms)},

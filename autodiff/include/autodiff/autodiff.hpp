@@ -1,11 +1,12 @@
 #pragma once
-// Everything a user of the engine needs: tensors, tapes, ops, transforms, gradcheck, random numbers and tape-free
-// products (linalg.hpp).
+// Everything a user of the engine needs: tensors, tapes, ops, transforms, gradcheck, random numbers, row shards
+// (shards.hpp) and tape-free products (linalg.hpp).
 #include "autodiff/finite.hpp"
 #include "autodiff/gradcheck.hpp"
 #include "autodiff/linalg.hpp"
 #include "autodiff/ops.hpp"
 #include "autodiff/random.hpp"
+#include "autodiff/shards.hpp"
 #include "autodiff/tape.hpp"
 #include "autodiff/tensor.hpp"
 #include "autodiff/threads.hpp"
