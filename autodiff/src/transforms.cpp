@@ -107,6 +107,23 @@ std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<V
     if (!create_graph) no_grad.emplace(tape);
     const auto [lo, hi] = id_range(outputs, inputs);
     std::vector<Var<T>> adj(hi >= lo ? hi - lo + 1 : 0);
+    // Note [Adjoint sums in place]: without create_graph nothing will differentiate this sweep, so a sum that
+    // the sweep itself made for one adjoint (owned[j]: adj[j] holds it and nothing else does) takes further
+    // contributions in place. A weight used in k places then costs one new buffer instead of k - 1; the
+    // values are the same bits (a + g either way). Anything a rule returns may be shared (an add's rule hands
+    // its upstream adjoint to both inputs), so only sums made here are owned.
+    std::vector<char> owned(adj.size(), 0);
+    auto accumulate = [&](uint32_t j, const Var<T>& g) {
+      Var<T>& a = adj[j];
+      if (owned[j]) {
+        T* y = detail::mutable_data(a);
+        kernels::zip_flat(y, 1, g.data(), 1, y, a.numel(), [](auto u, auto v) { return u + v; });
+        return;
+      }
+      const bool sum = a.defined() && g.defined();
+      a = ops::acc(a, g);
+      owned[j] = !create_graph && sum;
+    };
     if (hi >= lo) {
       const std::vector<char> dep = dependents(impl, lo, hi, inputs);
       for (size_t j = 0; j < outputs.size(); ++j) {
@@ -122,7 +139,7 @@ std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<V
           seed = grad_outputs[j];
         }
         const uint32_t id = outputs[j].id();
-        if (id >= lo && dep[id - lo]) adj[id - lo] = ops::acc(adj[id - lo], seed);
+        if (id >= lo && dep[id - lo]) accumulate(id - lo, seed);
       }
       for (uint32_t i = hi + 1; i-- > lo;) {
         if (!dep[i - lo] || !adj[i - lo].defined()) continue;
@@ -142,9 +159,10 @@ std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<V
           if (gin[k].shape() != impl.nodes[in].shape)
             throw std::logic_error(std::string("grad: the rule of '") + node.rule->name + "' gave an adjoint of shape " +
                                    gin[k].shape().str() + " for an input of shape " + impl.nodes[in].shape.str());
-          adj[in - lo] = ops::acc(adj[in - lo], gin[k]);
+          accumulate(in - lo, gin[k]);
         }
         adj[i - lo] = Var<T>();  // a node's adjoint is complete and used once
+        owned[i - lo] = 0;
       }
     }
     for (const Var<T>& x : inputs) {

@@ -331,3 +331,31 @@ TEST_CASE("hessian_trace with more directions than one batched chunk (d = 70)") 
   }
   for (int64_t r = 0; r < n; ++r) CHECK(tr[r] == doctest::Approx(ref[r]).epsilon(1e-12));
 }
+
+TEST_CASE("adjoint sums in place (no create_graph) never write into an adjoint that is shared") {
+  // adj[u] is a sum of two contributions (u feeds two products), and u = x + y, the last use of both x and y,
+  // hands that one sum to both: adj[x] and adj[y] are then the same node. Their earlier uses (x e, y h, recorded
+  // before u) add to them afterwards; an add in place into the shared node would put y's term into x's gradient.
+  // Closed form: f = Σ (u a + u b + x e + y h), u = x + y: ∂f/∂x = a + b + e, ∂f/∂y = a + b + h. With
+  // create_graph (never in place) too.
+  const Shape s{4, 3};
+  const Tensor<double> x0 = test::uniform(s, -1, 1, 11), y0 = test::uniform(s, -1, 1, 12);
+  Tensor<double> k[4];
+  for (int i = 0; i < 4; ++i) k[i] = test::uniform(s, -2, 2, 20 + static_cast<uint64_t>(i));
+  for (const bool create_graph : {false, true}) {
+    CAPTURE(create_graph);
+    Tape<double> tape;
+    const Var<double> x = tape.variable(x0), y = tape.variable(y0);
+    Var<double> c[4];
+    for (int i = 0; i < 4; ++i) c[i] = tape.constant(k[i]);
+    const Var<double> xe = x * c[2], yh = y * c[3];  // recorded before u: their adjoints arrive after u's
+    const Var<double> u = x + y;
+    const Var<double> f = ad::sum(u * c[0] + u * c[1] + xe + yh);
+    const auto g = ad::grad<double>({f}, {x, y}, {}, create_graph);
+    const Tensor<double> gx = g[0].value(), gy = g[1].value();
+    for (int64_t i = 0; i < s.numel(); ++i) {
+      CHECK(gx[i] == doctest::Approx(k[0][i] + k[1][i] + k[2][i]).epsilon(1e-14));
+      CHECK(gy[i] == doctest::Approx(k[0][i] + k[1][i] + k[3][i]).epsilon(1e-14));
+    }
+  }
+}
