@@ -91,6 +91,26 @@ struct Args {
   double min_time = 1.0, budget = 25.0;
 };
 
+const char* const kUsage = R"(usage: ebm-bench [--only W] [--size small|mid|large|all] [--threads N] [--check]
+                 [--min-time S] [--budget S] [--max-reps N] [--method PREFIX] [--unsharded]
+
+The EBM workloads of /work/shared/bench/WORKLOADS.md on this engine; one JSON row per workload and size on
+standard output, as torch_reference.py prints them (compare them with compare.py; see bench/README.md).
+
+  --only W          one workload: energy_grad score hvp ssm_step sm_exact_step dsm_step langevin cd_step
+                    (default: all)
+  --size S          small, mid (sm_exact_step only), large or all (default: all)
+  --threads N       threads for the engine's kernels and row shards (default: 2)
+  --check           float64, one evaluation per method, output checksums instead of timings (one row per
+                    method; compare.py --check checks the last row of each workload: select with --method)
+  --min-time S      float32 timing: enough repetitions to fill about S seconds, at least 5 (default: 1.0),
+  --budget S        but no more than fit in S seconds, at least 3 (default: 25),
+  --max-reps N      and at most N (default: 5000); each method's median and min are reported
+  --method PREFIX   only the methods whose name starts with PREFIX (e.g. row_shards, autograd)
+  --unsharded       leave out the row_shards methods
+  --help            this text
+)";
+
 Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
@@ -99,6 +119,10 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(k + " needs a value");
       return argv[++i];
     };
+    if (k == "--help" || k == "-h") {
+      std::cout << kUsage;
+      std::exit(0);
+    }
     if (k == "--only") a.only = next();
     else if (k == "--size") a.size = next();
     else if (k == "--method") a.method = next();
@@ -199,7 +223,7 @@ int main(int argc, char** argv) {
     if (args.check) run_check(args, workloads, sizes);
     else run_timing(args, workloads, sizes);
   } catch (const std::exception& e) {
-    std::cerr << "ebm-bench: " << e.what() << "\n";
+    std::cerr << "ebm-bench: " << e.what() << " (ebm-bench --help for usage)\n";
     return 1;
   }
   return 0;
