@@ -27,6 +27,7 @@ constexpr int kShards = 2;
 template <class T>
 struct Shard {
   std::shared_ptr<Tape<T>> tape = make_tape<T>();
+  int index = 0;  // its place in the shard list
   ad::RowRange rows;
   Params<T> P;
   Var<T> X, V;  // this shard's rows of X (a variable when wanted) and of V
@@ -45,6 +46,7 @@ Shards<T> make_shards(const Problem<T>& pb, bool theta_variable, bool x_variable
   const std::vector<ad::RowRange> ranges = ad::split_rows(pb.B, kShards);
   for (int s = 0; s < kShards; ++s) {
     Shard<T>& sh = (*shards)[static_cast<size_t>(s)];
+    sh.index = s;
     sh.rows = ranges[static_cast<size_t>(s)];
     sh.P = put(*sh.tape, pb.theta, theta_variable);
     const Tensor<T> xs = ad::rows_of(pb.X, sh.rows);
@@ -108,6 +110,37 @@ double sharded_output_total(const std::vector<Shard<T>>& shards) {
   double s = 0;
   for (const Shard<T>& sh : shards) s += total(sh.out);
   return s;
+}
+
+/// A row_shards method for a row-mean loss: row_sum(shard) is the sum of the shard's per-row losses, recorded on
+/// its tape; the method divides it by B, and reports the loss and the shards' θ-gradients added in shard order.
+template <class T, class RowSum>
+std::function<double(Outputs<T>*)> sharded_mean_loss(const Problem<T>& pb, bool x_variable, bool record_sweep,
+                                                     RowSum row_sum) {
+  const Shards<T> shards = make_shards(pb, true, x_variable);
+  auto grads = std::make_shared<std::array<Tensor<T>, 6>>(zeros_like(pb.theta));
+  const T inv_B = T(1) / static_cast<T>(pb.B);
+  return [=](Outputs<T>* out) {
+    const T L = sharded_loss_grad(*shards, *grads, record_sweep, [&](Shard<T>& sh) { return row_sum(sh) * inv_B; });
+    report_sharded_grads(out, L, *grads);
+    return static_cast<double>(L);
+  };
+}
+
+/// A row_shards method for a per-row result (θ constants, X a variable): rows(shard) is the shard's [rows, d]
+/// result; it is reported under `name`, stacked in row order.
+template <class T, class Rows>
+std::function<double(Outputs<T>*)> sharded_rows(const Problem<T>& pb, const std::string& name, Rows rows) {
+  const Shards<T> shards = make_shards(pb, false, true);
+  return [=, B = pb.B](Outputs<T>* out) {
+    ad::for_each_shard(kShards, [&](int k) {
+      Shard<T>& sh = (*shards)[static_cast<size_t>(k)];
+      sh.tape->rewind(sh.mark);
+      sh.out = rows(sh);
+    });
+    if (out) out->emplace_back(name, stacked_outputs(*shards, B));
+    return sharded_output_total(*shards);
+  };
 }
 
 }  // namespace bench

@@ -7,16 +7,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "autodiff/autodiff.hpp"
-#include <stdexcept>
-
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include "autodiff/autodiff.hpp"
 #include "problem.hpp"
 #include "row_shards.hpp"
 
@@ -28,9 +27,6 @@ std::vector<Method<T>> energy_grad(const Problem<T>& pb, bool) {
   const Params<T> P = put(*tape, pb.theta, true);
   const Var<T> X = tape->constant(pb.X);
   const auto mark = tape->mark();
-  const Shards<T> shards = make_shards(pb, true, false);
-  auto grads = std::make_shared<std::array<Tensor<T>, 6>>(zeros_like(pb.theta));
-  const T inv_B = T(1) / static_cast<T>(pb.B);
   return {{"autograd", [=](Outputs<T>* out) {
              tape->rewind(mark);
              const Var<T> L = ad::mean(energy(X, P));
@@ -38,13 +34,7 @@ std::vector<Method<T>> energy_grad(const Problem<T>& pb, bool) {
              report_grads(out, L, gs);
              return static_cast<double>(L.item());
            }},
-          {"row_shards", [=](Outputs<T>* out) {
-             const T L = sharded_loss_grad(*shards, *grads, true, [&](Shard<T>& sh) {
-               return ad::sum(energy(sh.X, sh.P)) * inv_B;
-             });
-             report_sharded_grads(out, L, *grads);
-             return static_cast<double>(L);
-           }}};
+          {"row_shards", sharded_mean_loss(pb, false, true, [](Shard<T>& sh) { return ad::sum(energy(sh.X, sh.P)); })}};
 }
 
 template <class T>
@@ -53,22 +43,13 @@ std::vector<Method<T>> score(const Problem<T>& pb, bool) {
   const Params<T> P = put(*tape, pb.theta, false);
   const Var<T> X = tape->variable(pb.X);
   const auto mark = tape->mark();
-  const Shards<T> shards = make_shards(pb, false, true);
   return {{"autograd", [=](Outputs<T>* out) {
              tape->rewind(mark);
              const Var<T> s = ad::grad(ad::sum(energy(X, P)), X);
              if (out) out->emplace_back("s", s.value());
              return total(s);
            }},
-          {"row_shards", [=, B = pb.B](Outputs<T>* out) {
-             ad::for_each_shard(kShards, [&](int k) {
-               Shard<T>& sh = (*shards)[static_cast<size_t>(k)];
-               sh.tape->rewind(sh.mark);
-               sh.out = ad::grad(ad::sum(energy(sh.X, sh.P)), sh.X);
-             });
-             if (out) out->emplace_back("s", stacked_outputs(*shards, B));
-             return sharded_output_total(*shards);
-           }}};
+          {"row_shards", sharded_rows(pb, "s", [](Shard<T>& sh) { return ad::grad(ad::sum(energy(sh.X, sh.P)), sh.X); })}};
 }
 
 template <class T>
@@ -77,7 +58,6 @@ std::vector<Method<T>> hvp(const Problem<T>& pb, bool) {
   const Params<T> P = put(*tape, pb.theta, false);
   const Var<T> X = tape->variable(pb.X), V = tape->constant(pb.V);
   const auto mark = tape->mark();
-  const Shards<T> shards = make_shards(pb, false, true);
   auto method = [=](ad::HvpMode mode) {
     return [=](Outputs<T>* out) {
       tape->rewind(mark);
@@ -86,16 +66,10 @@ std::vector<Method<T>> hvp(const Problem<T>& pb, bool) {
       return total(hv);
     };
   };
-  auto sharded = [=, B = pb.B](ad::HvpMode mode) {
-    return [=](Outputs<T>* out) {
-      ad::for_each_shard(kShards, [&](int k) {
-        Shard<T>& sh = (*shards)[static_cast<size_t>(k)];
-        sh.tape->rewind(sh.mark);
-        sh.out = ad::hvp(ad::sum(energy(sh.X, sh.P)), sh.X, sh.V, false, mode);
-      });
-      if (out) out->emplace_back("hv", stacked_outputs(*shards, B));
-      return sharded_output_total(*shards);
-    };
+  auto sharded = [&pb](ad::HvpMode mode) {
+    return sharded_rows(pb, "hv", [mode](Shard<T>& sh) {
+      return ad::hvp(ad::sum(energy(sh.X, sh.P)), sh.X, sh.V, false, mode);
+    });
   };
   return {{"fwd_over_rev", method(ad::HvpMode::forward_over_reverse)},
           {"rev_over_rev", method(ad::HvpMode::reverse_over_reverse)},
@@ -124,17 +98,8 @@ std::vector<Method<T>> ssm_step(const Problem<T>& pb, bool) {
       return static_cast<double>(L.item());
     };
   };
-  const Shards<T> shards = make_shards(pb, true, true);
-  auto grads = std::make_shared<std::array<Tensor<T>, 6>>(zeros_like(pb.theta));
-  const T inv_B = T(1) / static_cast<T>(pb.B);
-  auto sharded = [=](bool forward) {
-    return [=](Outputs<T>* out) {
-      const T L = sharded_loss_grad(*shards, *grads, false, [&](Shard<T>& sh) {
-        return ad::sum(row_losses(sh.X, sh.V, sh.P, forward)) * inv_B;
-      });
-      report_sharded_grads(out, L, *grads);
-      return static_cast<double>(L);
-    };
+  auto sharded = [&](bool forward) {
+    return sharded_mean_loss(pb, true, false, [=](Shard<T>& sh) { return ad::sum(row_losses(sh.X, sh.V, sh.P, forward)); });
   };
   return {{"rev_over_rev", method(false)},
           {"rev_over_fwd_over_rev", method(true)},
@@ -178,18 +143,11 @@ std::vector<Method<T>> sm_exact_step(const Problem<T>& pb, bool) {
       return static_cast<double>(L.item());
     };
   };
-  const Shards<T> shards = make_shards(pb, true, true);
-  auto grads = std::make_shared<std::array<Tensor<T>, 6>>(zeros_like(pb.theta));
-  const T inv_B = T(1) / static_cast<T>(pb.B);
-  auto sharded = [=](Outputs<T>* out) {
-    const T L = sharded_loss_grad(*shards, *grads, false, [&](Shard<T>& sh) {
-      const Var<T> f = ad::sum(energy(sh.X, sh.P));
-      const Var<T> g = ad::grad(f, sh.X, true);
-      return ad::sum(0.5 * ad::sum(g * g, 1) - ad::hessian_trace(f, sh.X, true, g)) * inv_B;
-    });
-    report_sharded_grads(out, L, *grads);
-    return static_cast<double>(L);
-  };
+  auto sharded = sharded_mean_loss(pb, true, false, [](Shard<T>& sh) {
+    const Var<T> f = ad::sum(energy(sh.X, sh.P));
+    const Var<T> g = ad::grad(f, sh.X, true);
+    return ad::sum(0.5 * ad::sum(g * g, 1) - ad::hessian_trace(f, sh.X, true, g));
+  });
   return {{"rev_over_rev_loop", method(false)},
           {"batched_fwd_over_rev(hessian_trace)", method(true)},
           {"row_shards(batched_fwd_over_rev(hessian_trace))", sharded}};
@@ -202,9 +160,8 @@ std::vector<Method<T>> dsm_step(const Problem<T>& pb, bool) {
   const Var<T> V = tape->constant(pb.V);
   const auto mark = tape->mark();
   auto xt = std::make_shared<Tensor<T>>(pb.X.shape());
-  const Shards<T> shards = make_shards(pb, true, false);
-  auto xts = std::make_shared<std::vector<Tensor<T>>>();  // each shard's x̃
-  for (const Shard<T>& sh : *shards) xts->emplace_back(Shape{sh.rows.size(), pb.d});
+  auto xts = std::make_shared<std::vector<Tensor<T>>>();  // each row shard's x̃
+  for (const ad::RowRange& r : ad::split_rows(pb.B, kShards)) xts->emplace_back(Shape{r.size(), pb.d});
   return {{"autograd", [=, X = pb.X, Vh = pb.V](Outputs<T>* out) {
              tape->rewind(mark);
              for (int64_t i = 0; i < X.numel(); ++i) (*xt)[i] = X[i] + static_cast<T>(kSigma) * Vh[i];
@@ -216,21 +173,16 @@ std::vector<Method<T>> dsm_step(const Problem<T>& pb, bool) {
              report_grads(out, L, gs);
              return static_cast<double>(L.item());
            }},
-          {"row_shards", [=, X = pb.X, Vh = pb.V, grads = std::make_shared<std::array<Tensor<T>, 6>>(zeros_like(pb.theta)),
-                          inv_B = T(1) / static_cast<T>(pb.B)](Outputs<T>* out) {
-             const T L = sharded_loss_grad(*shards, *grads, true, [&](Shard<T>& sh) {
-               // x̃ = x + σv for this shard's rows, a fresh variable every iteration as in the unsharded method.
-               Tensor<T>& xs = (*xts)[static_cast<size_t>(&sh - shards->data())];
-               const int64_t at = sh.rows.begin * X.cols();
-               for (int64_t i = 0; i < xs.numel(); ++i) xs[i] = X[at + i] + static_cast<T>(kSigma) * Vh[at + i];
-               const Var<T> Xt = sh.tape->variable(xs);
-               const Var<T> g = ad::grad(ad::sum(energy(Xt, sh.P)), Xt, true);
-               const Var<T> r = g - sh.V / kSigma;
-               return 0.5 * ad::sum(r * r) * inv_B;
-             });
-             report_sharded_grads(out, L, *grads);
-             return static_cast<double>(L);
-           }}};
+          {"row_shards", sharded_mean_loss(pb, false, true, [=, X = pb.X, Vh = pb.V](Shard<T>& sh) {
+             // x̃ = x + σv for this shard's rows, a fresh variable every iteration as in the unsharded method.
+             Tensor<T>& xs = (*xts)[static_cast<size_t>(sh.index)];
+             const int64_t at = sh.rows.begin * X.cols();
+             for (int64_t i = 0; i < xs.numel(); ++i) xs[i] = X[at + i] + static_cast<T>(kSigma) * Vh[at + i];
+             const Var<T> Xt = sh.tape->variable(xs);
+             const Var<T> g = ad::grad(ad::sum(energy(Xt, sh.P)), Xt, true);
+             const Var<T> r = g - sh.V / kSigma;
+             return 0.5 * ad::sum(r * r);
+           })}};
 }
 
 /// body(lo, hi) over [0, n) in fixed pieces on the engine's threads (elementwise host updates).
