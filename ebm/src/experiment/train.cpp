@@ -2,6 +2,7 @@
 // progress, checkpoints and the divergence guard; then sampling, evaluation, plots and summary.json.
 #include <chrono>
 #include <tbb/parallel_for.h>
+#include <tbb/parallel_invoke.h>
 #include <cmath>
 #include <cstring>
 #include <csignal>
@@ -150,6 +151,9 @@ class Progress {
   Clock::time_point start_, last_{};
 };
 
+// Batches of at least this many values are copied in parallel (and drawn while the update runs).
+constexpr int64_t kParallelBatchValues = int64_t{1} << 15;
+
 // The b data rows of a training step, with their labels when the data has them: drawn with replacement from the
 // step's own stream, or positions [step·b, (step + 1)·b) of the epochs (ebm/data/epoch_order.hpp).
 ad::Tensor<double> draw_batch(const Dataset& data, int64_t b, int64_t step, data::EpochOrder* epochs, ad::Rng& rng,
@@ -171,12 +175,28 @@ ad::Tensor<double> draw_batch(const Dataset& data, int64_t b, int64_t step, data
       std::copy(x.data() + r * d, x.data() + (r + 1) * d, out.data() + i * d);
     }
   };
-  if (b * d < (int64_t{1} << 15)) {
+  if (b * d < kParallelBatchValues) {
     copy(0, b);
   } else {
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, b), [&](const tbb::blocked_range<int64_t>& r) { copy(r.begin(), r.end()); });
   }
   return out;
+}
+
+// Step t's batch and labels, and its stream after drawing them (the rest of the step draws from it).
+struct StepBatch {
+  int64_t step = -1;
+  ad::Rng rng;
+  ad::Tensor<double> x;
+  std::vector<int64_t> labels;
+};
+
+StepBatch draw_step_batch(const Dataset& data, int64_t b, int64_t step, data::EpochOrder* epochs, uint64_t seed) {
+  StepBatch sb;
+  sb.step = step;
+  sb.rng = ad::Rng(seed, kTrainStream).split(static_cast<uint64_t>(step));
+  sb.x = draw_batch(data, b, step, epochs, sb.rng, sb.labels);
+  return sb;
 }
 
 }  // namespace
@@ -251,15 +271,18 @@ json run_experiment(Session& s, const RunOptions& opt) {
   progress.start_at(step);
   const char* crash_env = std::getenv("EBM_TEST_CRASH_AFTER_CHECKPOINT");  // test hook: simulates kill -9
   auto t_train = Clock::now();
-  std::vector<int64_t> labels;
   std::optional<data::EpochOrder> epochs;
   if (const std::string order = tr["batches"]; order != "with_replacement") epochs.emplace(s.data.x.rows(), seed, kEpochStream, order == "epochs");
 
+  data::EpochOrder* order = epochs ? &*epochs : nullptr;
+  StepBatch next;  // the batch of step next.step, drawn while the previous step's update ran
+
   while (step < steps) {
-    ad::Rng rng = ad::Rng(seed, kTrainStream).split(static_cast<uint64_t>(step));
-    ad::Tensor<double> x = draw_batch(s.data, batch, step, epochs ? &*epochs : nullptr, rng, labels);
+    StepBatch cur = next.step == step ? std::move(next) : draw_step_batch(s.data, batch, step, order, seed);
+    ad::Rng& rng = cur.rng;
+    const std::vector<int64_t>& labels = cur.labels;
     double lr = s.optimizer->next_lr();
-    LossAndGrad<double> lg = loss_and_grad(tape, *s.model, *s.objective, x, rng, labels.empty() ? nullptr : &labels);
+    LossAndGrad<double> lg = loss_and_grad(tape, *s.model, *s.objective, cur.x, rng, labels.empty() ? nullptr : &labels);
     std::vector<ad::Tensor<double>> grads = std::move(lg.grad_theta);
     grads.insert(grads.end(), lg.grad_extra.begin(), lg.grad_extra.end());
     // The norm is a full pass over the gradients: computed when clipping needs it or the step is logged or
@@ -268,8 +291,22 @@ json run_experiment(Session& s, const RunOptions& opt) {
     double gnorm = clip > 0 ? clip_grad_norm(grads, clip) : logged || saved ? global_norm(grads) : 0.0;
     bool ok = std::isfinite(lg.loss) && std::isfinite(gnorm);
     if (ok) {
-      s.optimizer->step(s.parameters(), grads);
-      ok = all_finite(s.parameters());
+      // Note [Batch drawn during the update]: the next step's batch does not depend on this step's parameters,
+      // so it is drawn (scattered rows of a data set larger than the caches) on the other core while this one
+      // runs the update, which is serial for parameters of the size of an RBM's on images (parallel, it woke a
+      // sleeping worker at every small step). Measured: PCD-1, 64 hidden units, batch 100 on Fashion-MNIST, two
+      // threads: see bench/README.md, Session 12. The batch is a function of the step alone (epoch position or the
+      // step's stream), so the run's numbers do not change, and a step the divergence guard repeats redraws it.
+      // Only for batches that draw_batch copies in parallel: a small step is serial, and waking the sleeping
+      // worker for it would cost more than the copy.
+      auto update = [&] {
+        s.optimizer->step(s.parameters(), grads);
+        ok = all_finite(s.parameters());
+      };
+      if (step + 1 < steps && batch * s.data.x.cols() >= kParallelBatchValues)
+        tbb::parallel_invoke(update, [&] { next = draw_step_batch(s.data, batch, step + 1, order, seed); });
+      else
+        update();
     }
     if (!ok) {
       // Divergence guard: back to the last good state; retry with a smaller rate if the config allows.
