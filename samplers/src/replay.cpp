@@ -19,6 +19,8 @@ template <class T>
 ReplayBuffer<T>::ReplayBuffer(int64_t dim, ReplayOptions options, uint64_t seed)
     : options_(std::move(options)),
       slots_(options_.capacity, dim, seed),
+      capacity_(options_.capacity),
+      dim_(dim),
       rng_(ad::Rng(seed, uint64_t(options_.capacity)).split(0)) {
   if (!(options_.reinit_prob >= 0 && options_.reinit_prob <= 1))
     throw std::invalid_argument("samplers::ReplayBuffer: reinit_prob must lie in [0, 1]");
@@ -44,7 +46,30 @@ void ReplayBuffer<T>::reinit(ChainState<T>& s, int64_t row) {
 }
 
 template <class T>
+void ReplayBuffer<T>::check_not_lent(const char* what) const {
+  if (lent_)
+    throw std::logic_error(std::string("samplers::ReplayBuffer::") + what + ": the positions are lent out (lend_all without write_back)");
+}
+
+template <class T>
+const ChainState<T>& ReplayBuffer<T>::slots() const {
+  check_not_lent("slots");
+  return slots_;
+}
+
+template <class T>
 typename ReplayBuffer<T>::Batch ReplayBuffer<T>::draw(int64_t batch) {
+  return take(batch, false);
+}
+
+template <class T>
+typename ReplayBuffer<T>::Batch ReplayBuffer<T>::lend_all() {
+  return take(capacity(), true);
+}
+
+template <class T>
+typename ReplayBuffer<T>::Batch ReplayBuffer<T>::take(int64_t batch, bool lend) {
+  check_not_lent(lend ? "lend_all" : "draw");
   const int64_t n = capacity(), d = dim();
   if (batch < 1 || batch > n)
     throw std::invalid_argument("samplers::ReplayBuffer::draw: batch " + std::to_string(batch) + " not in [1, " +
@@ -64,6 +89,12 @@ typename ReplayBuffer<T>::Batch ReplayBuffer<T>::draw(int64_t batch) {
   }
   out.fresh.resize(size_t(batch));
   for (auto& f : out.fresh) f = rng_.uniform() < options_.reinit_prob;
+  if (lend && std::none_of(out.fresh.begin(), out.fresh.end(), [](uint8_t f) { return f != 0; })) {
+    out.chains.x = std::move(slots_.x);
+    out.chains.rngs = slots_.rngs;
+    lent_ = true;
+    return out;
+  }
   out.chains.x = ad::Tensor<T>(ad::Shape{batch, d}, ad::uninitialized);  // every row is copied in
   out.chains.rngs.resize(size_t(batch));
   detail::for_each_chain_units(batch, d, [&](int64_t r) {
@@ -87,6 +118,12 @@ void ReplayBuffer<T>::write_back(const Batch& batch) {
     if (taken[size_t(s)]) throw std::invalid_argument("samplers::ReplayBuffer::write_back: slot " + std::to_string(s) + " twice");
     taken[size_t(s)] = 1;
   }
+  if (lent_) {  // only every slot can return the loan: the pool has no positions to keep for the others
+    if (int64_t(batch.slots.size()) != capacity())
+      throw std::invalid_argument("samplers::ReplayBuffer::write_back: the positions are lent out; only a batch of every slot returns them");
+    slots_.x = ad::Tensor<T>(ad::Shape{capacity(), d}, ad::uninitialized);  // every row is copied in below
+    lent_ = false;
+  }
   // Distinct slots: the rows can be copied in parallel (on two cores each copies the rows it also drew).
   detail::for_each_chain_units(int64_t(batch.slots.size()), d, [&](int64_t r) {
     const int64_t s = batch.slots[size_t(r)];
@@ -97,6 +134,7 @@ void ReplayBuffer<T>::write_back(const Batch& batch) {
 
 template <class T>
 void ReplayBuffer<T>::save(std::ostream& out) const {
+  check_not_lent("save");
   out.write(kMagic, sizeof kMagic);
   const ad::Rng::State s = rng_.state();
   out.write(reinterpret_cast<const char*>(&s.seed), sizeof s.seed);
@@ -132,6 +170,7 @@ void ReplayBuffer<T>::load(std::istream& in) {
                              std::to_string(dim()));
   slots_ = std::move(slots);
   rng_ = ad::Rng(s);
+  lent_ = false;
 }
 
 template class ReplayBuffer<float>;

@@ -163,6 +163,57 @@ TEST_CASE("replay buffer with capacity = batch is persistent chains") {
   CHECK(same_bits(b.chains.x, before));  // no restarts: the chains continue where they were
 }
 
+TEST_CASE("replay buffer: lend_all is draw(capacity) without the copy, and the pool is unusable until written back") {
+  samplers::Langevin<double> ula(quadratic, {.step_size = 0.1});
+  for (const double reinit : {0.0, 0.3}) {  // 0.3: most batches restart a slot, and those are copied as by draw
+    CAPTURE(reinit);
+    samplers::ReplayOptions opt;
+    opt.capacity = 16;
+    opt.reinit_prob = reinit;
+    samplers::ReplayBuffer<double> copied(3, opt, 5), lent(3, opt, 5);
+    int loans = 0;
+    for (int step = 0; step < 6; ++step) {
+      auto a = copied.draw(16);
+      auto b = lent.lend_all();
+      loans += lent.lent();
+      CHECK(a.slots == b.slots);
+      CHECK(a.fresh == b.fresh);
+      CHECK(same_bits(a.chains.x, b.chains.x));
+      ula.run(a.chains, 3);
+      ula.run(b.chains, 3);
+      copied.write_back(a);
+      lent.write_back(b);
+      CHECK(!lent.lent());
+      CHECK(same_bits(copied.slots().x, lent.slots().x));
+    }
+    CHECK(loans == (reinit == 0.0 ? 6 : 0));
+  }
+
+  samplers::ReplayOptions opt;
+  opt.capacity = 8;
+  opt.reinit_prob = 0.0;
+  samplers::ReplayBuffer<double> buf(2, opt, 9);
+  std::stringstream ckpt;
+  buf.save(ckpt);
+  auto b = buf.lend_all();
+  REQUIRE(buf.lent());
+  CHECK(buf.capacity() == 8);
+  CHECK(buf.dim() == 2);
+  CHECK_THROWS_AS(buf.draw(2), std::logic_error);
+  CHECK_THROWS_AS(buf.lend_all(), std::logic_error);
+  CHECK_THROWS_AS(buf.slots(), std::logic_error);
+  std::stringstream out;
+  CHECK_THROWS_AS(buf.save(out), std::logic_error);
+  auto part = b;  // a batch of some slots cannot return the loan: the others would have no positions
+  part.slots.resize(4), part.fresh.resize(4), part.chains.rngs.resize(4);
+  part.chains.x = ad::Tensor<double>(ad::Shape{4, 2});
+  CHECK_THROWS_AS(buf.write_back(part), std::invalid_argument);
+  CHECK(buf.lent());
+  buf.load(ckpt);  // a checkpoint ends the loan
+  CHECK(!buf.lent());
+  CHECK(buf.slots().chains() == 8);
+}
+
 TEST_CASE("the step-based samplers share one interface") {
   samplers::TemperingOptions pt;
   pt.betas = {1.0, 0.5};

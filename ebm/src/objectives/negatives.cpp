@@ -129,8 +129,19 @@ ad::Tensor<T> NegativePhase<T>::draw_with(samplers::Sampler<T>& sampler, const a
       throw std::invalid_argument("NegativePhase: persistent hidden chains need a sampler of hidden chains (block Gibbs on an RBM)");
   }
   samplers::ReplayBuffer<T>& buf = pool(hidden ? hidden->num_hidden() : d, count, rng);
-  auto batch = buf.draw(count);
-  stats_ = advance(sampler, batch.chains, options_.steps, ess_);
+  // Every slot (persistent chains): lent, not copied; written back below, before anything else can see the pool.
+  auto batch = count == buf.capacity() ? buf.lend_all() : buf.draw(count);
+  try {
+    stats_ = advance(sampler, batch.chains, options_.steps, ess_);
+  } catch (...) {
+    // The pool must not stay lent: it takes back whatever positions the sampler left (a failed training step is
+    // restored from a snapshot anyway). If even that fails, the pool says it is lent when next used.
+    if (buf.lent()) try {
+        buf.write_back(batch);
+      } catch (...) {
+      }
+    throw;
+  }
   buf.write_back(batch);
   return hidden ? hidden->take_visible() : std::move(batch.chains.x);
 }
