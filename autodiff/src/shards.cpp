@@ -7,7 +7,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "autodiff/linalg.hpp"
 #include "kernels/parallel.hpp"
+#include "node.hpp"
 
 namespace ad {
 
@@ -71,6 +73,106 @@ void add_in_order(Tensor<T>& out, const std::vector<const T*>& parts) {
   });
 }
 
+namespace {
+
+// The shape of op(p) op(q) and its summed dimension.
+template <class T>
+struct ProductShape {
+  int64_t m, n, k;
+};
+template <class T>
+ProductShape<T> shape_of(const detail::ProductFactors<T>& f) {
+  const Shape sp = f.p.shape(), sq = f.q.shape();
+  return {f.tp ? sp[1] : sp[0], f.tq ? sq[0] : sq[1], f.tp ? sp[0] : sp[1]};
+}
+
+// Adds (or writes, when !accumulate) the shards' c-th products of one parameter to out [m, n]: stacked into one
+// product when every shard's factors are row-major in the summed dimension (pᵀ q: their rows are the rows of the
+// batch) and agree in the others, else shard by shard.
+template <class T>
+void add_products(const std::vector<const detail::ProductFactors<T>*>& fs, T* out, int64_t m, int64_t n, bool accumulate) {
+  bool stack = fs.size() > 1;
+  int64_t rows = 0;
+  for (const auto* f : fs) {
+    const ProductShape<T> ps = shape_of(*f);
+    if (ps.m != m || ps.n != n) throw std::logic_error("sharded_value_and_grad: a deferred product does not match its parameter");
+    stack = stack && f->tp && !f->tq;
+    rows += ps.k;
+  }
+  if (!stack) {
+    for (const auto* f : fs) {
+      const ProductShape<T> ps = shape_of(*f);
+      matmul_into(f->tp, f->tq, m, n, ps.k, f->p.data(), f->q.data(), out, accumulate);
+      accumulate = true;
+    }
+    return;
+  }
+  // One product over all rows: both factors' rows copied one shard after the other.
+  thread_local std::vector<T> ps, qs;
+  ps.resize(static_cast<size_t>(rows * m));
+  qs.resize(static_cast<size_t>(rows * n));
+  int64_t at = 0;
+  for (const auto* f : fs) {
+    const int64_t k = shape_of(*f).k;
+    std::copy_n(f->p.data(), k * m, ps.data() + at * m);
+    std::copy_n(f->q.data(), k * n, qs.data() + at * n);
+    at += k;
+  }
+  matmul_into(true, false, m, n, rows, ps.data(), qs.data(), out, accumulate);
+}
+
+}  // namespace
+
+template <class T>
+T sharded_value_and_grad(int shards, const std::function<ShardLoss<T>(int)>& part, std::vector<Tensor<T>>& grads) {
+  if (shards < 1) throw std::invalid_argument("sharded_value_and_grad: shards must be at least 1, got " + std::to_string(shards));
+  std::vector<ShardLoss<T>> parts(static_cast<size_t>(shards));
+  std::vector<std::vector<Var<T>>> sums(parts.size());
+  std::vector<std::vector<std::vector<detail::ProductFactors<T>>>> products(parts.size());
+  for_each_shard(shards, [&](int s) {
+    const auto i = static_cast<size_t>(s);
+    parts[i] = part(s);
+    sums[i] = detail::grad_deferring_products<T>({parts[i].loss}, parts[i].params, products[i]);
+  });
+  const std::vector<Var<T>>& first = parts[0].params;
+  for (size_t s = 1; s < parts.size(); ++s) {
+    if (parts[s].params.size() != first.size())
+      throw std::invalid_argument("sharded_value_and_grad: shard " + std::to_string(s) + " has " + std::to_string(parts[s].params.size()) +
+                                  " parameters, shard 0 has " + std::to_string(first.size()));
+    for (size_t k = 0; k < first.size(); ++k)
+      if (parts[s].params[k].shape() != first[k].shape())
+        throw ShapeError("sharded_value_and_grad: parameter " + std::to_string(k) + " has shape " + parts[s].params[k].shape().str() +
+                         " in shard " + std::to_string(s) + ", " + first[k].shape().str() + " in shard 0");
+  }
+  T value = 0;
+  for (const ShardLoss<T>& p : parts) value += p.loss.item();
+  grads.resize(first.size());
+  for (size_t k = 0; k < first.size(); ++k) {
+    const Shape shape = first[k].shape();
+    if (grads[k].shape() != shape) grads[k] = Tensor<T>(shape);
+    std::vector<const T*> computed;
+    for (const auto& s : sums)
+      if (s[k].defined()) computed.push_back(s[k].data());
+    bool written = !computed.empty();
+    if (written) add_in_order(grads[k], computed);
+    const size_t count = products[0][k].size();
+    for (const auto& p : products)
+      if (p[k].size() != count)
+        throw std::invalid_argument("sharded_value_and_grad: the shards' losses use parameter " + std::to_string(k) +
+                                    " in different ways (their graphs must have the same shape)");
+    for (size_t c = 0; c < count; ++c) {
+      std::vector<const detail::ProductFactors<T>*> fs;
+      for (const auto& p : products) fs.push_back(&p[k][c]);
+      add_products(fs, grads[k].data(), shape[0], shape.rank() == 2 ? shape[1] : 1, written);
+      written = true;
+    }
+    if (!written) std::fill(grads[k].begin(), grads[k].end(), T(0));
+  }
+  return value;
+}
+
+template float sharded_value_and_grad(int, const std::function<ShardLoss<float>(int)>&, std::vector<Tensor<float>>&);
+template double sharded_value_and_grad(int, const std::function<ShardLoss<double>(int)>&, std::vector<Tensor<double>>&);
 template Tensor<float> rows_of(const Tensor<float>&, RowRange);
 template Tensor<double> rows_of(const Tensor<double>&, RowRange);
 template void add_in_order(Tensor<float>&, const std::vector<const float*>&);

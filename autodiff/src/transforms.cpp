@@ -88,10 +88,15 @@ std::pair<uint32_t, uint32_t> id_range(const std::vector<Var<T>>& outputs, const
 
 }  // namespace
 
+namespace {
+
+// The reverse sweep of grad. With `deferred` (no create_graph): a contribution to inputs[k] that is a leaf, from a
+// node whose rule gives it as a product (Rule::product), is appended to (*deferred)[k] as its factors instead of
+// being computed; results[k] is then the sum of the other contributions, undefined when there are none.
 template <class T>
-std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
-                         const std::vector<Var<T>>& grad_outputs, bool create_graph) {
-  Tape<T>& tape = common_tape("grad", outputs, inputs);
+std::vector<Var<T>> reverse_sweep(Tape<T>& tape, const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                                  const std::vector<Var<T>>& grad_outputs, bool create_graph,
+                                  std::vector<std::vector<detail::ProductFactors<T>>>* deferred) {
   auto& impl = tape.impl();
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
     throw std::invalid_argument("grad: " + std::to_string(grad_outputs.size()) + " grad_outputs for " +
@@ -100,78 +105,114 @@ std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<V
     if (!inputs[k].requires_grad())
       throw std::invalid_argument("grad: input " + std::to_string(k) +
                                   " does not require a gradient (make it with Tape::variable, or record it from one)");
-  Kept<T> kept(tape, create_graph, shapes_of(inputs));
   std::vector<Var<T>> results;
-  {
-    std::optional<typename Tape<T>::NoGrad> no_grad;
-    if (!create_graph) no_grad.emplace(tape);
-    const auto [lo, hi] = id_range(outputs, inputs);
-    std::vector<Var<T>> adj(hi >= lo ? hi - lo + 1 : 0);
-    // Note [Adjoint sums in place]: without create_graph nothing will differentiate this sweep, so a sum that
-    // the sweep itself made for one adjoint (owned[j]: adj[j] holds it and nothing else does) takes further
-    // contributions in place. A weight used in k places then costs one new buffer instead of k - 1; the
-    // values are the same bits (a + g either way). Anything a rule returns may be shared (an add's rule hands
-    // its upstream adjoint to both inputs), so only sums made here are owned.
-    std::vector<char> owned(adj.size(), 0);
-    auto accumulate = [&](uint32_t j, const Var<T>& g) {
-      Var<T>& a = adj[j];
-      if (owned[j]) {
-        T* y = detail::mutable_data(a);
-        kernels::zip_flat(y, 1, g.data(), 1, y, a.numel(), [](auto u, auto v) { return u + v; });
-        return;
-      }
-      const bool sum = a.defined() && g.defined();
-      a = ops::acc(a, g);
-      owned[j] = !create_graph && sum;
-    };
-    if (hi >= lo) {
-      const std::vector<char> dep = dependents(impl, lo, hi, inputs);
-      for (size_t j = 0; j < outputs.size(); ++j) {
-        const Shape shape = outputs[j].shape();
-        Var<T> seed;
-        if (grad_outputs.empty()) {
-          if (shape.numel() != 1)
-            throw std::invalid_argument("grad: output " + std::to_string(j) + " has shape " + shape.str() +
-                                        "; pass grad_outputs for outputs that are not single numbers");
-          seed = tape.constant(shape, T(1));
-        } else {
-          check_like("grad", "grad_output", j, grad_outputs[j], shape);
-          seed = grad_outputs[j];
-        }
-        const uint32_t id = outputs[j].id();
-        if (id >= lo && dep[id - lo]) accumulate(id - lo, seed);
-      }
-      for (uint32_t i = hi + 1; i-- > lo;) {
-        if (!dep[i - lo] || !adj[i - lo].defined()) continue;
-        const detail::Node<T> node = impl.nodes[i];  // a copy: rules append to the node table
-        if (!node.rule) continue;
-        unsigned mask = 0;
-        for (int k = 0; k < node.nin; ++k) {
-          const uint32_t in = node.in[static_cast<size_t>(k)];
-          if (in >= lo && dep[in - lo]) mask |= 1u << k;
-        }
-        if (!mask) continue;
-        Var<T> gin[detail::kMaxInputs];
-        node.rule->backward(detail::OpNode<T>{&tape, i, mask}, adj[i - lo], gin);
-        for (int k = 0; k < node.nin; ++k) {
-          if (!((mask >> k) & 1u) || !gin[k].defined()) continue;
-          const uint32_t in = node.in[static_cast<size_t>(k)];
-          if (gin[k].shape() != impl.nodes[in].shape)
-            throw std::logic_error(std::string("grad: the rule of '") + node.rule->name + "' gave an adjoint of shape " +
-                                   gin[k].shape().str() + " for an input of shape " + impl.nodes[in].shape.str());
-          accumulate(in - lo, gin[k]);
-        }
-        adj[i - lo] = Var<T>();  // a node's adjoint is complete and used once
-        owned[i - lo] = 0;
-      }
+  std::optional<typename Tape<T>::NoGrad> no_grad;
+  if (!create_graph) no_grad.emplace(tape);
+  const auto [lo, hi] = id_range(outputs, inputs);
+  std::vector<Var<T>> adj(hi >= lo ? hi - lo + 1 : 0);
+  // Note [Adjoint sums in place]: without create_graph nothing will differentiate this sweep, so a sum that
+  // the sweep itself made for one adjoint (owned[j]: adj[j] holds it and nothing else does) takes further
+  // contributions in place. A weight used in k places then costs one new buffer instead of k - 1; the
+  // values are the same bits (a + g either way). Anything a rule returns may be shared (an add's rule hands
+  // its upstream adjoint to both inputs), so only sums made here are owned.
+  std::vector<char> owned(adj.size(), 0);
+  auto accumulate = [&](uint32_t j, const Var<T>& g) {
+    Var<T>& a = adj[j];
+    if (owned[j]) {
+      T* y = detail::mutable_data(a);
+      kernels::zip_flat(y, 1, g.data(), 1, y, a.numel(), [](auto u, auto v) { return u + v; });
+      return;
     }
-    for (const Var<T>& x : inputs) {
-      Var<T> g = hi >= lo ? adj[x.id() - lo] : Var<T>();
-      results.push_back(g.defined() ? g : tape.constant(x.shape(), T(0)));
+    const bool sum = a.defined() && g.defined();
+    a = ops::acc(a, g);
+    owned[j] = !create_graph && sum;
+  };
+  // deferred_slot[j]: 1 + the index of the input that node lo + j is, for leaves whose products are deferred.
+  std::vector<uint32_t> deferred_slot;
+  if (deferred) deferred->assign(inputs.size(), {});
+  if (deferred && hi >= lo) {
+    deferred_slot.assign(adj.size(), 0);
+    for (size_t k = inputs.size(); k-- > 0;)
+      if (!impl.nodes[inputs[k].id()].rule) deferred_slot[inputs[k].id() - lo] = static_cast<uint32_t>(k + 1);
+  }
+  if (hi >= lo) {
+    const std::vector<char> dep = dependents(impl, lo, hi, inputs);
+    for (size_t j = 0; j < outputs.size(); ++j) {
+      const Shape shape = outputs[j].shape();
+      Var<T> seed;
+      if (grad_outputs.empty()) {
+        if (shape.numel() != 1)
+          throw std::invalid_argument("grad: output " + std::to_string(j) + " has shape " + shape.str() +
+                                      "; pass grad_outputs for outputs that are not single numbers");
+        seed = tape.constant(shape, T(1));
+      } else {
+        check_like("grad", "grad_output", j, grad_outputs[j], shape);
+        seed = grad_outputs[j];
+      }
+      const uint32_t id = outputs[j].id();
+      if (id >= lo && dep[id - lo]) accumulate(id - lo, seed);
+    }
+    for (uint32_t i = hi + 1; i-- > lo;) {
+      if (!dep[i - lo] || !adj[i - lo].defined()) continue;
+      const detail::Node<T> node = impl.nodes[i];  // a copy: rules append to the node table
+      if (!node.rule) continue;
+      unsigned mask = 0;
+      for (int k = 0; k < node.nin; ++k) {
+        const uint32_t in = node.in[static_cast<size_t>(k)];
+        if (in >= lo && dep[in - lo]) mask |= 1u << k;
+      }
+      if (!deferred_slot.empty() && node.rule->product)
+        for (int k = 0; k < node.nin; ++k) {
+          const uint32_t in = node.in[static_cast<size_t>(k)];
+          if (!((mask >> k) & 1u) || !deferred_slot[in - lo]) continue;
+          (*deferred)[deferred_slot[in - lo] - 1].push_back(node.rule->product(detail::OpNode<T>{&tape, i, mask}, adj[i - lo], k));
+          mask &= ~(1u << k);
+        }
+      if (!mask) continue;
+      Var<T> gin[detail::kMaxInputs];
+      node.rule->backward(detail::OpNode<T>{&tape, i, mask}, adj[i - lo], gin);
+      for (int k = 0; k < node.nin; ++k) {
+        if (!((mask >> k) & 1u) || !gin[k].defined()) continue;
+        const uint32_t in = node.in[static_cast<size_t>(k)];
+        if (gin[k].shape() != impl.nodes[in].shape)
+          throw std::logic_error(std::string("grad: the rule of '") + node.rule->name + "' gave an adjoint of shape " +
+                                 gin[k].shape().str() + " for an input of shape " + impl.nodes[in].shape.str());
+        accumulate(in - lo, gin[k]);
+      }
+      // A node's adjoint is complete and used once; a deferred product still holds it (the tape keeps its data).
+      adj[i - lo] = Var<T>();
+      owned[i - lo] = 0;
     }
   }
-  return kept.finish(tape, results);
+  for (const Var<T>& x : inputs) {
+    Var<T> g = hi >= lo ? adj[x.id() - lo] : Var<T>();
+    results.push_back(g.defined() || deferred ? g : tape.constant(x.shape(), T(0)));
+  }
+  return results;
 }
+
+}  // namespace
+
+template <class T>
+std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                         const std::vector<Var<T>>& grad_outputs, bool create_graph) {
+  Tape<T>& tape = common_tape("grad", outputs, inputs);
+  Kept<T> kept(tape, create_graph, shapes_of(inputs));
+  return kept.finish(tape, reverse_sweep<T>(tape, outputs, inputs, grad_outputs, create_graph, nullptr));
+}
+
+namespace detail {
+template <class T>
+std::vector<Var<T>> grad_deferring_products(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                                            std::vector<std::vector<ProductFactors<T>>>& deferred) {
+  Tape<T>& tape = common_tape("grad", outputs, inputs);
+  return reverse_sweep<T>(tape, outputs, inputs, {}, false, &deferred);
+}
+template std::vector<Var<float>> grad_deferring_products(const std::vector<Var<float>>&, const std::vector<Var<float>>&,
+                                                         std::vector<std::vector<ProductFactors<float>>>&);
+template std::vector<Var<double>> grad_deferring_products(const std::vector<Var<double>>&, const std::vector<Var<double>>&,
+                                                          std::vector<std::vector<ProductFactors<double>>>&);
+}  // namespace detail
 
 template <class T>
 Var<T> grad(const Var<T>& output, const Var<T>& input, bool create_graph) {

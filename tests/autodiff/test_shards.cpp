@@ -155,3 +155,95 @@ TEST_CASE("a sharded row-mean loss: gradients equal the one-tape ones (float64) 
       for (int64_t i = 0; i < by_threads[0][k].numel(); ++i) CHECK(by_threads[0][k][i] == by_threads[1][k][i]);
   }
 }
+
+namespace {
+
+// Note [Sharded gradients] test network: a SiLU layer x W1ᵀ + b1, a weight M used as the left factor of a product
+// whose summed dimension is not the rows (M Xᵀ: no stacking, shard by shard), an unused parameter U, and a
+// second-order term ‖∇ₓ E‖² whose backward products use W1 without a transpose.
+struct Deep {
+  ad::Tensor<double> X = filled<double>(ad::Shape{301, 40}, 0.1), W1 = filled<double>(ad::Shape{64, 40}, 1.3),
+                     b1 = filled<double>(ad::Shape{64}, 0.4), w2 = filled<double>(ad::Shape{64}, 2.1),
+                     M = filled<double>(ad::Shape{3, 40}, 0.7), U = filled<double>(ad::Shape{2, 2}, 0.2);
+};
+
+// Σ over X's rows of E(x) + ½‖∇ₓE(x)‖² + Σ tanh(M x), divided by `rows`; params: W1, b1, w2, M, U.
+template <class T>
+ad::Var<T> deep_loss(const ad::Var<T>& X, const std::vector<ad::Var<T>>& p, int64_t rows) {
+  const ad::Var<T> a = ad::silu(ad::matmul(X, p[0], false, true) + p[1]);
+  const ad::Var<T> e = ad::sum(ad::matmul(a, ad::reshape(p[2], ad::Shape{64, 1})));
+  const ad::Var<T> gx = ad::grad(e, X, true);
+  const ad::Var<T> side = ad::sum(ad::tanh(ad::matmul(p[3], X, false, true)));
+  return (e + T(0.5) * ad::sum(gx * gx) + side) * (T(1) / static_cast<T>(rows));
+}
+
+template <class T>
+std::vector<ad::Tensor<T>> deep_sharded(const Deep& d, int shards, T* value) {
+  const ad::Tensor<T> X = d.X.cast<T>();
+  const std::vector<ad::Tensor<T>> theta{d.W1.cast<T>(), d.b1.cast<T>(), d.w2.cast<T>(), d.M.cast<T>(), d.U.cast<T>()};
+  const auto ranges = ad::split_rows(X.rows(), shards);
+  std::vector<std::unique_ptr<ad::Tape<T>>> tapes;
+  for (int s = 0; s < shards; ++s) tapes.push_back(std::make_unique<ad::Tape<T>>());
+  std::vector<ad::Tensor<T>> grads;
+  *value = ad::sharded_value_and_grad<T>(
+      shards,
+      [&](int s) {
+        ad::Tape<T>& tape = *tapes[static_cast<size_t>(s)];
+        ad::ShardLoss<T> part;
+        for (const auto& t : theta) part.params.push_back(tape.variable(t));
+        const ad::Var<T> x = tape.variable(ad::rows_of(X, ranges[static_cast<size_t>(s)]));
+        part.loss = deep_loss(x, part.params, X.rows());
+        return part;
+      },
+      grads);
+  return grads;
+}
+
+}  // namespace
+
+TEST_CASE("sharded_value_and_grad: the one-tape value and gradients (float64), weight products over all rows, same bits on 1 and 2 threads") {
+  const Deep d;
+  ad::Tape<double> tape;
+  std::vector<ad::Var<double>> p;
+  for (const auto* t : {&d.W1, &d.b1, &d.w2, &d.M, &d.U}) p.push_back(tape.variable(*t));
+  const ad::Var<double> L = deep_loss(tape.variable(d.X), p, d.X.rows());
+  const auto want = ad::grad<double>({L}, p);
+  for (const int shards : {1, 2, 3, 5}) {
+    CAPTURE(shards);
+    double value = 0;
+    const auto got = deep_sharded<double>(d, shards, &value);
+    CHECK(value == doctest::Approx(L.item()).epsilon(1e-13));
+    REQUIRE(got.size() == want.size());
+    for (size_t k = 0; k < got.size(); ++k) {
+      CAPTURE(k);
+      REQUIRE(got[k].shape() == want[k].shape());
+      for (int64_t i = 0; i < got[k].numel(); ++i) CHECK(got[k][i] == doctest::Approx(want[k].data()[i]).epsilon(1e-12));
+    }
+    for (int64_t i = 0; i < got[4].numel(); ++i) CHECK(got[4][i] == 0.0);  // U is not used
+  }
+  for (const int shards : {2, 3}) {
+    std::vector<ad::Tensor<float>> by_threads[2];
+    float value[2];
+    for (const int threads : {1, 2}) {
+      ad::ThreadLimit limit(threads);
+      by_threads[threads - 1] = deep_sharded<float>(d, shards, &value[threads - 1]);
+    }
+    CHECK(value[0] == value[1]);
+    for (size_t k = 0; k < by_threads[0].size(); ++k)
+      for (int64_t i = 0; i < by_threads[0][k].numel(); ++i) CHECK(by_threads[0][k][i] == by_threads[1][k][i]);
+  }
+}
+
+TEST_CASE("sharded_value_and_grad rejects shards whose parameters differ") {
+  ad::Tape<double> t0, t1;
+  auto part = [&](int s) {
+    ad::Tape<double>& tape = s == 0 ? t0 : t1;
+    ad::ShardLoss<double> out;
+    out.params.push_back(tape.variable(filled<double>(ad::Shape{s == 0 ? 3 : 4}, 0.0)));
+    out.loss = ad::sum(out.params[0]);
+    return out;
+  };
+  std::vector<ad::Tensor<double>> grads;
+  CHECK_THROWS_AS(ad::sharded_value_and_grad<double>(2, part, grads), ad::ShapeError);
+  CHECK_THROWS_AS(ad::sharded_value_and_grad<double>(0, part, grads), std::invalid_argument);
+}
