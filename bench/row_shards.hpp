@@ -32,9 +32,7 @@ struct Shard {
   Params<T> P;
   Var<T> X, V;  // this shard's rows of X (a variable when wanted) and of V
   typename Tape<T>::Mark mark;
-  std::vector<Var<T>> grads;  // this iteration's ∇θ of its part of the loss
   Var<T> out;                 // this iteration's per-row output (score, hvp)
-  T loss = 0;
 };
 
 template <class T>
@@ -57,40 +55,9 @@ Shards<T> make_shards(const Problem<T>& pb, bool theta_variable, bool x_variable
   return shards;
 }
 
-/// ∇θ of Σ_shards part(shard), each part recorded on its shard's tape; returns the loss, fills `grads`.
-/// `record_sweep` runs each shard's θ-gradient sweep with create_graph: that skips grad's copy of the results
-/// into slots kept before the sweep (2.6 MB per shard at the large size), but the sums of several contributions
-/// to one weight's gradient are then new nodes instead of adds in place. Measured per workload (1 thread,
-/// interleaved): recording wins for energy_grad (2.60 vs 2.97 ms) and dsm_step (6.53 vs 6.95), the in-place
-/// sums for ssm_step (12.9 vs 13.1) and sm_exact_step (14.9 vs 16.1), whose weights take more contributions.
-template <class T, class Part>
-T sharded_loss_grad(std::vector<Shard<T>>& shards, std::array<Tensor<T>, 6>& grads, bool record_sweep, Part part) {
-  ad::for_each_shard(kShards, [&](int s) {
-    Shard<T>& sh = shards[static_cast<size_t>(s)];
-    sh.tape->rewind(sh.mark);
-    const Var<T> L = part(sh);
-    sh.grads = ad::grad<T>({L}, sh.P.list(), {}, record_sweep);
-    sh.loss = L.item();
-  });
-  T loss = 0;
-  for (const Shard<T>& sh : shards) loss += sh.loss;
-  for (size_t k = 0; k < grads.size(); ++k) {
-    std::vector<const T*> parts;
-    for (const Shard<T>& sh : shards) parts.push_back(sh.grads[k].data());
-    ad::add_in_order(grads[k], parts);
-  }
-  return loss;
-}
-
+/// The loss and the gradients (in kParamNames order) as a method reports them.
 template <class T>
-std::array<Tensor<T>, 6> zeros_like(const std::array<Tensor<T>, 6>& theta) {
-  std::array<Tensor<T>, 6> z;
-  for (size_t k = 0; k < z.size(); ++k) z[k] = Tensor<T>(theta[k].shape());
-  return z;
-}
-
-template <class T>
-void report_sharded_grads(Outputs<T>* out, T loss, const std::array<Tensor<T>, 6>& grads) {
+void report_sharded_grads(Outputs<T>* out, T loss, const std::vector<Tensor<T>>& grads) {
   if (!out) return;
   out->emplace_back("loss", Tensor<T>::scalar(loss));
   for (size_t k = 0; k < grads.size(); ++k) out->emplace_back(std::string("g") + kParamNames[k], grads[k]);
@@ -113,15 +80,23 @@ double sharded_output_total(const std::vector<Shard<T>>& shards) {
 }
 
 /// A row_shards method for a row-mean loss: row_sum(shard) is the sum of the shard's per-row losses, recorded on
-/// its tape; the method divides it by B, and reports the loss and the shards' θ-gradients added in shard order.
+/// its tape; the method divides it by B, and reports the loss and its θ-gradient by ad::sharded_value_and_grad
+/// (Note [Sharded gradients]: the wide weights' products computed once over both shards' rows after the region;
+/// at the large size −3 to −8 % against per-shard gradients added in shard order, bench/README.md, session 12).
 template <class T, class RowSum>
-std::function<double(Outputs<T>*)> sharded_mean_loss(const Problem<T>& pb, bool x_variable, bool record_sweep,
-                                                     RowSum row_sum) {
+std::function<double(Outputs<T>*)> sharded_mean_loss(const Problem<T>& pb, bool x_variable, RowSum row_sum) {
   const Shards<T> shards = make_shards(pb, true, x_variable);
-  auto grads = std::make_shared<std::array<Tensor<T>, 6>>(zeros_like(pb.theta));
+  auto grads = std::make_shared<std::vector<Tensor<T>>>();
   const T inv_B = T(1) / static_cast<T>(pb.B);
   return [=](Outputs<T>* out) {
-    const T L = sharded_loss_grad(*shards, *grads, record_sweep, [&](Shard<T>& sh) { return row_sum(sh) * inv_B; });
+    const T L = ad::sharded_value_and_grad<T>(
+        kShards,
+        [&](int s) {
+          Shard<T>& sh = (*shards)[static_cast<size_t>(s)];
+          sh.tape->rewind(sh.mark);
+          return ad::ShardLoss<T>{row_sum(sh) * inv_B, sh.P.list()};
+        },
+        *grads);
     report_sharded_grads(out, L, *grads);
     return static_cast<double>(L);
   };

@@ -34,7 +34,7 @@ std::vector<Method<T>> energy_grad(const Problem<T>& pb, bool) {
              report_grads(out, L, gs);
              return static_cast<double>(L.item());
            }},
-          {"row_shards", sharded_mean_loss(pb, false, true, [](Shard<T>& sh) { return ad::sum(energy(sh.X, sh.P)); })}};
+          {"row_shards", sharded_mean_loss(pb, false, [](Shard<T>& sh) { return ad::sum(energy(sh.X, sh.P)); })}};
 }
 
 template <class T>
@@ -99,7 +99,7 @@ std::vector<Method<T>> ssm_step(const Problem<T>& pb, bool) {
     };
   };
   auto sharded = [&](bool forward) {
-    return sharded_mean_loss(pb, true, false, [=](Shard<T>& sh) { return ad::sum(row_losses(sh.X, sh.V, sh.P, forward)); });
+    return sharded_mean_loss(pb, true, [=](Shard<T>& sh) { return ad::sum(row_losses(sh.X, sh.V, sh.P, forward)); });
   };
   return {{"rev_over_rev", method(false)},
           {"rev_over_fwd_over_rev", method(true)},
@@ -143,14 +143,14 @@ std::vector<Method<T>> sm_exact_step(const Problem<T>& pb, bool) {
       return static_cast<double>(L.item());
     };
   };
-  auto sharded = sharded_mean_loss(pb, true, false, [](Shard<T>& sh) {
+  auto row_sum = [](Shard<T>& sh) {
     const Var<T> f = ad::sum(energy(sh.X, sh.P));
     const Var<T> g = ad::grad(f, sh.X, true);
     return ad::sum(0.5 * ad::sum(g * g, 1) - ad::hessian_trace(f, sh.X, true, g));
-  });
+  };
   return {{"rev_over_rev_loop", method(false)},
           {"batched_fwd_over_rev(hessian_trace)", method(true)},
-          {"row_shards(batched_fwd_over_rev(hessian_trace))", sharded}};
+          {"row_shards(batched_fwd_over_rev(hessian_trace))", sharded_mean_loss(pb, true, row_sum)}};
 }
 
 template <class T>
@@ -162,6 +162,16 @@ std::vector<Method<T>> dsm_step(const Problem<T>& pb, bool) {
   auto xt = std::make_shared<Tensor<T>>(pb.X.shape());
   auto xts = std::make_shared<std::vector<Tensor<T>>>();  // each row shard's x̃
   for (const ad::RowRange& r : ad::split_rows(pb.B, kShards)) xts->emplace_back(Shape{r.size(), pb.d});
+  auto row_sum = [=, X = pb.X, Vh = pb.V](Shard<T>& sh) {
+    // x̃ = x + σv for this shard's rows, a fresh variable every iteration as in the unsharded method.
+    Tensor<T>& xs = (*xts)[static_cast<size_t>(sh.index)];
+    const int64_t at = sh.rows.begin * X.cols();
+    for (int64_t i = 0; i < xs.numel(); ++i) xs[i] = X[at + i] + static_cast<T>(kSigma) * Vh[at + i];
+    const Var<T> Xt = sh.tape->variable(xs);
+    const Var<T> g = ad::grad(ad::sum(energy(Xt, sh.P)), Xt, true);
+    const Var<T> r = g - sh.V / kSigma;
+    return 0.5 * ad::sum(r * r);
+  };
   return {{"autograd", [=, X = pb.X, Vh = pb.V](Outputs<T>* out) {
              tape->rewind(mark);
              for (int64_t i = 0; i < X.numel(); ++i) (*xt)[i] = X[i] + static_cast<T>(kSigma) * Vh[i];
@@ -173,16 +183,7 @@ std::vector<Method<T>> dsm_step(const Problem<T>& pb, bool) {
              report_grads(out, L, gs);
              return static_cast<double>(L.item());
            }},
-          {"row_shards", sharded_mean_loss(pb, false, true, [=, X = pb.X, Vh = pb.V](Shard<T>& sh) {
-             // x̃ = x + σv for this shard's rows, a fresh variable every iteration as in the unsharded method.
-             Tensor<T>& xs = (*xts)[static_cast<size_t>(sh.index)];
-             const int64_t at = sh.rows.begin * X.cols();
-             for (int64_t i = 0; i < xs.numel(); ++i) xs[i] = X[at + i] + static_cast<T>(kSigma) * Vh[at + i];
-             const Var<T> Xt = sh.tape->variable(xs);
-             const Var<T> g = ad::grad(ad::sum(energy(Xt, sh.P)), Xt, true);
-             const Var<T> r = g - sh.V / kSigma;
-             return 0.5 * ad::sum(r * r);
-           })}};
+          {"row_shards", sharded_mean_loss(pb, false, row_sum)}};
 }
 
 /// body(lo, hi) over [0, n) in fixed pieces on the engine's threads (elementwise host updates).
@@ -269,7 +270,7 @@ std::vector<Method<T>> langevin(const Problem<T>& pb, bool check) {
 /// E(x_neg), ∇θ L, one Adam step (torch.optim.Adam). θ and the Adam state persist across iterations.
 template <class T>
 struct CdState {
-  std::array<Tensor<T>, 6> theta, m, v, grads;
+  std::array<Tensor<T>, 6> theta, m, v;
   Tensor<T> x, z;
   ad::Rng rng{0};
   int64_t step = 0;
@@ -279,11 +280,10 @@ struct CdState {
   std::vector<ad::RowRange> rows;
   std::vector<Tensor<T>> data, xs, zs;  // its rows of X; its chains and their noise
   std::vector<ad::Rng> rngs;
-  std::vector<std::vector<Var<T>>> shard_grads;
-  std::vector<T> shard_loss;
+  std::vector<Tensor<T>> shard_grads;  // the θ-gradient of the shards' loss
 
   explicit CdState(const Problem<T>& pb) : theta(pb.theta), x(pb.V), z(pb.V), rows(ad::split_rows(pb.B, kShards)) {
-    for (int k = 0; k < 6; ++k) m[k] = v[k] = grads[k] = Tensor<T>(pb.theta[k].shape());
+    for (int k = 0; k < 6; ++k) m[k] = v[k] = Tensor<T>(pb.theta[k].shape());
     for (int s = 0; s < kShards; ++s) {
       tapes.push_back(make_tape<T>());
       data.push_back(ad::rows_of(pb.X, rows[static_cast<size_t>(s)]));
@@ -291,8 +291,6 @@ struct CdState {
       zs.push_back(xs.back());
       rngs.emplace_back(0, static_cast<uint64_t>(s) + 1);
     }
-    shard_grads.resize(kShards);
-    shard_loss.resize(kShards);
   }
 
   /// Adam, written as torch 1.13's _single_tensor_adam.
@@ -345,31 +343,29 @@ std::vector<Method<T>> cd_step(const Problem<T>& pb, bool check) {
            }},
           {"row_shards(autograd+Adam)", [=, V0 = pb.V, inv_B = T(1) / static_cast<T>(pb.B)](Outputs<T>* out) {
              CdState<T>& s = *sst;
-             ad::for_each_shard(kShards, [&](int k) {
-               const size_t i = static_cast<size_t>(k);
-               Tape<T>& tape = *s.tapes[i];
-               const ad::RowRange r = s.rows[i];
-               tape.clear();
-               const Params<T> Pc = put(tape, s.theta, false);
-               std::copy_n(V0.data() + r.begin * V0.cols(), s.xs[i].numel(), s.xs[i].begin());
-               langevin_chain(tape, Pc, s.xs[i], kCdSteps, check ? nullptr : &s.rngs[i], s.zs[i]);
-               tape.clear();
-               const Params<T> P = put(tape, s.theta, true);
-               const Var<T> L = (ad::sum(energy(tape.constant(s.data[i]), P)) - ad::sum(energy(tape.constant(s.xs[i]), P))) * inv_B;
-               s.shard_grads[i] = ad::grad<T>({L}, P.list());
-               s.shard_loss[i] = L.item();
-             });
-             std::array<const T*, 6> gs;
-             for (size_t k = 0; k < 6; ++k) {
-               std::vector<const T*> parts;
-               for (const auto& g : s.shard_grads) parts.push_back(g[k].data());
-               ad::add_in_order(s.grads[k], parts);
-               gs[k] = s.grads[k].data();
-             }
-             T L = 0;
-             for (const T l : s.shard_loss) L += l;
+             // Each shard: its chains' Langevin run, then its part of the loss; the θ-gradient by
+             // ad::sharded_value_and_grad (Note [Sharded gradients]).
+             const T L = ad::sharded_value_and_grad<T>(
+                 kShards,
+                 [&](int k) {
+                   const size_t i = static_cast<size_t>(k);
+                   Tape<T>& tape = *s.tapes[i];
+                   const ad::RowRange r = s.rows[i];
+                   tape.clear();
+                   const Params<T> Pc = put(tape, s.theta, false);
+                   std::copy_n(V0.data() + r.begin * V0.cols(), s.xs[i].numel(), s.xs[i].begin());
+                   langevin_chain(tape, Pc, s.xs[i], kCdSteps, check ? nullptr : &s.rngs[i], s.zs[i]);
+                   tape.clear();
+                   const Params<T> P = put(tape, s.theta, true);
+                   const Var<T> part =
+                       (ad::sum(energy(tape.constant(s.data[i]), P)) - ad::sum(energy(tape.constant(s.xs[i]), P))) * inv_B;
+                   return ad::ShardLoss<T>{part, P.list()};
+                 },
+                 s.shard_grads);
+             const std::array<const T*, 6> gs{s.shard_grads[0].data(), s.shard_grads[1].data(), s.shard_grads[2].data(),
+                                              s.shard_grads[3].data(), s.shard_grads[4].data(), s.shard_grads[5].data()};
              if (out) {
-               report_sharded_grads(out, L, s.grads);  // before Adam's step: the gradients at the old θ
+               report_sharded_grads(out, L, s.shard_grads);  // before Adam's step: the gradients at the old θ
                Tensor<T> x_neg(V0.shape());
                for (size_t k = 0; k < s.xs.size(); ++k)
                  std::copy(s.xs[k].begin(), s.xs[k].end(), x_neg.data() + s.rows[k].begin * V0.cols());

@@ -166,9 +166,10 @@ Var<T> fresh(Tape<T>& tape, const Shape& shape);
 template <class T>
 Var<T> alias(Tape<T>& tape, T* data, const Shape& shape);
 
-/// grad(outputs, inputs) without create_graph (outputs single numbers), except that every contribution to a leaf
-/// input k that a rule gives as a product (Rule::product) is appended to deferred[k] as its factors instead of being
-/// computed, in sweep order; results[k] is the sum of the other contributions (undefined when there are none).
+/// grad(outputs, inputs) without create_graph (outputs single numbers), except that a contribution to a leaf input
+/// k that a rule gives as a product pᵀ q (Rule::product; p [K, m], q [K, n]) with K (m + n) < m n is appended to
+/// deferred[k] as its factors instead of being computed, in sweep order; results[k] is the sum of the other
+/// contributions (undefined when there are none).
 /// Results and factors stay on the tape until it is rewound (transforms.cpp; used by shards.cpp).
 template <class T>
 std::vector<Var<T>> grad_deferring_products(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,

@@ -75,45 +75,22 @@ void add_in_order(Tensor<T>& out, const std::vector<const T*>& parts) {
 
 namespace {
 
-// The shape of op(p) op(q) and its summed dimension.
-template <class T>
-struct ProductShape {
-  int64_t m, n, k;
-};
-template <class T>
-ProductShape<T> shape_of(const detail::ProductFactors<T>& f) {
-  const Shape sp = f.p.shape(), sq = f.q.shape();
-  return {f.tp ? sp[1] : sp[0], f.tq ? sq[0] : sq[1], f.tp ? sp[0] : sp[1]};
-}
-
-// Adds (or writes, when !accumulate) the shards' c-th products of one parameter to out [m, n]: stacked into one
-// product when every shard's factors are row-major in the summed dimension (pᵀ q: their rows are the rows of the
-// batch) and agree in the others, else shard by shard.
+// Adds (or writes, when !accumulate) Σ pᵀ q over the deferred products of one parameter to out [m, n], as one
+// product: the factors' rows stacked, product after product (each p [K, m], q [K, n]: the sweep defers no other).
 template <class T>
 void add_products(const std::vector<const detail::ProductFactors<T>*>& fs, T* out, int64_t m, int64_t n, bool accumulate) {
-  bool stack = fs.size() > 1;
   int64_t rows = 0;
   for (const auto* f : fs) {
-    const ProductShape<T> ps = shape_of(*f);
-    if (ps.m != m || ps.n != n) throw std::logic_error("sharded_value_and_grad: a deferred product does not match its parameter");
-    stack = stack && f->tp && !f->tq;
-    rows += ps.k;
+    if (!f->tp || f->tq || f->p.shape()[1] != m || f->q.shape()[1] != n || f->q.shape()[0] != f->p.shape()[0])
+      throw std::logic_error("sharded_value_and_grad: a deferred product does not match its parameter");
+    rows += f->p.shape()[0];
   }
-  if (!stack) {
-    for (const auto* f : fs) {
-      const ProductShape<T> ps = shape_of(*f);
-      matmul_into(f->tp, f->tq, m, n, ps.k, f->p.data(), f->q.data(), out, accumulate);
-      accumulate = true;
-    }
-    return;
-  }
-  // One product over all rows: both factors' rows copied one shard after the other.
   thread_local std::vector<T> ps, qs;
   ps.resize(static_cast<size_t>(rows * m));
   qs.resize(static_cast<size_t>(rows * n));
   int64_t at = 0;
   for (const auto* f : fs) {
-    const int64_t k = shape_of(*f).k;
+    const int64_t k = f->p.shape()[0];
     std::copy_n(f->p.data(), k * m, ps.data() + at * m);
     std::copy_n(f->q.data(), k * n, qs.data() + at * n);
     at += k;
@@ -155,14 +132,11 @@ T sharded_value_and_grad(int shards, const std::function<ShardLoss<T>(int)>& par
       if (s[k].defined()) computed.push_back(s[k].data());
     bool written = !computed.empty();
     if (written) add_in_order(grads[k], computed);
-    const size_t count = products[0][k].size();
+    // The deferred products of every shard, shard after shard, as one product.
+    std::vector<const detail::ProductFactors<T>*> fs;
     for (const auto& p : products)
-      if (p[k].size() != count)
-        throw std::invalid_argument("sharded_value_and_grad: the shards' losses use parameter " + std::to_string(k) +
-                                    " in different ways (their graphs must have the same shape)");
-    for (size_t c = 0; c < count; ++c) {
-      std::vector<const detail::ProductFactors<T>*> fs;
-      for (const auto& p : products) fs.push_back(&p[k][c]);
+      for (const auto& f : p[k]) fs.push_back(&f);
+    if (!fs.empty()) {
       add_products(fs, grads[k].data(), shape[0], shape.rank() == 2 ? shape[1] : 1, written);
       written = true;
     }

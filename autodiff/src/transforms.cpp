@@ -91,8 +91,9 @@ std::pair<uint32_t, uint32_t> id_range(const std::vector<Var<T>>& outputs, const
 namespace {
 
 // The reverse sweep of grad. With `deferred` (no create_graph): a contribution to inputs[k] that is a leaf, from a
-// node whose rule gives it as a product (Rule::product), is appended to (*deferred)[k] as its factors instead of
-// being computed; results[k] is then the sum of the other contributions, undefined when there are none.
+// node whose rule gives it as a product pᵀ q (Rule::product) with factors smaller than the product, is appended to
+// (*deferred)[k] as its factors instead of being computed; results[k] is then the sum of the other contributions,
+// undefined when there are none.
 template <class T>
 std::vector<Var<T>> reverse_sweep(Tape<T>& tape, const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
                                   const std::vector<Var<T>>& grad_outputs, bool create_graph,
@@ -165,7 +166,13 @@ std::vector<Var<T>> reverse_sweep(Tape<T>& tape, const std::vector<Var<T>>& outp
         for (int k = 0; k < node.nin; ++k) {
           const uint32_t in = node.in[static_cast<size_t>(k)];
           if (!((mask >> k) & 1u) || !deferred_slot[in - lo]) continue;
-          (*deferred)[deferred_slot[in - lo] - 1].push_back(node.rule->product(detail::OpNode<T>{&tape, i, mask}, adj[i - lo], k));
+          // Deferred only as pᵀ q, p [K, m] and q [K, n] (their rows can be stacked with other shards' rows), and
+          // only when the factors are smaller than the product (K (m + n) < m n): a wide weight over a shard's
+          // rows, not a narrow one over many rows, whose product is cheaper to keep than its factors.
+          const detail::ProductFactors<T> f = node.rule->product(detail::OpNode<T>{&tape, i, mask}, adj[i - lo], k);
+          const Shape sp = f.p.shape(), sq = f.q.shape();
+          if (!f.tp || f.tq || sp[0] * (sp[1] + sq[1]) >= sp[1] * sq[1]) continue;
+          (*deferred)[deferred_slot[in - lo] - 1].push_back(f);
           mask &= ~(1u << k);
         }
       if (!mask) continue;

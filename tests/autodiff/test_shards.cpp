@@ -158,13 +158,14 @@ TEST_CASE("a sharded row-mean loss: gradients equal the one-tape ones (float64) 
 
 namespace {
 
-// Note [Sharded gradients] test network: a SiLU layer x W1ᵀ + b1, a weight M used as the left factor of a product
-// whose summed dimension is not the rows (M Xᵀ: no stacking, shard by shard), an unused parameter U, and a
-// second-order term ‖∇ₓ E‖² whose backward products use W1 without a transpose.
+// Note [Sharded gradients] test network: a SiLU layer x W1ᵀ + b1 whose weight products are deferred from 2 shards
+// on (61 rows: K (m + n) = 31 · (64 + 96) < 64 · 96; one shard's 61 rows are too many), a weight M used as the
+// left factor of a product whose summed dimension is not the rows (M Xᵀ: never deferred), an unused parameter U,
+// and a second-order term ‖∇ₓ E‖² whose backward products use W1 without a transpose.
 struct Deep {
-  ad::Tensor<double> X = filled<double>(ad::Shape{301, 40}, 0.1), W1 = filled<double>(ad::Shape{64, 40}, 1.3),
+  ad::Tensor<double> X = filled<double>(ad::Shape{61, 96}, 0.1), W1 = filled<double>(ad::Shape{64, 96}, 1.3),
                      b1 = filled<double>(ad::Shape{64}, 0.4), w2 = filled<double>(ad::Shape{64}, 2.1),
-                     M = filled<double>(ad::Shape{3, 40}, 0.7), U = filled<double>(ad::Shape{2, 2}, 0.2);
+                     M = filled<double>(ad::Shape{3, 96}, 0.7), U = filled<double>(ad::Shape{2, 2}, 0.2);
 };
 
 // Σ over X's rows of E(x) + ½‖∇ₓE(x)‖² + Σ tanh(M x), divided by `rows`; params: W1, b1, w2, M, U.
