@@ -85,6 +85,7 @@ void add_products(const std::vector<const detail::ProductFactors<T>*>& fs, T* ou
       throw std::logic_error("sharded_value_and_grad: a deferred product does not match its parameter");
     rows += f->p.shape()[0];
   }
+  // The stacked factors, kept per thread and reused: megabytes per step, which fresh would be new pages each time.
   thread_local std::vector<T> ps, qs;
   ps.resize(static_cast<size_t>(rows * m));
   qs.resize(static_cast<size_t>(rows * n));

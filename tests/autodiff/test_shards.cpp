@@ -247,4 +247,13 @@ TEST_CASE("sharded_value_and_grad rejects shards whose parameters differ") {
   std::vector<ad::Tensor<double>> grads;
   CHECK_THROWS_AS(ad::sharded_value_and_grad<double>(2, part, grads), ad::ShapeError);
   CHECK_THROWS_AS(ad::sharded_value_and_grad<double>(0, part, grads), std::invalid_argument);
+  auto more = [&](int s) {  // shard 1 has a second parameter
+    ad::Tape<double>& tape = s == 0 ? t0 : t1;
+    ad::ShardLoss<double> out;
+    for (int k = 0; k <= s; ++k) out.params.push_back(tape.variable(filled<double>(ad::Shape{3}, k)));
+    out.loss = ad::sum(out.params.back());
+    return out;
+  };
+  CHECK_THROWS_WITH_AS(ad::sharded_value_and_grad<double>(2, more, grads), doctest::Contains("shard 1 has 2 parameters"),
+                       std::invalid_argument);
 }
