@@ -86,7 +86,22 @@ void add_products(const std::vector<const detail::ProductFactors<T>*>& fs, T* ou
     rows += f->p.shape()[0];
   }
   // The stacked factors, kept per thread and reused: megabytes per step, which fresh would be new pages each time.
-  thread_local std::vector<T> ps, qs;
+  // A call that finds its thread's pair in use (started by a task this thread picked up while waiting inside the
+  // product below) takes its own, as gemm's PackBuffer does.
+  struct Stack {
+    std::vector<T> p, q;
+    bool busy = false;
+  };
+  thread_local Stack kept;
+  Stack own;
+  Stack& stack = kept.busy ? own : kept;
+  struct Release {
+    Stack& s;
+    ~Release() { s.busy = false; }
+  } release{stack};
+  stack.busy = true;
+  std::vector<T>& ps = stack.p;
+  std::vector<T>& qs = stack.q;
   ps.resize(static_cast<size_t>(rows * m));
   qs.resize(static_cast<size_t>(rows * n));
   int64_t at = 0;
