@@ -36,7 +36,7 @@ struct Rule {
   /// to one direction at a time (correct for every op, K times the work).
   Var<T> (*batched)(const OpNode<T>& n, const Var<T>* tin) = nullptr;
   /// Optional, for ops whose adjoint for input k is one matrix product (matmul): its factors, instead of the
-  /// product itself, for the sweep that defers such products (Note [Sharded gradients] in shards.cpp).
+  /// product itself, for the sweep that defers such products (Note [Sharded gradients] in autodiff/shards.hpp).
   ProductFactors<T> (*product)(const OpNode<T>& n, const Var<T>& g, int k) = nullptr;
 };
 
