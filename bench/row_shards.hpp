@@ -1,8 +1,7 @@
 #pragma once
 // The row_shards methods' shared pieces: each shard's tape with θ and its rows, the sharded row-mean loss and
-// its ordered gradient sum. Included by workloads.hpp only.
+// its gradient (ad::sharded_value_and_grad). Included by workloads.hpp only.
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -20,8 +19,9 @@ namespace bench {
 // ------------------------------------------------------------------------------------------- row shards
 // The `row_shards` methods split the batch into kShards fixed row ranges (ad::split_rows), each with its own
 // tape holding θ and its rows, bound once; one parallel region (ad::for_each_shard) runs every shard's whole
-// computation. Row-mean losses are each shard's row sum over B; gradients are added in shard order
-// (ad::add_in_order). The shard count is fixed, not the thread count, so 1 and 2 threads give the same bits.
+// computation. Row-mean losses are each shard's row sum over B; their θ-gradient comes from
+// ad::sharded_value_and_grad (Note [Sharded gradients]). The shard count is fixed, not the thread count, so 1 and
+// 2 threads give the same bits.
 constexpr int kShards = 2;
 
 template <class T>
