@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -132,4 +133,23 @@ TEST_CASE("run directory: atomic writes and exact RNG state round trip") {
   CHECK(again.normal() == rng.normal());
   CHECK(back["value"].get<double>() == 0.1 + 0.2);
   fs::remove_all(dir);
+}
+
+TEST_CASE("checkpoint tensors: bytes round trip exactly; arrays from older checkpoints still read") {
+  ad::Tensor<double> t(ad::Shape{2, 3}, std::vector<double>{0.1, -2.5e-300, 1.0 / 3.0, 7.0, -0.0, 1e300}.data());
+  const json bytes = tensor_to_bytes(t);
+  CHECK(bytes.is_binary());
+  const json through_cbor = json::from_cbor(json::to_cbor(json{{"t", bytes}}))["t"];
+  ad::Tensor<double> back(ad::Shape{2, 3});
+  REQUIRE(tensor_values_into(through_cbor, back));
+  for (int64_t i = 0; i < 6; ++i) CHECK(std::memcmp(&back[i], &t[i], sizeof(double)) == 0);  // bit for bit, -0.0 too
+
+  ad::Tensor<double> old(ad::Shape{2, 3});
+  REQUIRE(tensor_values_into(tensor_to_json(t), old));  // ebm-checkpoint-1 stored arrays of numbers
+  for (int64_t i = 0; i < 6; ++i) CHECK(old[i] == t[i]);
+
+  ad::Tensor<double> wrong(ad::Shape{5});
+  CHECK_FALSE(tensor_values_into(bytes, wrong));
+  CHECK_FALSE(tensor_values_into(tensor_to_json(t), wrong));
+  CHECK_FALSE(tensor_values_into(json("not a tensor"), wrong));
 }

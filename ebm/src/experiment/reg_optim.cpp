@@ -21,7 +21,7 @@ std::vector<Field> with_schedule(std::vector<Field> own, double lr) {
 
 json tensors(const std::vector<ad::Tensor<double>>& v) {
   json a = json::array();
-  for (const auto& t : v) a.push_back(tensor_to_json(t));
+  for (const auto& t : v) a.push_back(tensor_to_bytes(t));
   return a;
 }
 
@@ -29,9 +29,8 @@ std::vector<ad::Tensor<double>> tensors_like(const json& a, const std::vector<ad
   std::vector<ad::Tensor<double>> out;
   if (a.size() != shapes_of.size() && !a.empty()) throw std::runtime_error("optimiser state does not match the parameters");
   for (size_t i = 0; i < a.size(); ++i) {
-    std::vector<double> v = a[i];
-    if (static_cast<int64_t>(v.size()) != shapes_of[i]->numel()) throw std::runtime_error("optimiser state does not match the parameters");
-    out.emplace_back(shapes_of[i]->shape(), v.data());
+    out.emplace_back(shapes_of[i]->shape(), ad::uninitialized);
+    if (!tensor_values_into(a[i], out.back())) throw std::runtime_error("optimiser state does not match the parameters");
   }
   return out;
 }

@@ -1,5 +1,7 @@
 #include "ebm/experiment/registry.hpp"
 
+#include <bit>
+#include <cstring>
 #include <stdexcept>
 
 namespace ebm::experiment {
@@ -64,6 +66,26 @@ json tensor_to_json(const ad::Tensor<double>& t) {
   json a = json::array();
   for (int64_t i = 0; i < t.numel(); ++i) a.push_back(t[i]);
   return a;
+}
+
+// The bytes as they lie in memory: little-endian is what the format says, and what every target we build for is.
+static_assert(std::endian::native == std::endian::little, "checkpoint tensors are stored as little-endian doubles");
+
+json tensor_to_bytes(const ad::Tensor<double>& t) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(t.data());
+  return json::binary(std::vector<uint8_t>(bytes, bytes + sizeof(double) * static_cast<size_t>(t.numel())));
+}
+
+bool tensor_values_into(const json& j, ad::Tensor<double>& out) {
+  if (j.is_binary()) {
+    const auto& bytes = j.get_binary();
+    if (bytes.size() != sizeof(double) * static_cast<size_t>(out.numel())) return false;
+    std::memcpy(out.data(), bytes.data(), bytes.size());
+    return true;
+  }
+  if (!j.is_array() || static_cast<int64_t>(j.size()) != out.numel()) return false;
+  for (int64_t i = 0; i < out.numel(); ++i) out[i] = j[static_cast<size_t>(i)].get<double>();
+  return true;
 }
 
 }  // namespace ebm::experiment

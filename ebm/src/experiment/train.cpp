@@ -4,7 +4,6 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_invoke.h>
 #include <cmath>
-#include <cstring>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -89,21 +88,13 @@ bool all_finite(const std::vector<ad::Tensor<double>*>& ts) {
 }
 
 // A snapshot of everything a step changes: what the divergence guard restores and what a checkpoint stores.
-// `in_memory`: the divergence guard's copy, never written to a file: parameters as raw bytes (a JSON array of
-// numbers costs ~60 ns per value, milliseconds per snapshot for an RBM on images).
-json snapshot(Session& s, int64_t step, double lr_scale, int64_t retries, const json& events, double elapsed, const json& last,
-              bool in_memory = false) {
+// Tensors as bytes (tensor_to_bytes): as arrays of numbers, ~60 ns per value, a checkpoint of an RBM on images
+// took ~7 ms, 1–2 % of a 10-epoch PCD run at batch 100 (bench/README.md, Session 13).
+json snapshot(Session& s, int64_t step, double lr_scale, int64_t retries, const json& events, double elapsed, const json& last) {
   json params = json::array();
-  for (auto* t : s.parameters()) {
-    if (in_memory) {
-      const auto* bytes = reinterpret_cast<const uint8_t*>(t->data());
-      params.push_back(json::binary(std::vector<uint8_t>(bytes, bytes + sizeof(double) * static_cast<size_t>(t->numel()))));
-    } else {
-      params.push_back(tensor_to_json(*t));
-    }
-  }
+  for (auto* t : s.parameters()) params.push_back(tensor_to_bytes(*t));
   uint64_t seed = s.cfg["seed"];
-  return json{{"format", "ebm-checkpoint-1"},
+  return json{{"format", "ebm-checkpoint-2"},
               {"step", step},
               {"parameters", params},
               {"optimizer", s.optimizer_entry->save(*s.optimizer)},
@@ -205,18 +196,8 @@ int64_t restore_checkpoint(Session& s, const json& ck) {
   auto params = s.parameters();
   const json& p = ck.at("parameters");
   if (p.size() != params.size()) throw std::runtime_error("checkpoint: parameter count does not match the model");
-  for (size_t i = 0; i < params.size(); ++i) {
-    if (p[i].is_binary()) {  // an in-memory snapshot
-      const auto& bytes = p[i].get_binary();
-      if (bytes.size() != sizeof(double) * static_cast<size_t>(params[i]->numel()))
-        throw std::runtime_error("checkpoint: parameter shapes do not match the model");
-      std::memcpy(params[i]->data(), bytes.data(), bytes.size());
-      continue;
-    }
-    std::vector<double> v = p[i];
-    if (static_cast<int64_t>(v.size()) != params[i]->numel()) throw std::runtime_error("checkpoint: parameter shapes do not match the model");
-    std::copy(v.begin(), v.end(), params[i]->data());
-  }
+  for (size_t i = 0; i < params.size(); ++i)
+    if (!tensor_values_into(p[i], *params[i])) throw std::runtime_error("checkpoint: parameter shapes do not match the model");
   s.optimizer_entry->load(*s.optimizer, ck.at("optimizer"), params);
   if (ck.contains("objective_state")) s.objective->load_state(ck.at("objective_state").get_binary());
   s.set_lr_scale(ck.at("lr_scale").get<double>());
@@ -266,7 +247,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
   std::ofstream metrics(dir / kMetricsFile, std::ios::app);
   if (!metrics) throw std::runtime_error((dir / kMetricsFile).string() + ": cannot open for writing");
   ad::Tape<double> tape;
-  json good = snapshot(s, step, lr_scale, retries, events, elapsed0, last, true);  // last known-good state, in memory
+  json good = snapshot(s, step, lr_scale, retries, events, elapsed0, last);  // last known-good state, in memory
   Progress progress(steps, opt.quiet);
   progress.start_at(step);
   const char* crash_env = std::getenv("EBM_TEST_CRASH_AFTER_CHECKPOINT");  // test hook: simulates kill -9
@@ -337,7 +318,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
       line["lr"] = lr;
       line["wall_time"] = elapsed;
       metrics << line.dump() << "\n" << std::flush;
-      good = snapshot(s, step, lr_scale, retries, events, elapsed, last, true);
+      good = snapshot(s, step, lr_scale, retries, events, elapsed, last);
       progress.update(step, lg.loss, step == steps);
     }
     if (step % ck_every == 0 || step == steps) {

@@ -122,6 +122,12 @@ void register_samplers(Registry& r);
 // Helpers for factories.
 ad::Tensor<double> tensor_from_json(const json& j);  // nested arrays of numbers -> rank 1..3 tensor
 json tensor_to_json(const ad::Tensor<double>& t);    // flat values (shape stored separately where needed)
+/// A tensor's values for a checkpoint: their bytes (little-endian doubles) as a CBOR byte string, exact and ~50×
+/// faster to build and encode than an array of numbers (a checkpoint of an RBM on images took ~7 ms as arrays).
+json tensor_to_bytes(const ad::Tensor<double>& t);
+/// Reads tensor_to_bytes's bytes, or an array of numbers (checkpoints written before them), into `out`, whose
+/// shape the caller knows; false when the number of values differs.
+bool tensor_values_into(const json& j, ad::Tensor<double>& out);
 /// The Langevin fields (step_size, noise_scale, grad_clip_norm), shared by the sampler and by objectives that
 /// run Langevin chains.
 std::vector<Field> langevin_fields(double default_step);
