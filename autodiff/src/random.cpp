@@ -247,7 +247,8 @@ namespace {
 // Philox block j (w[r][j]) decides element 4j + r; two rounds of unpacks put each block's four words together
 // within 128-bit lanes, and lane shuffles put the lanes in element order. Then u = word · 2⁻³² (exact in a
 // double) is compared with p, as in the scalar loop: the same draws, bit for bit.
-void bernoulli_group_avx512(const uint32_t (&w)[4][kLanes16], const double* p, double* out) {
+// The group's 64 words in element order: v[q] holds those of elements 16q .. 16q + 15.
+void words_in_order_avx512(const uint32_t (&w)[4][kLanes16], __m512i (&v)[4]) {
   const __m512i w0 = _mm512_loadu_si512(w[0]), w1 = _mm512_loadu_si512(w[1]);
   const __m512i w2 = _mm512_loadu_si512(w[2]), w3 = _mm512_loadu_si512(w[3]);
   const __m512i t0 = _mm512_unpacklo_epi32(w0, w1), t1 = _mm512_unpackhi_epi32(w0, w1);
@@ -256,15 +257,24 @@ void bernoulli_group_avx512(const uint32_t (&w)[4][kLanes16], const double* p, d
   const __m512i u2 = _mm512_unpacklo_epi64(t1, t3), u3 = _mm512_unpackhi_epi64(t1, t3);
   const __m512i a = _mm512_shuffle_i32x4(u0, u1, 0x44), b = _mm512_shuffle_i32x4(u2, u3, 0x44);
   const __m512i c = _mm512_shuffle_i32x4(u0, u1, 0xEE), d = _mm512_shuffle_i32x4(u2, u3, 0xEE);
-  const __m512i v[4] = {_mm512_shuffle_i32x4(a, b, 0x88), _mm512_shuffle_i32x4(a, b, 0xDD), _mm512_shuffle_i32x4(c, d, 0x88),
-                        _mm512_shuffle_i32x4(c, d, 0xDD)};
-  const __m512d scale = _mm512_set1_pd(0x1.0p-32), one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd();
+  v[0] = _mm512_shuffle_i32x4(a, b, 0x88), v[1] = _mm512_shuffle_i32x4(a, b, 0xDD);
+  v[2] = _mm512_shuffle_i32x4(c, d, 0x88), v[3] = _mm512_shuffle_i32x4(c, d, 0xDD);
+}
+
+// u = word · 2⁻³² for the 8 elements 16q + 8h .. 16q + 8h + 7.
+inline __m512d uniforms_avx512(const __m512i (&v)[4], int q, int h) {
+  const __m256i words = h == 0 ? _mm512_castsi512_si256(v[q]) : _mm512_extracti64x4_epi64(v[q], 1);
+  return _mm512_mul_pd(_mm512_cvtepu32_pd(words), _mm512_set1_pd(0x1.0p-32));
+}
+
+void bernoulli_group_avx512(const uint32_t (&w)[4][kLanes16], const double* p, double* out) {
+  __m512i v[4];
+  words_in_order_avx512(w, v);
+  const __m512d one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd();
   for (int q = 0; q < 4; ++q)
     for (int h = 0; h < 2; ++h) {
-      const __m256i words = h == 0 ? _mm512_castsi512_si256(v[q]) : _mm512_extracti64x4_epi64(v[q], 1);
-      const __m512d u = _mm512_mul_pd(_mm512_cvtepu32_pd(words), scale);
       const int64_t i = 16 * q + 8 * h;
-      const __mmask8 on = _mm512_cmp_pd_mask(u, _mm512_loadu_pd(p + i), _CMP_LT_OQ);
+      const __mmask8 on = _mm512_cmp_pd_mask(uniforms_avx512(v, q, h), _mm512_loadu_pd(p + i), _CMP_LT_OQ);
       _mm512_storeu_pd(out + i, _mm512_mask_blend_pd(on, zero, one));
     }
 }
@@ -305,6 +315,139 @@ void fill_bernoulli(const T* p, T* out, int64_t n, Rng& rng) {
   s.spare = 0;
   rng = Rng(s);
 }
+
+// Note [Bernoulli from logits]: u < σ(z) without σ's division. With e = exp(−|z|) ∈ [0, 1], σ(z) = 1/(1 + e) for
+// z ≥ 0, so u < σ(z) ⟺ u(1 + e) < 1, and σ(z) = e/(1 + e) for z < 0, so u < σ(z) ⟺ u < e(1 − u): one
+// exponential and one fused multiply-add per draw, where σ then a comparison cost an exponential and a division
+// (the division was the larger part of σ on AVX-512: ~2 cycles per double). The two sides are the same real
+// inequality, so the draws are those of fill_bernoulli(σ(z)) except where u lies within rounding of σ(z)
+// (probability ~10⁻¹⁶ per draw). A NaN z makes every comparison false: its draw is 0, and it is reported.
+namespace {
+template <class B>
+auto logit_ones(const B& u, const B& z) {
+  const B e = xsimd::exp(-xsimd::abs(z)), one(1.0);
+  const auto up = xsimd::fma(u, e, u) < one;     // z ≥ 0
+  const auto down = u < xsimd::fnma(u, e, e);    // z < 0 (and false for a NaN z)
+  const auto pos = z >= B(0.0);
+  return (pos && up) || (!pos && down);
+}
+
+// The lanes of a comparison as bits (lane i: bit i).
+template <class BB>
+uint64_t lane_bits(const BB& on) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename BB::register_type, __mmask8>) return static_cast<__mmask8>(on);
+#endif
+  alignas(64) bool b[BB::size];
+  on.store_aligned(b);
+  uint64_t m = 0;
+  for (size_t i = 0; i < BB::size; ++i) m |= uint64_t{b[i]} << i;
+  return m;
+}
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+// Note [Bernoulli decided in float]: the exponential in double was most of a draw's cost (measured: the exact
+// route above took as long as σ then fill_bernoulli). So 16 draws are first decided in float, where the
+// exponential is ~3× cheaper per value, with the sign of d = 1 − u(1 + e) (z ≥ 0) or e(1 − u) − u (z < 0); a
+// draw is taken from float only when |d| exceeds a margin larger than every error the float route can make, and
+// the 16 are redone exactly in double otherwise. The float errors, in absolute terms on d (e ≤ 1, u < 1): u
+// rounded to 24 bits, ≤ 2⁻²⁴; z rounded, which moves e by at most e·|z|·2⁻²⁴ ≤ 2⁻²⁴/2.7; exp's own error, a few
+// ulp of e ≤ 1; the arithmetic, a few ulp; −|z| clamped at −80, which moves e by less than e⁻⁸⁰. All below
+// 2⁻²⁰, against a margin of 2⁻¹⁶: so the draws are the exact route's, bit for bit, and a group is redone with
+// probability ~16 · 2 · 2⁻¹⁶ ≈ 0.05 %. A NaN z is never decided in float.
+// The 16 draws of elements i .. i + 15 (their words in element order): false if some must be decided in double.
+inline bool float_draws16(__m512i words, const double* z, uint64_t& ones) {
+  using F = xsimd::batch<float>;
+  const __m512 zf = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(_mm512_loadu_pd(z))), _mm512_cvtpd_ps(_mm512_loadu_pd(z + 8)), 1);
+  if (_mm512_cmp_ps_mask(zf, zf, _CMP_ORD_Q) != 0xFFFF) return false;  // a NaN
+  const F zb(zf), u(_mm512_mul_ps(_mm512_cvtepu32_ps(words), _mm512_set1_ps(0x1.0p-32f)));
+  const F e = xsimd::exp(xsimd::max(-xsimd::abs(zb), F(-80.0f))), one(1.0f);
+  const F d = xsimd::select(zb >= F(0.0f), one - xsimd::fma(u, e, u), xsimd::fnma(u, e, e) - u);
+  const __mmask16 yes = _mm512_cmp_ps_mask(d, _mm512_set1_ps(0x1.0p-16f), _CMP_GT_OQ);
+  const __mmask16 no = _mm512_cmp_ps_mask(d, _mm512_set1_ps(-0x1.0p-16f), _CMP_LT_OQ);
+  if (static_cast<__mmask16>(yes | no) != 0xFFFF) return false;
+  ones = yes;
+  return true;
+}
+#endif
+
+// One group of 64 draws from logits z[0..63] (as doubles): their 0/1 values into out (if not null), returned as
+// the bits of one word (bit i: draw i); nan |= some z is NaN.
+uint64_t bernoulli_logit_group(const uint32_t (&w)[4][kLanes16], const double* z, double* out, bool& nan) {
+  using B = xsimd::batch<double>;
+  uint64_t word = 0;
+#if defined(__AVX512F__)
+  if constexpr (B::size == 8) {
+    __m512i v[4];
+    words_in_order_avx512(w, v);
+    const __m512d one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd();
+    for (int q = 0; q < 4; ++q) {
+#if defined(__AVX512DQ__)
+      uint64_t ones;
+      if (float_draws16(v[q], z + 16 * q, ones)) {  // Note [Bernoulli decided in float]
+        word |= ones << (16 * q);
+        if (out)
+          for (int h = 0; h < 2; ++h)
+            _mm512_storeu_pd(out + 16 * q + 8 * h, _mm512_mask_blend_pd(static_cast<__mmask8>(ones >> (8 * h)), zero, one));
+        continue;
+      }
+#endif
+      for (int h = 0; h < 2; ++h) {
+        const int64_t i = 16 * q + 8 * h;
+        const B zb = B::load_unaligned(z + i);
+        const auto on = logit_ones(B(uniforms_avx512(v, q, h)), zb);
+        nan |= xsimd::any(xsimd::isnan(zb));
+        word |= lane_bits(on) << i;
+        if (out) xsimd::select(on, B(1.0), B(0.0)).store_unaligned(out + i);
+      }
+    }
+    return word;
+  }
+#endif
+  alignas(64) double u[4 * kLanes16];
+  for (int j = 0; j < kLanes16; ++j)
+    for (int r = 0; r < 4; ++r) u[4 * j + r] = static_cast<double>(w[r][j]) * 0x1.0p-32;
+  for (int64_t i = 0; i < 4 * kLanes16; i += static_cast<int64_t>(B::size)) {
+    const B zb = B::load_unaligned(z + i);
+    const auto on = logit_ones(B::load_aligned(u + i), zb);
+    nan |= xsimd::any(xsimd::isnan(zb));
+    word |= lane_bits(on) << i;
+    if (out) xsimd::select(on, B(1.0), B(0.0)).store_unaligned(out + i);
+  }
+  return word;
+}
+}  // namespace
+
+template <class T>
+bool fill_bernoulli_logit(const T* z, T* out, uint64_t* bits, int64_t n, Rng& rng) {
+  Rng::State s = rng.state();
+  const uint64_t c0 = s.counter;
+  constexpr int64_t kGroup = 4 * kLanes16;
+  bool nan = false;
+  for (int64_t g = 0; g * kGroup < n; ++g) {
+    uint32_t w[4][kLanes16];
+    philox16(c0 + static_cast<uint64_t>(g) * kLanes16, s.stream, s.seed, w);
+    const int64_t base = g * kGroup, len = std::min(kGroup, n - base);
+    uint64_t word;
+    if (std::is_same_v<T, double> && len == kGroup) {
+      word = bernoulli_logit_group(w, reinterpret_cast<const double*>(z + base), out ? reinterpret_cast<double*>(out + base) : nullptr, nan);
+    } else {  // float, or the last partial group: through double buffers, padded with z = 0 (whose bits are masked off)
+      alignas(64) double zz[kGroup] = {}, o[kGroup];
+      std::copy(z + base, z + base + len, zz);
+      word = bernoulli_logit_group(w, zz, o, nan);
+      if (len < kGroup) word &= (uint64_t{1} << len) - 1;
+      if (out) std::copy(o, o + len, out + base);
+    }
+    if (bits) bits[g] = word;
+  }
+  s.counter = c0 + static_cast<uint64_t>((n + 3) / 4);
+  s.used = 4;
+  s.has_spare = false;
+  s.spare = 0;
+  rng = Rng(s);
+  return !nan;
+}
+
 template <class T>
 void fill_uniform(Tensor<T>& t, Rng& rng, T lo, T hi) {
   for (T& v : t) v = static_cast<T>(lo + (hi - lo) * rng.uniform());
@@ -318,6 +461,8 @@ template void fill_normal(Tensor<float>&, Rng&, float, float);
 template void fill_normal(Tensor<double>&, Rng&, double, double);
 template void fill_bernoulli(const float*, float*, int64_t, Rng&);
 template void fill_bernoulli(const double*, double*, int64_t, Rng&);
+template bool fill_bernoulli_logit(const float*, float*, uint64_t*, int64_t, Rng&);
+template bool fill_bernoulli_logit(const double*, double*, uint64_t*, int64_t, Rng&);
 template void fill_uniform(Tensor<float>&, Rng&, float, float);
 template void fill_uniform(Tensor<double>&, Rng&, double, double);
 template void fill_rademacher(Tensor<float>&, Rng&);

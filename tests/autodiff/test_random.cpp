@@ -288,6 +288,91 @@ TEST_CASE("fill_normal has the moments of N(0,1), and consecutive fills are unco
   CHECK(std::abs(correlation(e, o)) < 5 / std::sqrt(dn / 2));
 }
 
+TEST_CASE("fill_bernoulli_logit draws u < sigma(z) from fill_bernoulli's stream, packs the bits, reports NaN") {
+  auto sigma = [](double z) { return static_cast<double>(1.0L / (1.0L + std::exp(-static_cast<long double>(z)))); };
+  for (int64_t n : {1, 5, 63, 64, 67, 300, 784}) {
+    CAPTURE(n);
+    std::vector<double> z(static_cast<size_t>(n)), out(static_cast<size_t>(n), -1.0);
+    ad::Rng zr(5, uint64_t(n));
+    for (double& v : z) v = 60 * zr.uniform() - 30;
+    const double special[] = {0.0, -0.0, 1e-300, -1e-300, 700.0, -700.0, 1000.0, -1000.0, INFINITY, -INFINITY};
+    for (size_t k = 0; k < std::size(special) && k < z.size(); ++k) z[k * z.size() / std::size(special)] = special[k];
+    std::vector<uint64_t> bits(static_cast<size_t>((n + 63) / 64), ~uint64_t{0});
+    ad::Rng rng(42, 7), ref(42, 7);
+    CHECK(ad::fill_bernoulli_logit(z.data(), out.data(), bits.data(), n, rng));
+    int64_t wrong = 0, wrong_bits = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double u = static_cast<double>(ref.next_u32()) * 0x1.0p-32;
+      const double want = u < sigma(z[size_t(i)]) ? 1.0 : 0.0;
+      wrong += out[size_t(i)] != want;
+      wrong_bits += double((bits[size_t(i / 64)] >> (i % 64)) & 1) != want;
+    }
+    CHECK(wrong == 0);
+    CHECK(wrong_bits == 0);
+    if (n % 64) CHECK((bits.back() >> (n % 64)) == 0);  // the last word's unused bits are zero
+    CHECK(rng.state().counter == uint64_t((n + 3) / 4));
+
+    // The same draws as fill_bernoulli over the means, and the same for float logits; out may be null.
+    std::vector<double> p(z.size()), via_means(z.size());
+    for (size_t i = 0; i < z.size(); ++i) p[i] = sigma(z[i]);
+    ad::Rng again(42, 7);
+    ad::fill_bernoulli(p.data(), via_means.data(), n, again);
+    CHECK(via_means == out);
+    std::vector<float> zf(z.begin(), z.end()), outf(z.size());
+    std::vector<uint64_t> bits_only(bits.size());
+    ad::Rng rf(42, 7), rb(42, 7);
+    CHECK(ad::fill_bernoulli_logit(zf.data(), outf.data(), nullptr, n, rf));
+    CHECK(ad::fill_bernoulli_logit(z.data(), static_cast<double*>(nullptr), bits_only.data(), n, rb));
+    CHECK(bits_only == bits);
+    ad::Rng reff(42, 7);
+    int64_t wrong_f = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double u = static_cast<double>(reff.next_u32()) * 0x1.0p-32;
+      wrong_f += outf[size_t(i)] != (u < sigma(double(zf[size_t(i)])) ? 1.0f : 0.0f);
+    }
+    CHECK(wrong_f == 0);
+  }
+  // Near ties: in every 16 draws one σ(z) is u ± 2⁻²⁶, below float's resolution but far above double's rounding;
+  // the other 15 are far from theirs (z = ±10), so that the 16 would be decided in float if the near tie were
+  // not caught. Fails when near ties are decided in float (margin 0: ~24 of 4096 wrong; Note [Bernoulli decided
+  // in float]).
+  {
+    const int64_t n = 65536;
+    std::vector<double> z(static_cast<size_t>(n)), out(static_cast<size_t>(n));
+    ad::Rng peek(9, 4);
+    for (int64_t i = 0; i < n; ++i) {
+      const double u = std::max(static_cast<double>(peek.next_u32()) * 0x1.0p-32, 1e-6);  // u = 0 has no logit
+      const long double t = static_cast<long double>(u) + ((i / 16) % 2 ? 0x1.0p-26L : -0x1.0p-26L);
+      z[size_t(i)] = i % 16 == 5 ? static_cast<double>(std::log(t / (1 - t))) : (i % 3 ? 10.0 : -10.0);
+    }
+    ad::Rng rng(9, 4), ref(9, 4);
+    ad::fill_bernoulli_logit(z.data(), out.data(), nullptr, n, rng);
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double u = static_cast<double>(ref.next_u32()) * 0x1.0p-32;
+      wrong += out[size_t(i)] != (u < sigma(z[size_t(i)]) ? 1.0 : 0.0);
+    }
+    CHECK(wrong == 0);
+  }
+  // A NaN logit draws 0 and is reported, in a full group and in a partial one.
+  for (int64_t n : {64, 70}) {
+    std::vector<double> z(static_cast<size_t>(n), 50.0), out(static_cast<size_t>(n));
+    z[size_t(n - 1)] = NAN;
+    ad::Rng rng(1, 1);
+    CHECK_FALSE(ad::fill_bernoulli_logit(z.data(), out.data(), nullptr, n, rng));
+    CHECK(out[size_t(n - 1)] == 0.0);
+    CHECK(out[0] == 1.0);
+  }
+  // Frequencies: 200000 draws at σ(z) = 0.3, within 5 standard errors.
+  const int64_t n = 200000;
+  std::vector<double> z(static_cast<size_t>(n), std::log(0.3 / 0.7)), out(static_cast<size_t>(n));
+  ad::Rng rng(1, 2);
+  ad::fill_bernoulli_logit(z.data(), out.data(), nullptr, n, rng);
+  double ones = 0;
+  for (double v : out) ones += v;
+  CHECK(std::abs(ones / double(n) - 0.3) < 5 * std::sqrt(0.3 * 0.7 / double(n)));
+}
+
 TEST_CASE("fill_bernoulli follows its documented stream layout and frequencies") {
   // Element i compares word i of the stream (block ⌊i/4⌋, word i mod 4) scaled by 2^-32 with p[i].
   for (int64_t n : {1, 5, 64, 67, 300}) {

@@ -66,6 +66,13 @@ void fill_normal(Tensor<T>& t, Rng& rng, T mean = 0, T stddev = 1);
 /// uniform(): a probability is resolved to 2⁻³², far below any Monte Carlo error. out may alias p.
 template <class T>
 void fill_bernoulli(const T* p, T* out, int64_t n, Rng& rng);
+/// Bernoulli draws with probabilities σ(z[i]) (i < n), from the stream positions of fill_bernoulli: out[i] = 1 if
+/// u_i < σ(z_i), else 0, decided without computing σ (Note [Bernoulli from logits] in random.cpp), so the draws
+/// are fill_bernoulli(σ(z))'s except where u_i lies within rounding of σ(z_i). `out` may be null or alias z.
+/// `bits`, if not null, receives the draws packed: bit i % 64 of bits[i / 64] (⌈n/64⌉ words, the last one's unused
+/// bits zero). Returns false if some z_i is NaN (its draw is 0); ±∞ draw 1 and 0.
+template <class T>
+bool fill_bernoulli_logit(const T* z, T* out, uint64_t* bits, int64_t n, Rng& rng);
 /// Fill with i.i.d. draws, row by row, consuming the generator in element order.
 template <class T>
 void fill_uniform(Tensor<T>& t, Rng& rng, T lo = 0, T hi = 1);

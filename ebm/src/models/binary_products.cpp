@@ -150,6 +150,11 @@ bool BitRows::assign(const T* x, int64_t n, int64_t c) {
   return !bad;
 }
 
+void BitRows::reset(int64_t n, int64_t c) {
+  rows = n, cols = c, words = (c + 63) / 64;
+  bits.assign(static_cast<size_t>(rows * words), 0);
+}
+
 void BitRows::append(const BitRows& other) {
   if (rows == 0) {
     *this = other;

@@ -35,7 +35,10 @@ struct BitRows {
   bool assign(const T* x, int64_t rows, int64_t cols);
   /// Appends the rows of another BitRows of the same width.
   void append(const BitRows& other);
+  /// rows × cols bits, all zero, for writing row by row.
+  void reset(int64_t rows, int64_t cols);
   const uint64_t* row(int64_t r) const { return bits.data() + r * words; }
+  uint64_t* row(int64_t r) { return bits.data() + r * words; }
   int64_t count(int64_t r) const;
   /// Ones of row r among columns [c0, c1).
   int64_t count_range(int64_t r, int64_t c0, int64_t c1) const;

@@ -5,7 +5,6 @@
 #include <tuple>
 #include <samplers/gibbs.hpp>
 
-#include <autodiff/finite.hpp>
 #include <autodiff/random.hpp>
 
 namespace ebm::detail {
@@ -81,36 +80,31 @@ void RbmGibbsStep<T>::sweep(Shard& sh, const HiddenMatrix& wm, const T* from, T*
   T* a = pre_[p].data() + sh.c0 * H;
   chain_pre(sh, wm, a, pre_[1 - p]);
 
-  // h ~ p(h | v), then v ~ p(v | h), chain by chain from its own generator (as samplers::BlockGibbs draws them).
-  Scratch<T> h_scratch, m_scratch;
-  T* h = h_scratch.get(static_cast<size_t>(nc * H));
+  // h ~ p(h | v), then v ~ p(v | h), chain by chain from its own generator (as samplers::BlockGibbs draws them),
+  // straight from the pre-activations into bits (Note [Bernoulli from logits]; a NaN pre-activation, the one that
+  // makes a mean non-finite, keeps the chain's state). Row by row, so that the draws find the row in L1.
+  Scratch<T> m_scratch;
   T* m = m_scratch.get(static_cast<size_t>(nc * V));
   std::vector<char> ok(static_cast<size_t>(nc), 1);
-  // Row by row, so that σ, the check and the draws find the row in L1.
-  for (int64_t i = 0; i < nc; ++i) {
-    T* hr = h + i * H;
-    sigmoid_into(a + i * H, hr, H);
-    ok[static_cast<size_t>(i)] = ad::all_finite(hr, H);
-    ad::fill_bernoulli(hr, hr, H, rngs[static_cast<size_t>(sh.c0 + i)]);
-  }
-  BitRows hb;
-  hb.assign(h, nc, H);  // 0/1 by construction
+  BitRows hb, next;
+  hb.reset(nc, H);
+  for (int64_t i = 0; i < nc; ++i)
+    ok[static_cast<size_t>(i)] = ad::fill_bernoulli_logit(a + i * H, static_cast<T*>(nullptr), hb.row(i), H, rngs[static_cast<size_t>(sh.c0 + i)]);
   delta_product_transposed<T>(plan_tree<T>(hb, nullptr, 0), layers_.weights(), H, V, layers_.visible_bias(), nullptr, m, parallel);
+  next.reset(nc, V);
   for (int64_t i = 0; i < nc; ++i) {
-    T* mr = m + i * V;
     T* out = to + (sh.c0 + i) * V;
-    sigmoid_into(mr, mr, V);
-    const bool finite = ad::all_finite(mr, V);
-    ad::fill_bernoulli(mr, out, V, rngs[static_cast<size_t>(sh.c0 + i)]);
+    const bool finite = ad::fill_bernoulli_logit(m + i * V, out, next.row(i), V, rngs[static_cast<size_t>(sh.c0 + i)]);
     if (ok[static_cast<size_t>(i)] && finite) {
       ++sh.accepted;
-    } else {
-      std::copy(from + (sh.c0 + i) * V, from + (sh.c0 + i + 1) * V, out);  // keeps its state
+    } else {  // keeps its state
+      std::copy(from + (sh.c0 + i) * V, from + (sh.c0 + i + 1) * V, out);
+      std::copy(sh.cur.row(i), sh.cur.row(i) + sh.cur.words, next.row(i));
     }
   }
-  std::swap(sh.prev, sh.cur);
+  sh.prev = std::move(sh.cur);
+  sh.cur = std::move(next);
   sh.has_prev = true;
-  sh.cur.assign(to + sh.c0 * V, nc, V);
   if (!last) return;
 
   // The final states' c + vW, then both parts' rows of the free-energy gradient: q = −coef σ(a), Σ q into gc, Σ F.
@@ -132,37 +126,35 @@ void RbmGibbsStep<T>::sweep_hidden(Shard& sh, const HiddenMatrix& wm, const T* f
   const bool parallel = shards_.size() == 1;
   if (first && !data_product(sh, wm, from)) return;
 
-  // v ~ p(v | h), then h ~ p(h | v), chain by chain from its own generator (as samplers::BlockGibbs draws them).
-  Scratch<T> m_scratch, h_scratch;
+  // v ~ p(v | h), then h ~ p(h | v), chain by chain from its own generator (as samplers::BlockGibbs draws them),
+  // straight from the pre-activations, with their bits (Note [Bernoulli from logits]).
+  Scratch<T> m_scratch;
   T* m = m_scratch.get(static_cast<size_t>(nc * V));
-  T* h = h_scratch.get(static_cast<size_t>(nc * H));
   std::vector<char> ok(static_cast<size_t>(nc), 1);
   delta_product_transposed<T>(plan_tree<T>(sh.hid, nullptr, 0), layers_.weights(), H, V, layers_.visible_bias(), nullptr, m, parallel);
   T* v = visible_.data();
-  for (int64_t i = 0; i < nc; ++i) {
-    T* mr = m + i * V;
-    sigmoid_into(mr, mr, V);
-    ok[static_cast<size_t>(i)] = ad::all_finite(mr, V);
-    ad::fill_bernoulli(mr, v + (sh.c0 + i) * V, V, rngs[static_cast<size_t>(sh.c0 + i)]);
-  }
-  std::swap(sh.prev, sh.cur);
-  sh.cur.assign(v + sh.c0 * V, nc, V);  // 0/1 by construction
+  BitRows drawn, hid;
+  drawn.reset(nc, V);
+  for (int64_t i = 0; i < nc; ++i)
+    ok[static_cast<size_t>(i)] =
+        ad::fill_bernoulli_logit(m + i * V, v + (sh.c0 + i) * V, drawn.row(i), V, rngs[static_cast<size_t>(sh.c0 + i)]);
+  sh.prev = std::move(sh.cur);
+  sh.cur = std::move(drawn);
   T* a = pre_[p].data() + sh.c0 * H;
   chain_pre(sh, wm, a, pre_[1 - p]);
+  hid.reset(nc, H);
   for (int64_t i = 0; i < nc; ++i) {
-    T* hr = h + i * H;
     T* out = to + (sh.c0 + i) * H;
-    sigmoid_into(a + i * H, hr, H);
-    const bool finite = ad::all_finite(hr, H);
-    ad::fill_bernoulli(hr, out, H, rngs[static_cast<size_t>(sh.c0 + i)]);
+    const bool finite = ad::fill_bernoulli_logit(a + i * H, out, hid.row(i), H, rngs[static_cast<size_t>(sh.c0 + i)]);
     if (ok[static_cast<size_t>(i)] && finite) {
       ++sh.accepted;
-    } else {
-      std::copy(from + (sh.c0 + i) * H, from + (sh.c0 + i + 1) * H, out);  // keeps its state
+    } else {  // keeps its state
+      std::copy(from + (sh.c0 + i) * H, from + (sh.c0 + i + 1) * H, out);
+      std::copy(sh.hid.row(i), sh.hid.row(i) + sh.hid.words, hid.row(i));
     }
   }
   sh.has_prev = true;
-  sh.hid.assign(to + sh.c0 * H, nc, H);
+  sh.hid = std::move(hid);
   if (last) gradient_rows(sh, v, a);
 }
 

@@ -47,11 +47,6 @@ void sigmoid_rows(ad::Tensor<T>& p) {
 }  // namespace
 
 template <class T>
-void sigmoid_into(const T* z, T* p, int64_t n) {
-  map_batches(z, p, n, [](const auto& v) { return sigmoid_batch(v); });
-}
-
-template <class T>
 RbmLayers<T>::RbmLayers(const BernoulliRbm<T>& rbm)
     : w_(rbm.param("W").data()), b_(rbm.param("b").data()), c_(rbm.param("c").data()), nv_(rbm.visible()), nh_(rbm.hidden()) {}
 
@@ -302,8 +297,6 @@ std::pair<const T*, int64_t> RbmLayers<T>::hidden_matrix() const {
 
 template class RbmLayers<float>;
 template class RbmLayers<double>;
-template void sigmoid_into(const float*, float*, int64_t);
-template void sigmoid_into(const double*, double*, int64_t);
 template double free_energy_rows(const float*, int64_t, int64_t, const float*, const float*, int64_t, double, float*, float*);
 template double free_energy_rows(const double*, int64_t, int64_t, const double*, const double*, int64_t, double, double*, double*);
 

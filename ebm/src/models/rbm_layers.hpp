@@ -119,10 +119,6 @@ class RbmLayers final : public samplers::RbmConditionals<T> {
 template <class T>
 double free_energy_rows(const T* b, int64_t nv, int64_t nh, const T* v, const T* pre, int64_t rows, double coef, T* q, T* gc);
 
-/// σ(z) elementwise (vectorised); p may alias z.
-template <class T>
-void sigmoid_into(const T* z, T* p, int64_t n);
-
 extern template class RbmLayers<float>;
 extern template class RbmLayers<double>;
 
