@@ -211,6 +211,7 @@ void run_timing(const Args& args, const std::vector<std::string>& workloads, con
 }  // namespace
 
 int main(int argc, char** argv) {
+  ad::keep_freed_buffers();  // as the ebm tool: steps reuse their buffers (autodiff/memory.hpp)
   try {
     const Args args = parse(argc, argv);
     ad::ThreadLimit limit(args.threads);

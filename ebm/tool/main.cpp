@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include <autodiff/memory.hpp>
 #include <ebm/data/error.hpp>
 #include <ebm/experiment/config.hpp>
 #include <ebm/experiment/registry.hpp>
@@ -95,6 +96,7 @@ const char* kHelp =
 }  // namespace
 
 int main(int argc, char** argv) {
+  ad::keep_freed_buffers();  // training steps reuse their buffers instead of mapping them afresh
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     std::fputs(kHelp, stdout);
     return argc < 2 ? cli::kBadInput : cli::kOk;
