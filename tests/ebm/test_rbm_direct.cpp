@@ -273,6 +273,47 @@ TEST_CASE("CD on a Bernoulli RBM in whole-step shards: chains whose means are no
   CHECK(accept == 0.0);
 }
 
+TEST_CASE("whole-step shards: a chain that keeps its state keeps its bits (the W and c gradients are the taped path's)") {
+  // b[7] = NaN: every chain's p(v | h) is NaN, so no chain moves (the cases around this one). The shards draw
+  // straight into bit rows (Note [Bernoulli from logits]); a chain that keeps its state must keep the bits of that
+  // state, which the next sweep, the final product and the weight gradient read. The gradients of W and c do not
+  // involve b and stay finite: they must be the taped path's. Two sweeps, so that the kept bits are read again.
+  for (const samplers::RbmChainUnits persist : {samplers::RbmChainUnits::visible, samplers::RbmChainUnits::hidden}) {
+    CAPTURE(int(persist));
+    ad::Rng init(8, 5);
+    ebm::BernoulliRbm<double> rbm(300, 64, init, 0.3);
+    for (double& v : rbm.param("c")) v = 0.2 * init.normal();
+    rbm.param("b")[7] = std::nan("");
+    ebm::NegativeOptions o;
+    o.start = persist == samplers::RbmChainUnits::visible ? ebm::ChainStart::data : ebm::ChainStart::persistent;
+    o.steps = 2;
+    o.persist = persist;
+    ebm::ContrastiveDivergence<double> direct(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(persist), o, 5));
+    ebm::ContrastiveDivergence<double> taped(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(persist), o, 5));
+    ad::Rng data_rng(3, 5);
+    const Tensor<double> x = patterned_input(100, 300, data_rng);
+    ad::Rng r1(11, 2), r2(11, 2);
+    ad::Tape<double> t1;
+    const ebm::LossAndGrad<double> a = ebm::loss_and_grad(t1, rbm, direct, x, r1);
+    ad::Tape<double> tape;
+    const auto theta = ebm::bind_params(tape, rbm.params(), ebm::Bind::variable);
+    const std::vector<ad::Var<double>> extra;
+    const ebm::Loss<double> l = taped.loss(ebm::LossInput<double>{tape, rbm, theta, extra, x, r2});
+    const auto g = ad::grad<double>({l.value}, theta);
+    for (const size_t p : {size_t{0}, size_t{2}}) {  // W and c
+      CAPTURE(p);
+      const Tensor<double> gt = g[p].value();
+      double worst = 0;
+      for (int64_t k = 0; k < gt.numel(); ++k) worst = std::max(worst, std::abs(a.grad_theta[p][k] - gt[k]));
+      CHECK(worst <= 1e-12);
+    }
+    const Tensor<double>&na = direct.last_negatives(), &nb = taped.last_negatives();
+    int64_t differ = 0;
+    for (int64_t k = 0; k < na.numel(); ++k) differ += na[k] != nb[k];
+    CHECK(differ == 0);
+  }
+}
+
 TEST_CASE("PCD over hidden chains in whole-step shards: chains whose means are not finite keep their hidden states") {
   ad::Rng init(8, 4);
   ebm::BernoulliRbm<double> rbm(300, 64, init, 0.3);
