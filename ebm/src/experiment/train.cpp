@@ -89,7 +89,7 @@ bool all_finite(const std::vector<ad::Tensor<double>*>& ts) {
 
 // A snapshot of everything a step changes: what the divergence guard restores and what a checkpoint stores.
 // Tensors as bytes (tensor_to_bytes): as arrays of numbers, ~60 ns per value, a checkpoint of an RBM on images
-// took ~7 ms, 1–2 % of a 10-epoch PCD run at batch 100 (bench/README.md, Session 13).
+// took 7–28 ms, up to 5 % of a 10-epoch PCD run at batch 100 (bench/README.md, Session 13).
 json snapshot(Session& s, int64_t step, double lr_scale, int64_t retries, const json& events, double elapsed, const json& last) {
   json params = json::array();
   for (auto* t : s.parameters()) params.push_back(tensor_to_bytes(*t));
