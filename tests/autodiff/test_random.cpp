@@ -324,6 +324,10 @@ TEST_CASE("fill_bernoulli_logit draws u < sigma(z) from fill_bernoulli's stream,
     CHECK(ad::fill_bernoulli_logit(zf.data(), outf.data(), nullptr, n, rf));
     CHECK(ad::fill_bernoulli_logit(z.data(), static_cast<double*>(nullptr), bits_only.data(), n, rb));
     CHECK(bits_only == bits);
+    std::vector<double> in_place(z);  // out aliasing z
+    ad::Rng ra(42, 7);
+    CHECK(ad::fill_bernoulli_logit(in_place.data(), in_place.data(), nullptr, n, ra));
+    CHECK(in_place == out);
     ad::Rng reff(42, 7);
     int64_t wrong_f = 0;
     for (int64_t i = 0; i < n; ++i) {

@@ -142,8 +142,7 @@ int64_t DeltaLayout<T>::width() {
 
 template <class T>
 bool BitRows::assign(const T* x, int64_t n, int64_t c) {
-  rows = n, cols = c, words = (c + 63) / 64;
-  bits.assign(static_cast<size_t>(rows * words), 0);
+  reset(n, c);
   bool bad = false;
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t w = 0; w < words; ++w) bits[static_cast<size_t>(r * words + w)] = pack_word(x + r * c + 64 * w, std::min<int64_t>(64, c - 64 * w), bad);
