@@ -62,8 +62,9 @@ struct ShardLoss {
 /// (for a layer x Wᵀ: Gᵀ X, with G the adjoints of its outputs), and per shard it would be a full product on the
 /// shard's rows, written once per shard and then added (for a 512 × 784 layer, megabytes per shard). Instead the
 /// sweeps keep such products as their factors, when these are smaller than the product (a shard's K rows:
-/// K (m + n) < m n), and after the region all of a weight's are computed as one product, the factors' rows stacked
-/// (K = every shard's rows, for every use of the weight), by the parallel kernel. Other contributions (narrow
+/// K (m + n) < m n), and after the region all of a weight's are computed as one product over the factors' rows
+/// (K = every shard's rows, for every use of the weight), by the parallel kernel, which reads each factor where
+/// its shard left it. Other contributions (narrow
 /// products over many rows, biases, elementwise uses) are computed in the sweeps and added in shard order. Every
 /// sum runs in a fixed order, so any thread count gives the same bits; the shard count changes the last bits.
 /// The shards' tapes keep the sweep's values until the caller rewinds them.
