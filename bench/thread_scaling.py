@@ -58,15 +58,16 @@ def main():
     details = []
     for w in args.only:
         times = collections.defaultdict(list)  # (config, method) -> per-run medians
+        def command(prefix, threads):
+            return prefix + shlex.split(args.ours) + ["--only", w, "--size", args.size, "--threads", str(threads),
+                                                      "--min-time", args.min_time]
         for _ in range(args.rounds):
             for label, threads, prefix in configs:
-                cmd = prefix + shlex.split(args.ours) + ["--only", w, "--size", args.size, "--threads", str(threads),
-                                                         "--min-time", args.min_time]
-                record(times, label, subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+                out = subprocess.run(command(prefix, threads), capture_output=True, text=True, check=True).stdout
+                record(times, label, out)
             if args.per_cpu:  # both pinned one-thread runs at once
-                procs = [subprocess.Popen(["taskset", "-c", str(c)] + shlex.split(args.ours) +
-                                          ["--only", w, "--size", args.size, "--threads", "1", "--min-time",
-                                           args.min_time], stdout=subprocess.PIPE, text=True) for c in (0, 1)]
+                procs = [subprocess.Popen(command(["taskset", "-c", str(c)], 1), stdout=subprocess.PIPE, text=True)
+                         for c in (0, 1)]
                 for c, p in enumerate(procs):
                     out, _ = p.communicate()
                     if p.returncode:
