@@ -65,7 +65,8 @@ std::vector<Shape> shapes_of(const std::vector<Var<T>>& vs) {
 template <class T>
 std::vector<char> dependents(const detail::TapeImpl<T>& impl, uint32_t lo, uint32_t hi, const std::vector<Var<T>>& inputs) {
   std::vector<char> dep(hi - lo + 1, 0);
-  for (const Var<T>& x : inputs) dep[x.id() - lo] = 1;
+  for (const Var<T>& x : inputs)
+    if (x.id() <= hi) dep[x.id() - lo] = 1;  // an input recorded after every output gets no gradient
   for (uint32_t i = lo; i <= hi; ++i) {
     if (dep[i - lo]) continue;
     const auto& n = impl.nodes[i];
@@ -134,8 +135,12 @@ std::vector<Var<T>> reverse_sweep(Tape<T>& tape, const std::vector<Var<T>>& outp
   if (deferred && hi >= lo) {
     deferred_slot.assign(adj.size(), 0);
     for (size_t k = inputs.size(); k-- > 0;)
-      if (!impl.nodes[inputs[k].id()].rule) deferred_slot[inputs[k].id() - lo] = static_cast<uint32_t>(k + 1);
+      if (inputs[k].id() <= hi && !impl.nodes[inputs[k].id()].rule) deferred_slot[inputs[k].id() - lo] = static_cast<uint32_t>(k + 1);
   }
+  // requested[j]: node lo + j is one of the inputs (it may be an intermediate that the sweep passes through).
+  std::vector<char> requested(adj.size(), 0);
+  for (const Var<T>& x : inputs)
+    if (hi >= lo && x.id() <= hi) requested[x.id() - lo] = 1;
   if (hi >= lo) {
     const std::vector<char> dep = dependents(impl, lo, hi, inputs);
     for (size_t j = 0; j < outputs.size(); ++j) {
@@ -186,13 +191,16 @@ std::vector<Var<T>> reverse_sweep(Tape<T>& tape, const std::vector<Var<T>>& outp
                                  gin[k].shape().str() + " for an input of shape " + impl.nodes[in].shape.str());
         accumulate(in - lo, gin[k]);
       }
-      // A node's adjoint is complete and used once; a deferred product still holds it (the tape keeps its data).
-      adj[i - lo] = Var<T>();
-      owned[i - lo] = 0;
+      // A node's adjoint is complete once the sweep reaches it (its consumers have larger ids) and is used once;
+      // a deferred product still holds it (the tape keeps its data). A requested input keeps it: it is a result.
+      if (!requested[i - lo]) {
+        adj[i - lo] = Var<T>();
+        owned[i - lo] = 0;
+      }
     }
   }
   for (const Var<T>& x : inputs) {
-    Var<T> g = hi >= lo ? adj[x.id() - lo] : Var<T>();
+    Var<T> g = hi >= lo && x.id() <= hi ? adj[x.id() - lo] : Var<T>();
     results.push_back(g.defined() || deferred ? g : tape.constant(x.shape(), T(0)));
   }
   return results;
