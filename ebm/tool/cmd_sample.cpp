@@ -31,11 +31,17 @@ int cmd_sample(int argc, char** argv) {
   json wrapped = s.cfg;
   wrapped["sampler"] = sampler;
   json resolved = resolve_config(wrapped.dump(), "--sampler", {}, dir);
+  const SamplerEntry& entry = registry().sampler(resolved["sampler"]["type"]);
+  if (entry.check_model) entry.check_model(*s.model);  // a sampler that cannot serve the model is bad input (exit 2)
   json stats;
-  ad::Tensor<double> x = draw_samples(s, resolved["sampler"], stats);
-  fs::path out = a.has("--out") ? fs::path(a.get("--out"))
-                                : dir / ("samples_" + resolved["sampler"]["type"].get<std::string>() + "_" + std::to_string(x.rows()) + ".npy");
-  ebm::data::write_npy(out, x);
+  const fs::path out = a.has("--out") ? fs::path(a.get("--out"))
+                                      : dir / ("samples_" + resolved["sampler"]["type"].get<std::string>() + "_" +
+                                               std::to_string(resolved["sampler"]["chains"].get<int64_t>()) + ".npy");
+  const ad::Tensor<double> x = in_stage("sampling", [&] {
+    ad::Tensor<double> samples = draw_samples(s, resolved["sampler"], stats);
+    ebm::data::write_npy(out, samples);
+    return samples;
+  });
   std::printf("%s\n", json{{"samples", out.string()}, {"shape", {x.rows(), x.cols()}}, {"sampler", stats}}.dump(2).c_str());
   return kOk;
 }

@@ -1,4 +1,5 @@
 #include "samplers/gibbs.hpp"
+#include <autodiff/scalar.hpp>
 
 #include <cmath>
 #include <stdexcept>
@@ -11,8 +12,7 @@ namespace {
 
 double off_value(BinaryUnits u) { return u == BinaryUnits::zero_one ? 0.0 : -1.0; }
 
-// p = σ(a), written so that large |a| neither overflows nor loses the small tail.
-double sigmoid(double a) { return a >= 0 ? 1 / (1 + std::exp(-a)) : std::exp(a) / (1 + std::exp(a)); }
+using ad::scalar::sigmoid;
 
 }  // namespace
 

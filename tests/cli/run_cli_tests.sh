@@ -290,6 +290,71 @@ out=$("$EBM" run "$SRC/examples/eight_gaussians_mh.json" --out "$WORK/ep3" --qui
 check "an unknown training.batches is an error naming the key and the choices" \
   bash -c '[[ "$1" == *training.batches* && "$1" == *epochs* ]]' _ "$out"
 
+# ---- 5b. numbers that must be right, and failures that must not look like success ---------------------------------
+# The 3-spin machine of the Sharif lecture notes (w12 = w13 = -1, w23 = 2, b2 = 1): log Z = 5.14994 by hand
+# (8 states). Its parameters come from model.init and a learning rate of 1e-300 leaves them unchanged.
+"$EBM" run "$SRC/tests/cli/fixtures/spin_machine.json" --out "$WORK/spin" --quiet
+check "spin machine run exits 0" test $? -eq 0
+check "spin machine: exact log Z by enumeration, and Gibbs AIS within 4 SE and 0.1 of it" py "$WORK/spin/summary.json" <<'PY'
+import itertools, json, math, sys
+z = json.load(open(sys.argv[1]))["evaluation"]["log_z"]
+a = z["ais"]
+w, b = {(0, 1): -1, (0, 2): -1, (1, 2): 2}, [0, 1, 0]  # -E(x) = sum_{i<j} w_ij x_i x_j + b.x over {-1, +1}^3
+truth = math.log(sum(math.exp(sum(v * x[i] * x[j] for (i, j), v in w.items()) + sum(c * u for c, u in zip(b, x)))
+                     for x in itertools.product([-1, 1], repeat=3)))
+ok = abs(z["enumeration"] - 5.14994) < 1e-5 and abs(z["enumeration"] - truth) < 1e-12 and a["transition"] == "gibbs"
+ok = ok and abs(a["estimate"] - truth) < max(4 * a["stderr"], 1e-9) and abs(a["estimate"] - truth) < 0.1
+if not ok: print(json.dumps(z))
+sys.exit(0 if ok else 1)
+PY
+# W = 0 (the model's own initialisation): log Z = 3 log 2 exactly, for AIS too (the base is the model).
+"$EBM" run "$SRC/tests/cli/fixtures/spin_machine.json" --out "$WORK/spin0" --quiet --set 'model.init={}' --set evaluation.ais.steps=50
+check "spin machine with W = 0: log Z = 3 log 2" py "$WORK/spin0/summary.json" <<'PY'
+import json, math, sys
+z = json.load(open(sys.argv[1]))["evaluation"]["log_z"]
+ok = abs(z["enumeration"] - 3 * math.log(2)) < 1e-9 and abs(z["ais"]["estimate"] - 3 * math.log(2)) < 0.05
+if not ok: print(json.dumps(z))
+sys.exit(0 if ok else 1)
+PY
+# A full-covariance Gaussian trained adversarially against a Gaussian q can leave a precision that is not positive
+# definite: the run must fail naming the stage, never write summary.json.
+"$EBM" run "$SRC/tests/cli/fixtures/adversarial_full_gaussian.json" --out "$WORK/advfull" --quiet 2>"$WORK/advfull.err"
+rc=$?
+if [[ $rc -eq 0 ]]; then
+  check "adversarial full-covariance Gaussian: a run that exits 0 reports finite parameters" py "$WORK/advfull/summary.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+sys.exit(0 if s["complete"] and "error" not in json.dumps(s) else 1)
+PY
+else
+  check "adversarial full-covariance Gaussian: a failure exits 1, names its stage and leaves no summary" \
+    bash -c '[[ $1 -eq 1 && ! -e $2/summary.json ]] && grep -q "evaluation.parameters\|training" "$3"' _ "$rc" "$WORK/advfull" "$WORK/advfull.err"
+fi
+# Fault injection: a failure in any stage of run, sample and eval exits 1 with the stage named, and a run never gets
+# its summary.json (EBM_TEST_FAIL_STAGE, runner.hpp).
+GSHORT=(--set training.steps=20 --set sampler.steps=20 --set sampler.chains=50 --set evaluation.ais.enabled=true
+        --set evaluation.ais.steps=20 --set evaluation.ais.chains=20 --set evaluation.mmd=true)
+for stage in training training.update parameters sampling evaluation.parameters evaluation.held_out evaluation.energy \
+             evaluation.log_z evaluation.ais evaluation.likelihood evaluation.mmd plots summary; do
+  EBM_TEST_FAIL_STAGE=$stage "$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/fail_$stage" --quiet "${GSHORT[@]}" \
+    2>"$WORK/fail.err"
+  rc=$?
+  check "injected failure in $stage: exit 1, stage named, no summary.json" \
+    bash -c '[[ $1 -eq 1 && ! -e $2/summary.json ]] && grep -q "$3.*injected failure" "$4"' _ "$rc" "$WORK/fail_$stage" "$stage" "$WORK/fail.err"
+done
+check "a run whose summary write failed resumes to completion" \
+  "$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/fail_summary" --quiet --resume "${GSHORT[@]}"
+check "resumed after a failed summary: complete" test -e "$WORK/fail_summary/summary.json"
+"$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/ok_run" --quiet "${GSHORT[@]}"
+for stage in sampling evaluation.energy evaluation.log_z; do
+  cmd=(eval --run "$WORK/ok_run"); [[ $stage == sampling ]] && cmd=(sample --run "$WORK/ok_run" --n 10 --out "$WORK/s_fail.npy")
+  EBM_TEST_FAIL_STAGE=$stage "$EBM" "${cmd[@]}" >/dev/null 2>"$WORK/fail.err"
+  rc=$?
+  check "injected failure in ebm ${cmd[0]} ($stage): exit 1 with the stage named" \
+    bash -c '[[ $1 -eq 1 ]] && grep -q "$2.*injected failure" "$3"' _ "$rc" "$stage" "$WORK/fail.err"
+done
+check "a failed ebm eval writes no eval.json" test ! -e "$WORK/ok_run/eval.json"
+
 # ---- 6. other subcommands ------------------------------------------------------------------------------------------
 for ex in "$SRC"/examples/*.json; do
   "$EBM" validate "$ex" >/dev/null 2>&1

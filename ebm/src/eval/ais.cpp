@@ -110,6 +110,37 @@ AisResult ais_log_partition_rbm(const BernoulliRbm<double>& rbm, const RbmAisOpt
   return summarize_log_weights(std::move(run.log_w), rbm_base_log_z(rbm, b0));
 }
 
+// ---- fully visible Boltzmann machine ----
+
+AisResult ais_log_partition_boltzmann(const BoltzmannMachine<double>& machine, const BoltzmannAisOptions& o) {
+  check_common(o, "ais_log_partition_boltzmann");
+  const std::vector<double> b0 = boltzmann_base(machine, o, "ais_log_partition_boltzmann");
+  const bool spin = machine.unit_kind() == Units::spin;
+  samplers::ChainState<double> state(o.chains, machine.dim(), o.seed);
+  for (int64_t r = 0; r < o.chains; ++r)  // x_0 ~ p_0: unit i on with probability σ(b_0i), or σ(2 b_0i) for spins
+    for (int64_t i = 0; i < machine.dim(); ++i) {
+      const double z = spin ? 2 * b0[size_t(i)] : b0[size_t(i)];
+      const bool on = state.rngs[size_t(r)].uniform() < 1 / (1 + std::exp(-z));
+      state.row(r)[i] = on ? 1.0 : (spin ? -1.0 : 0.0);
+    }
+  AnnealRun run = anneal_boltzmann(machine, b0, o, beta_schedule(o.schedule, o.steps), state);
+  return summarize_log_weights(std::move(run.log_w), boltzmann_base_log_z(machine.unit_kind(), b0));
+}
+
+std::vector<double> boltzmann_base_bias(const ad::Tensor<double>& data, Units units, double alpha) {
+  if (data.rank() != 2 || data.rows() < 1) throw std::invalid_argument("boltzmann_base_bias: needs data of shape [N, n], N >= 1");
+  if (!(alpha > 0)) throw std::invalid_argument("boltzmann_base_bias: alpha must be positive");
+  std::vector<double> out(size_t(data.cols()));
+  for (int64_t i = 0; i < data.cols(); ++i) {
+    double on = 0;
+    for (int64_t r = 0; r < data.rows(); ++r) on += data.at(r, i) > 0 ? 1.0 : 0.0;
+    const double p = (on + alpha) / (double(data.rows()) + 2 * alpha);
+    const double logit = std::log(p) - std::log1p(-p);
+    out[size_t(i)] = units == Units::binary ? logit : 0.5 * logit;  // atanh(2p − 1) = ½ logit(p)
+  }
+  return out;
+}
+
 std::vector<double> rbm_base_bias(const ad::Tensor<double>& data, double alpha) {
   if (data.rank() != 2 || data.rows() < 1) throw std::invalid_argument("rbm_base_bias: needs data of shape [N, V], N >= 1");
   if (!(alpha > 0)) throw std::invalid_argument("rbm_base_bias: alpha must be positive");

@@ -1,4 +1,5 @@
 #include "ais_anneal.hpp"
+#include <autodiff/scalar.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -18,7 +19,7 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 // Robbins–Monro gain of the pilot's step adaptation: log ε += γ (acceptance − target) per intermediate.
 constexpr double kAdaptGain = 0.5;
 
-double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+using ad::scalar::softplus;
 
 }  // namespace
 
@@ -185,6 +186,62 @@ AnnealRun anneal_rbm(const BernoulliRbm<double>& rbm, const std::vector<double>&
     for (int64_t i = 0; i < nv; ++i) ib[i] = (1 - beta) * b0[size_t(i)] + beta * b[i];
     for (int64_t k = 0; k < nh; ++k) ic[k] = beta * c[k];
     samplers::BlockGibbs<double> gibbs(inter);
+    gibbs.run(state, o.transitions);
+  }
+  return run;
+}
+
+// ---- fully visible Boltzmann machine ----
+
+std::vector<double> boltzmann_base(const BoltzmannMachine<double>& machine, const BoltzmannAisOptions& o, const char* who) {
+  std::vector<double> b0 = o.base_bias;
+  if (b0.empty()) b0.assign(size_t(machine.dim()), 0.0);
+  if (int64_t(b0.size()) != machine.dim()) throw std::invalid_argument(std::string(who) + ": base_bias needs one entry per unit");
+  for (double v : b0)
+    if (!std::isfinite(v)) throw std::invalid_argument(std::string(who) + ": base_bias must be finite");
+  return b0;
+}
+
+double boltzmann_base_log_z(Units units, const std::vector<double>& b0) {
+  double log_z0 = 0;
+  // {0,1}: log(1 + e^b); {−1,+1}: log(e^b + e^−b) = |b| + log(1 + e^{−2|b|}) + 0, i.e. softplus(2b) − b.
+  for (double v : b0) log_z0 += units == Units::binary ? softplus(v) : softplus(2 * v) - v;
+  return log_z0;
+}
+
+AnnealRun anneal_boltzmann(const BoltzmannMachine<double>& machine, const std::vector<double>& b0, const AisOptions& o,
+                           const std::vector<double>& gammas, samplers::ChainState<double>& state) {
+  const int64_t n = machine.dim(), chains = state.chains();
+  const ad::Tensor<double> w = machine.coupling();  // symmetric, zero diagonal
+  const ad::Tensor<double>& b = machine.param("b");
+  // E(x) − E_0(x) = −½ xᵀW x − (b − b_0)ᵀx, in double.
+  auto excess = [&](const double* x) {
+    double quad = 0, lin = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      double wx = 0;
+      for (int64_t j = 0; j < n; ++j) wx += w.at(i, j) * x[j];
+      quad += x[i] * wx;
+      lin += (b[i] - b0[size_t(i)]) * x[i];
+    }
+    return -0.5 * quad - lin;
+  };
+  AnnealRun run;
+  run.log_w.assign(size_t(chains), 0.0);
+  ad::Tensor<double> iw(w.shape()), ib(ad::Shape{n});
+  const int K = int(gammas.size()) - 1;
+  for (int j = 1; j <= K; ++j) {
+    const double dg = gammas[size_t(j)] - gammas[size_t(j - 1)];
+    for (int64_t c = 0; c < chains; ++c) {
+      double inc = -dg * excess(state.row(c));
+      if (std::isnan(inc)) inc = kNegInf;
+      run.log_w[size_t(c)] += inc;
+    }
+    if (j == K) break;
+    const double beta = gammas[size_t(j)];
+    for (int64_t i = 0; i < w.numel(); ++i) iw[i] = beta * w[i];
+    for (int64_t i = 0; i < n; ++i) ib[i] = (1 - beta) * b0[size_t(i)] + beta * b[i];
+    const BoltzmannMachine<double> inter(iw, ib, machine.unit_kind());
+    samplers::SingleSiteGibbs<double> gibbs(inter);
     gibbs.run(state, o.transitions);
   }
   return run;

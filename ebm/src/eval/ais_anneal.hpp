@@ -67,4 +67,12 @@ double rbm_base_log_z(const BernoulliRbm<double>& rbm, const std::vector<double>
 AnnealRun anneal_rbm(const BernoulliRbm<double>& rbm, const std::vector<double>& b0, const AisOptions& o,
                      const std::vector<double>& gammas, samplers::ChainState<double>& state);
 
+/// The Boltzmann machine's base biases b_0 (o.base_bias, empty: 0) checked against n, and log Z_0.
+std::vector<double> boltzmann_base(const BoltzmannMachine<double>& machine, const BoltzmannAisOptions& o, const char* who);
+double boltzmann_base_log_z(Units units, const std::vector<double>& b0);
+
+/// The Boltzmann loop over `gammas` (either direction) with single-site Gibbs on the γ-intermediate machine.
+AnnealRun anneal_boltzmann(const BoltzmannMachine<double>& machine, const std::vector<double>& b0, const AisOptions& o,
+                           const std::vector<double>& gammas, samplers::ChainState<double>& state);
+
 }  // namespace ebm::ais_detail

@@ -83,6 +83,22 @@ AisResult ais_reverse_log_partition_rbm(const BernoulliRbm<double>& rbm, const a
   return summarize_reverse_log_weights(std::move(run.log_w), rbm_base_log_z(rbm, b0));
 }
 
+AisResult ais_reverse_log_partition_boltzmann(const BoltzmannMachine<double>& machine, const ad::Tensor<double>& target_samples,
+                                              const BoltzmannAisOptions& o) {
+  const char* who = "ais_reverse_log_partition_boltzmann";
+  check_common(o, who);
+  const std::vector<double> b0 = boltzmann_base(machine, o, who);
+  samplers::ChainState<double> state = reverse_chains(target_samples, machine.dim(), o.seed, who);
+  const double off = machine.unit_kind() == Units::spin ? -1.0 : 0.0;
+  for (double v : target_samples)
+    if (v != off && v != 1.0)
+      throw std::invalid_argument(std::string(who) + ": target_samples must be in the machine's unit values {" +
+                                  (off == 0 ? "0" : "-1") + ", 1}");
+  const std::vector<double> betas = beta_schedule(o.schedule, o.steps);
+  AnnealRun run = anneal_boltzmann(machine, b0, o, std::vector<double>(betas.rbegin(), betas.rend()), state);
+  return summarize_reverse_log_weights(std::move(run.log_w), boltzmann_base_log_z(machine.unit_kind(), b0));
+}
+
 AisSandwich ais_sandwich(const AisResult& forward, const AisResult& reverse) {
   if (forward.direction != AisDirection::forward || reverse.direction != AisDirection::reverse)
     throw std::invalid_argument("ais_sandwich: needs a forward and a reverse AIS run, in that order");

@@ -1,4 +1,5 @@
 #include "ebm/eval/exact_samples.hpp"
+#include <autodiff/scalar.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -10,8 +11,8 @@
 namespace ebm {
 namespace {
 
-double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
-double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
+using ad::scalar::sigmoid;
+using ad::scalar::softplus;
 
 }  // namespace
 

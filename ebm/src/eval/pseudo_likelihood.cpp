@@ -1,4 +1,5 @@
 #include "ebm/eval/pseudo_likelihood.hpp"
+#include <autodiff/scalar.hpp>
 
 #include <tbb/parallel_for.h>
 
@@ -10,10 +11,8 @@
 namespace ebm {
 namespace {
 
-// log(1 + e^z), stable for any z.
-inline double softplus(double z) { return std::max(z, 0.0) + std::log1p(std::exp(-std::abs(z))); }
-// log σ(z) = −softplus(−z).
-inline double log_sigmoid(double z) { return -softplus(-z); }
+using ad::scalar::log_sigmoid;
+using ad::scalar::softplus;
 
 void check_binary(const char* what, const ad::Tensor<double>& x, int64_t d) {
   if (x.rank() != 2 || x.cols() != d)

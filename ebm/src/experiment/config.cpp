@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "ebm/experiment/registry.hpp"
+#include "model_init.hpp"
 
 namespace ebm::experiment {
 
@@ -25,6 +26,12 @@ std::vector<Field> variants(const std::vector<E>& entries) {
     v.push_back({e.name, std::move(n)});
   }
   return v;
+}
+
+// Every variant with one more (common) field.
+std::vector<Field> with_field(std::vector<Field> variants, const Field& f) {
+  for (Field& v : variants) v.node.fields.push_back(f);
+  return variants;
 }
 
 // evaluation.restore: denoising and inpainting demos on test images (ebm/eval/restore.hpp).
@@ -51,7 +58,7 @@ Node build_schema() {
   std::vector<Field> top = {
       {"seed", integer("seed of every random stream (data, initialisation, training, sampling)", 0).non_negative()},
       {"data", one_of("the training data", "type", variants(r.data), "two_moons")},
-      {"model", one_of("the energy model E(x)", "type", variants(r.models), "mlp")},
+      {"model", one_of("the energy model E(x)", "type", with_field(variants(r.models), {"init", model_init_schema()}), "mlp")},
       {"objective", one_of("the training objective", "type", variants(r.objectives), "ssm")},
       {"sampler", one_of("the sampler drawing from the trained model", "type", variants(r.samplers), "langevin")},
       {"optimiser", one_of("the optimiser and its learning-rate schedule", "type", variants(r.optimizers), "adam")},
@@ -68,7 +75,9 @@ Node build_schema() {
                            {"max_retries", integer("on NaN/Inf: retries of the step with a smaller learning rate (0: stop)", 2).non_negative()},
                            {"retry_lr_factor", number("learning-rate factor per retry", 0.5).positive().below(1)}})},
       {"evaluation", object("evaluation after training",
-                            {{"log_z", boolean("log Z by quadrature for 1-D and 2-D models", true)},
+                            {{"log_z", boolean("exact log Z where the state space allows it: enumeration for Boltzmann machines of at most 25 "
+                                               "units and Bernoulli RBMs with a layer of at most 25 units, quadrature for "
+                                               "continuous models in 1 or 2 dimensions", true)},
                              {"box", array_of("quadrature box and plot range [lo, hi] per axis (null: data range + 25%)",
                                               number("", std::nullopt), std::nullopt)
                                          .items_between(2, 2)
@@ -80,8 +89,10 @@ Node build_schema() {
                                              {"chains", integer("annealing chains", 100).at_least(1)},
                                              {"steps", integer("intermediate distributions K", 1000).at_least(1)},
                                              {"schedule", enumeration("spacing of the inverse temperatures", {"sigmoid", "linear", "geometric"}, "sigmoid")},
-                                             {"transition", enumeration("kernel at each intermediate; Bernoulli RBMs always use block Gibbs, "
-                                                                        "\"gibbs\" is only for them", {"mala", "hmc", "gibbs"}, "mala")},
+                                             {"transition", enumeration("kernel at each intermediate: \"gibbs\" for binary models (Bernoulli RBMs: "
+                                                                        "block Gibbs; Boltzmann machines: single-site Gibbs), \"mala\" or "
+                                                                        "\"hmc\" for continuous ones; \"auto\" picks gibbs or mala by the model",
+                                                                        {"auto", "mala", "hmc", "gibbs"}, "auto")},
                                              {"transitions", integer("MCMC steps (Gibbs sweeps) per intermediate", 1).at_least(1)},
                                              {"step_size", number("MALA/HMC step (the start of the pilot's adaptation)", 0.1).positive()},
                                              {"adapt_step", boolean("tune the step per intermediate on a pilot anneal", true)},
@@ -190,6 +201,10 @@ json resolve_config(const std::string& text, const std::string& file, const std:
       fs::path p = data[key].get<std::string>();
       if (p.is_relative()) data[key] = (base_dir / p).lexically_normal().string();
     }
+  if (out["model"]["init"].is_object())  // model.init files, likewise
+    for (auto& [name, value] : out["model"]["init"].items())
+      if (value.is_string() && fs::path(value.get<std::string>()).is_relative())
+        value = (base_dir / value.get<std::string>()).lexically_normal().string();
   const DataSource& src = registry().data_source(data["type"]);
   if (src.check) src.check(data, errors);
   check_held_out(out, errors);

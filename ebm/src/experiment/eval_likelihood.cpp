@@ -39,7 +39,8 @@ ad::Tensor<double> reverse_starts(Session& s, int64_t n, std::string& label) {
 
 }  // namespace
 
-// Bernoulli RBMs by block Gibbs from a base with the data's base rates (Salakhutdinov & Murray 2008); any other
+// Bernoulli RBMs by block Gibbs from a base with the data's base rates (Salakhutdinov & Murray 2008), Boltzmann
+// machines by single-site Gibbs from independent units with the data's base rates (ais.hpp, Note [Boltzmann AIS]); any other
 // model by MALA/HMC from a Gaussian fitted to the data, widened by base_std_scale. Reverse runs share the forward
 // run's path, base, schedule, seed and (continuous) steps; only their chains' streams differ (ais.hpp).
 json ais_report(Session& s) {
@@ -49,10 +50,11 @@ json ais_report(Session& s) {
   common.chains = c["chains"], common.steps = c["steps"], common.transitions = c["transitions"];
   common.schedule = parse_beta_schedule(c["schedule"]);
   common.seed = ad::Rng(s.cfg["seed"].get<uint64_t>(), kAisStream).next_u64();
-  std::string transition = c["transition"];
+  const std::string transition = ais_transition(s.cfg, *s.model);
+  if (discrete_model(*s.model) != (transition == "gibbs"))  // check_evaluation refuses this before training
+    throw std::invalid_argument("evaluation.ais.transition \"" + transition + "\" cannot anneal the model \"" + s.model->name() + "\"");
   const bool reverse = c["reverse"] != "none";
-  // The reverse run, once the forward one has set up its options; a failure there (e.g. held-out data the model
-  // cannot score) is reported in its place and keeps the forward numbers.
+  // The reverse run, once the forward one has set up its options.
   std::function<AisResult(const ad::Tensor<double>&)> run_reverse;
   AisResult r;
   if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(s.model.get())) {
@@ -61,10 +63,13 @@ json ais_report(Session& s) {
     o.base_visible_bias = rbm_base_bias(x);
     r = ais_log_partition_rbm(*rbm, o);
     run_reverse = [rbm, o](const ad::Tensor<double>& starts) { return ais_reverse_log_partition_rbm(*rbm, starts, o); };
-    transition = "gibbs";
+  } else if (const auto* bm = dynamic_cast<const BoltzmannMachine<double>*>(s.model.get())) {
+    BoltzmannAisOptions o;
+    static_cast<AisOptions&>(o) = common;
+    o.base_bias = boltzmann_base_bias(x, bm->unit_kind());
+    r = ais_log_partition_boltzmann(*bm, o);
+    run_reverse = [bm, o](const ad::Tensor<double>& starts) { return ais_reverse_log_partition_boltzmann(*bm, starts, o); };
   } else {
-    if (transition == "gibbs")
-      throw std::invalid_argument("evaluation.ais.transition \"gibbs\" needs a Bernoulli RBM; use \"mala\" or \"hmc\"");
     ContinuousAisOptions o;
     static_cast<AisOptions&>(o) = common;
     o.transition = transition == "hmc" ? AisTransition::hmc : AisTransition::mala;
@@ -88,15 +93,8 @@ json ais_report(Session& s) {
               {"acceptance_rate", r.acceptance_rate}};
   if (!reverse) return out;
   std::string starts_label;
-  ad::Tensor<double> starts;
-  AisResult rev;
-  try {
-    starts = reverse_starts(s, common.chains, starts_label);
-    rev = run_reverse(starts);
-  } catch (const std::exception& e) {
-    out["reverse"] = {{"error", e.what()}};
-    return out;
-  }
+  const ad::Tensor<double> starts = reverse_starts(s, common.chains, starts_label);
+  const AisResult rev = run_reverse(starts);
   const bool exact = starts_label == "exact";
   out["reverse"] = {{"samples", starts_label},
                     {"chains", starts.rows()},
@@ -116,7 +114,7 @@ json ais_report(Session& s) {
   return out;
 }
 
-json likelihood_report(Session& s, const json& ais) {
+json likelihood_report(Session& s, const json& ais, const json& exact_log_z) {
   const json& ev = s.cfg["evaluation"];
   const uint64_t seed = s.cfg["seed"];
   std::vector<std::pair<std::string, const ad::Tensor<double>*>> sets = {{"train", &s.data.x}};
@@ -133,6 +131,7 @@ json likelihood_report(Session& s, const json& ais) {
     for (double ei : e) v += (ei - m) * (ei - m) / double(std::max<int64_t>(e.numel() - 1, 1));
     r["energy_mean"] = m;
     r["energy_mean_stderr"] = std::sqrt(v / double(e.numel()));
+    if (exact_log_z.is_number()) r["log_likelihood_exact"] = -m - exact_log_z.get<double>();
     if (has_z) {
       r["log_likelihood_ais"] = -m - ais["estimate"].get<double>();
       r["log_z_stderr"] = ais["stderr"];
@@ -142,22 +141,18 @@ json likelihood_report(Session& s, const json& ais) {
                                         {"upper", -m - ais["sandwich"]["lower"].get<double>()},
                                         {"lower_guaranteed", ais["sandwich"]["upper_guaranteed"]}};
     if (ev["pseudo_likelihood"]["enabled"].get<bool>()) {
-      try {
-        ad::Rng rng(seed, 0x504c);  // "PL": the same flips for every data set of the same size
-        const ad::Tensor<double> pl = pseudo_likelihood_one_bit(*s.model, x, random_flip_indices(x.rows(), x.cols(), rng));
-        double pm = 0;
-        for (double p : pl) pm += p / double(pl.numel());
-        r["pseudo_likelihood"] = pm;
-        const int64_t k = std::min(ev["pseudo_likelihood"]["all_bits_points"].get<int64_t>(), x.rows());
-        if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(s.model.get()); rbm && k > 0) {
-          const ad::Tensor<double> all = pseudo_likelihood_all_bits(*rbm, ad::Tensor<double>(ad::Shape{k, x.cols()}, x.data()));
-          double am = 0;
-          for (double p : all) am += p / double(k);
-          r["pseudo_likelihood_all_bits"] = am;
-          r["pseudo_likelihood_all_bits_points"] = k;
-        }
-      } catch (const std::exception& ex) {
-        r["pseudo_likelihood"] = {{"error", ex.what()}};
+      ad::Rng rng(seed, 0x504c);  // "PL": the same flips for every data set of the same size
+      const ad::Tensor<double> pl = pseudo_likelihood_one_bit(*s.model, x, random_flip_indices(x.rows(), x.cols(), rng));
+      double pm = 0;
+      for (double p : pl) pm += p / double(pl.numel());
+      r["pseudo_likelihood"] = pm;
+      const int64_t k = std::min(ev["pseudo_likelihood"]["all_bits_points"].get<int64_t>(), x.rows());
+      if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(s.model.get()); rbm && k > 0) {
+        const ad::Tensor<double> all = pseudo_likelihood_all_bits(*rbm, ad::Tensor<double>(ad::Shape{k, x.cols()}, x.data()));
+        double am = 0;
+        for (double p : all) am += p / double(k);
+        r["pseudo_likelihood_all_bits"] = am;
+        r["pseudo_likelihood_all_bits_points"] = k;
       }
     }
     out[name] = r;

@@ -10,7 +10,8 @@ json ais_report(Session& s);
 
 /// Per data set (the training data, and the held-out data unless that is the training data): the mean energy, the
 /// average log-likelihood −mean E − log Ẑ (and its bounds from the sandwich) when `ais` holds an AIS report, and
-/// with evaluation.pseudo_likelihood the pseudo-likelihood.
-json likelihood_report(Session& s, const json& ais);
+/// with evaluation.pseudo_likelihood the pseudo-likelihood; with an exact log Z (a number), the exact average
+/// log-likelihood.
+json likelihood_report(Session& s, const json& ais, const json& exact_log_z = json());
 
 }  // namespace ebm::experiment

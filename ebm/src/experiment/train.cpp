@@ -22,6 +22,8 @@
 #include "ebm/experiment/rundir.hpp"
 #include "ebm/experiment/runner.hpp"
 #include "ebm/models/mlp.hpp"
+#include "eval_likelihood.hpp"
+#include "model_init.hpp"
 
 namespace ebm::experiment {
 
@@ -50,6 +52,7 @@ Session build_session(const json& cfg) {
     throw InputError("data: expected at least one example, got shape " + s.data.x.shape().str());
   try {
     s.model = r.model(cfg["model"]["type"]).make(cfg["model"], s.data, init_rng);
+    apply_model_init(cfg["model"]["init"], *s.model);
     s.objective = r.objective(cfg["objective"]["type"]).make(cfg["objective"], s.data);
   } catch (const std::invalid_argument& e) {
     throw InputError(std::string("model/objective: ") + e.what());
@@ -62,10 +65,7 @@ Session build_session(const json& cfg) {
   if (oe.check_model) oe.check_model(cfg["objective"], *s.model);
   const SamplerEntry& se = r.sampler(cfg["sampler"]["type"]);
   if (se.check_model) se.check_model(*s.model);
-  const json& ais = cfg["evaluation"]["ais"];
-  if (ais["enabled"].get<bool>() && ais["reverse"] == "exact")
-    if (const std::string why = exact_sampling_unsupported(*s.model); !why.empty())
-      throw InputError("evaluation.ais.reverse: \"exact\": " + why + "; use \"data\" (approximate) or \"none\"");
+  check_evaluation(cfg, *s.model, s.data);
   const json& o = cfg["optimiser"];
   LrSchedule sched;
   std::string kind = o["schedule"];
@@ -80,6 +80,14 @@ Session build_session(const json& cfg) {
 }
 
 namespace {
+
+// Samples with NaN or Inf are a failed sampler (a step too large for the energy), not a result to evaluate.
+void check_finite_samples(const ad::Tensor<double>& x) {
+  for (int64_t k = 0; k < x.numel(); ++k)
+    if (!std::isfinite(x[k]))
+      throw std::runtime_error("sample " + std::to_string(k / std::max<int64_t>(x.cols(), 1)) + " holds " + std::to_string(x[k]) +
+                               " (a non-finite value; a smaller sampler.step_size may help)");
+}
 
 bool all_finite(const std::vector<ad::Tensor<double>*>& ts) {
   for (const auto* t : ts)
@@ -263,7 +271,10 @@ json run_experiment(Session& s, const RunOptions& opt) {
     ad::Rng& rng = cur.rng;
     const std::vector<int64_t>& labels = cur.labels;
     double lr = s.optimizer->next_lr();
-    LossAndGrad<double> lg = loss_and_grad(tape, *s.model, *s.objective, cur.x, rng, labels.empty() ? nullptr : &labels);
+    const std::string at_step = "step " + std::to_string(step + 1);
+    LossAndGrad<double> lg = in_stage("training", [&] {
+      return loss_and_grad(tape, *s.model, *s.objective, cur.x, rng, labels.empty() ? nullptr : &labels);
+    }, at_step);
     std::vector<ad::Tensor<double>> grads = std::move(lg.grad_theta);
     grads.insert(grads.end(), lg.grad_extra.begin(), lg.grad_extra.end());
     // The norm is a full pass over the gradients: computed when clipping needs it or the step is logged or
@@ -281,7 +292,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
       // Only for batches that draw_batch copies in parallel: a small step is serial, and waking the sleeping
       // worker for it would cost more than the copy.
       auto update = [&] {
-        s.optimizer->step(s.parameters(), grads);
+        in_stage("training.update", [&] { s.optimizer->step(s.parameters(), grads); }, at_step);
         ok = all_finite(s.parameters());
       };
       if (step + 1 < steps && batch * s.data.x.cols() >= kParallelBatchValues)
@@ -338,20 +349,26 @@ json run_experiment(Session& s, const RunOptions& opt) {
       pj[prefix + p.name] = {{"shape", shape}, {"values", tensor_to_json(p.value)}};
     }
   };
-  dump_params(s.model->params(), "");
-  dump_params(s.objective->extra_params(), "objective.");
-  write_json(dir / "parameters.json", pj);
+  in_stage("parameters", [&] {
+    dump_params(s.model->params(), "");
+    dump_params(s.objective->extra_params(), "objective.");
+    write_json(dir / "parameters.json", pj);
+  });
 
   auto t_sample = Clock::now();
   json sampler_stats;
-  ad::Tensor<double> samples = draw_samples(s, s.cfg["sampler"], sampler_stats);
-  data::write_npy(dir / "samples.npy", samples);
+  ad::Tensor<double> samples = in_stage("sampling", [&] {
+    ad::Tensor<double> x = draw_samples(s, s.cfg["sampler"], sampler_stats);
+    check_finite_samples(x);
+    data::write_npy(dir / "samples.npy", x);
+    return x;
+  });
   double sample_s = std::chrono::duration<double>(Clock::now() - t_sample).count();
 
   auto t_eval = Clock::now();
   json eval = evaluate_model(s, samples);
   std::vector<std::string> pngs;
-  if (s.cfg["output"]["plots"].get<bool>()) pngs = write_plots(s, samples, dir);
+  if (s.cfg["output"]["plots"].get<bool>()) pngs = in_stage("plots", [&] { return write_plots(s, samples, dir); });
   double eval_s = std::chrono::duration<double>(Clock::now() - t_eval).count();
 
   json summary = {{"complete", true},
@@ -365,7 +382,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
                   // Timings vary run to run; everything else in this file is reproducible bit for bit.
                   {"timings", {{"train_seconds", train_s + elapsed0}, {"sample_seconds", sample_s}, {"eval_seconds", eval_s},
                                {"total_seconds", std::chrono::duration<double>(Clock::now() - t0).count() + elapsed0}}}};
-  write_json(dir / kSummaryFile, summary);  // last: marks the run complete
+  in_stage("summary", [&] { write_json(dir / kSummaryFile, summary); });  // last: marks the run complete
   return summary;
 }
 

@@ -39,6 +39,12 @@
 // factor 2^{H(1−β)}; the constant cancels because Z_0 is the normaliser of f_β at β = 0, log Z_0 =
 // H log 2 + Σ_i softplus(b_0i)). Transitions: block Gibbs (h | v then v | h) on the β-RBM, exactly invariant.
 //
+// Note [Boltzmann AIS]: for a fully visible Boltzmann machine E(x) = −½ xᵀW x − bᵀx, the base is E_0(x) = −b_0ᵀx
+// (independent units: Z_0 = Π_i (1 + e^{b_0i}) for {0,1} units, Π_i 2 cosh(b_0i) for {−1,+1}), and the
+// intermediate E_β = (1 − β) E_0 + β E = −½ xᵀ(β W) x − ((1 − β) b_0 + β b)ᵀx is itself a Boltzmann machine, on
+// which a single-site Gibbs sweep is exactly invariant. The weight increment is −(β_k − β_{k−1}) (E(x) − E_0(x)).
+// A continuous kernel (MALA, HMC) has no meaning on a discrete state space; the runner never uses one here.
+//
 // Note [Reverse AIS] (Grosse, Ghahramani & Adams 2015, "Sandwiching the marginal likelihood using bidirectional
 // Monte Carlo"; Burda, Grosse & Salakhutdinov 2015, RAISE). Write f_k = f_{β_k}, p_k = f_k / Z_k and T_k for the
 // kernel at β_k (invariant for p_k, 1 ≤ k ≤ K−1). The forward chain visits x_0, …, x_{K−1} with
@@ -76,6 +82,7 @@
 
 #include <samplers/energy.hpp>
 
+#include "ebm/models/boltzmann.hpp"
 #include "ebm/models/rbm.hpp"
 
 namespace ebm {
@@ -154,6 +161,21 @@ AisResult ais_reverse_log_partition(const Energy<double>& model, const ad::Tenso
 /// The same for a Bernoulli RBM; the rows must be in {0, 1}^V.
 AisResult ais_reverse_log_partition_rbm(const BernoulliRbm<double>& rbm, const ad::Tensor<double>& target_samples,
                                         const RbmAisOptions& options);
+
+struct BoltzmannAisOptions : AisOptions {
+  std::vector<double> base_bias;  // b_0, [n]; empty: 0 (the uniform distribution)
+};
+
+/// AIS log Z of a fully visible Boltzmann machine, Σ_x exp(−E(x)) over {0,1}^n or {−1,+1}^n (Note [Boltzmann
+/// AIS]): the base is independent units with biases b_0, the path the machines (β W, (1 − β) b_0 + β b), and
+/// the kernel at each intermediate systematic-scan single-site Gibbs on that machine, exactly invariant.
+AisResult ais_log_partition_boltzmann(const BoltzmannMachine<double>& machine, const BoltzmannAisOptions& options);
+/// Reverse AIS for the machine from `target_samples` [B, n] in its unit values, one chain per row.
+AisResult ais_reverse_log_partition_boltzmann(const BoltzmannMachine<double>& machine, const ad::Tensor<double>& target_samples,
+                                              const BoltzmannAisOptions& options);
+/// The base biases matching binary or spin data's per-unit means (smoothed by α as rbm_base_bias does):
+/// logit(p̂) for {0,1} units, atanh(2p̂ − 1) for {−1,+1} units, with p̂ the smoothed rate of the "on" value.
+std::vector<double> boltzmann_base_bias(const ad::Tensor<double>& data, Units units, double alpha = 1.0);
 
 /// A forward and a reverse run side by side: lower ≤ log Z ≤ upper in expectation (upper only for exact samples).
 struct AisSandwich {

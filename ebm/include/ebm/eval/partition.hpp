@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ebm/models/boltzmann.hpp"
+#include "ebm/models/rbm.hpp"
 
 namespace ebm {
 
@@ -29,6 +30,17 @@ double log_partition_enumerate(int n, Units units, const BatchEnergy& energy, in
 /// The same for a model with dim() units, evaluated at its current parameters.
 template <class T>
 double log_partition_enumerate(const Energy<T>& model, Units units, int chunk_bits = 12);
+
+/// The largest Boltzmann machine the runner enumerates (2^25 states).
+inline constexpr int64_t kMaxEnumeratedBoltzmannUnits = 25;
+/// The largest layer log_partition_rbm_enumerate sums over (2^25 states).
+inline constexpr int64_t kMaxEnumeratedRbmUnits = 25;
+/// log Σ_v exp(−F(v)) of a Bernoulli RBM, exactly: the smaller layer s (m ≤ kMaxEnumeratedRbmUnits units) is
+/// enumerated and the other summed out in closed form, log Z = logsumexp_s (b_sᵀs + Σ_o softplus(b_o + (W s)_o)).
+/// The 2^m states are walked in Gray-code order, one column of W added or subtracted per state (O(2^m · n) for
+/// n units on the other side), in chunks evaluated in parallel and combined in chunk order: the result does not
+/// depend on the thread count. Throws std::invalid_argument when both layers are larger.
+double log_partition_rbm_enumerate(const BernoulliRbm<double>& rbm);
 
 /// Nodes and weights of the n-point Gauss–Legendre rule on [−1, 1] (Newton on the Legendre recurrence).
 struct GaussLegendre {

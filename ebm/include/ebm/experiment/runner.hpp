@@ -9,10 +9,44 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
 
 #include "ebm/experiment/registry.hpp"
 
 namespace ebm::experiment {
+
+/// A failure at run time in a named stage of a run ("training", "sampling", "evaluation.log_z.ais", "plots"): the
+/// tool reports it with exit 1, and the run directory gets no summary.json, so the run never looks complete.
+class StageError : public std::runtime_error {
+ public:
+  StageError(const std::string& stage, const std::string& what) : std::runtime_error(stage + ": " + what), stage_(stage) {}
+  const std::string& stage() const { return stage_; }
+
+ private:
+  std::string stage_;
+};
+
+/// Test hook for fault injection: throws std::runtime_error("injected failure") when the environment variable
+/// EBM_TEST_FAIL_STAGE equals `stage`. Every stage of run, sample and eval passes through one.
+void fail_point(const std::string& stage);
+
+/// Runs f as the stage `stage` (plus `detail`, e.g. the step, in the message): any failure is rethrown naming it,
+/// an InputError as an InputError (exit 2), anything else as a StageError (exit 1).
+template <class F>
+auto in_stage(const std::string& stage, F&& f, const std::string& detail = "") -> decltype(f()) {
+  const std::string where = detail.empty() ? stage : stage + " (" + detail + ")";
+  try {
+    fail_point(stage);
+    return f();
+  } catch (const StageError&) {
+    throw;
+  } catch (const InputError& e) {
+    throw InputError(where + ": " + e.what());
+  } catch (const std::exception& e) {
+    throw StageError(where, e.what());
+  }
+}
 
 /// Everything built from a config: data, model, objective, optimiser.
 struct Session {
@@ -78,6 +112,21 @@ ad::Tensor<double> draw_samples(Session& s, const json& sampler_cfg, json& stats
 
 /// Evaluation numbers (log Z, NLL, learned parameters, energies) for the current model and given samples.
 json evaluate_model(Session& s, const ad::Tensor<double>& samples);
+
+/// A Bernoulli RBM or a fully visible Boltzmann machine: binary states, for which AIS anneals by Gibbs sweeps,
+/// log Z is a sum (never an integral) and continuous kernels have no meaning.
+bool discrete_model(const Energy<double>& model);
+
+/// How evaluation.log_z computes log Z exactly for this model: "enumeration" (Boltzmann machines of at most
+/// kMaxEnumeratedBoltzmannUnits units, Bernoulli RBMs with a layer of at most kMaxEnumeratedRbmUnits units),
+/// "quadrature" (continuous models in 1 or 2 dimensions), or "" when neither applies.
+std::string exact_log_z_method(const Energy<double>& model);
+
+/// evaluation.ais.transition with "auto" resolved: "gibbs" for discrete models, "mala" otherwise.
+std::string ais_transition(const json& cfg, const Energy<double>& model);
+
+/// Refuses (InputError naming the JSON path) every evaluation method that the model or data cannot serve.
+void check_evaluation(const json& cfg, const Energy<double>& model, const Dataset& data);
 
 /// PNG pictures into `dir` (heat map / histogram / image grid, training curves); returns the written names.
 std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& samples, const std::filesystem::path& dir);
