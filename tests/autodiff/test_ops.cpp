@@ -46,6 +46,10 @@ TEST_CASE("arithmetic ops") {
   expect_ad("pow 3", [](TapeD&, const V& x) { return ad::pow(x[0], 3.0); }, {any()});
   expect_ad("pow -1.5", [](TapeD&, const V& x) { return ad::pow(x[0], -1.5); }, {positive()});
   expect_ad("pow 0.5", [](TapeD&, const V& x) { return ad::pow(x[0], 0.5); }, {positive()});
+  // At a zero base, where the rule's p x^(p-1) is 0 · inf for p = 0 (reached as the derivative of p = 1, 2, ...).
+  expect_ad("pow 0 at 0", [](TapeD&, const V& x) { return ad::pow(x[0], 0.0); }, {Tensor<double>(kM)});
+  expect_ad("pow 1 at 0", [](TapeD&, const V& x) { return ad::pow(x[0], 1.0); }, {Tensor<double>(kM)});
+  expect_ad("pow 2 at 0", [](TapeD&, const V& x) { return ad::pow(x[0], 2.0); }, {Tensor<double>(kM)});
 }
 
 TEST_CASE("elementwise functions") {
@@ -100,6 +104,7 @@ TEST_CASE("linear algebra and layout") {
   expect_ad("reshape", [](TapeD&, const V& x) { return ad::reshape(x[0], Shape{2, 6}); }, {any()});
   expect_ad("broadcast_to", [](TapeD&, const V& x) { return ad::broadcast_to(x[0], kM); }, {any(Shape{3, 1})});
   expect_ad("sum_to", [](TapeD&, const V& x) { return ad::sum_to(x[0], Shape{4}); }, {any()});
+  expect_ad("sum_to dropping a leading 1", [](TapeD&, const V& x) { return ad::sum_to(x[0], kM) * x[1]; }, {any(Shape{1, 3, 4}), any()});
   expect_ad("slice_rows", [](TapeD&, const V& x) { return ad::slice_rows(x[0], 1, 2); }, {any()});
   expect_ad("pad_rows", [](TapeD&, const V& x) { return ad::pad_rows(x[0], 1, 5); }, {any()});
   expect_ad("concat_rows", [](TapeD&, const V& x) { return ad::concat_rows<double>({x[0], x[1], x[0]}); },

@@ -131,11 +131,16 @@ Var<T> affine(const Var<T>& x, double scale, double shift) {
 
 template <class T>
 Var<T> pow(const Var<T>& x, double p) {
-  // d/dx x^p = p x^(p-1); the derivative is itself a pow, so every order follows.
+  // d/dx x^p = p x^(p-1); the derivative is itself a pow, so every order follows. For p = 0 it is written as 0:
+  // p x^(p-1) would be 0 · inf = NaN at x = 0, where x^0 (and so the higher derivatives of x^1, x^2 ...) is flat.
   static const Rule<T> rule{
       "pow",
-      [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) { gin[0] = g * (n.a() * pow(n.in(0), n.a() - 1.0)); },
-      [](const OpNode<T>& n, const Var<T>* t) { return t[0] * (n.a() * pow(n.in(0), n.a() - 1.0)); }, true};
+      [](const OpNode<T>& n, const Var<T>& g, Var<T>* gin) {
+        gin[0] = n.a() == 0.0 ? 0.0 * g : g * (n.a() * pow(n.in(0), n.a() - 1.0));
+      },
+      [](const OpNode<T>& n, const Var<T>* t) {
+        return n.a() == 0.0 ? 0.0 * t[0] : t[0] * (n.a() * pow(n.in(0), n.a() - 1.0));
+      }, true};
   using B = kernels::Batch<T>;
   const T pt = static_cast<T>(p);
   if (p == 0.0) return unary(rule, x, [](auto v) { return B(T(1)) + v * B(T(0)); }, Attrs::scalars(p));
