@@ -302,9 +302,12 @@ void register_objectives(Registry& r) {
         {"model_samples", integer("draws from the model per batch (0: the batch size)", 0).non_negative()},
         {"langevin_steps", integer("non-Gaussian models: MALA steps from data rows", 20).at_least(1)},
         {"langevin_step_size", number("non-Gaussian models: MALA step size", 0.01).positive()},
-        {"init_seed", integer("seed of H's initialisation", 0).non_negative()}},
+        {"init_seed", integer("seed of H's initialisation", 0).non_negative()},
+        {"exponent_bound", number("K: the log ratio u that T and F exponentiate is bounded so that no exponent exceeds K + 1 "
+                                  "(f_divergence.hpp, Note [Bounded exponents]); 0: unbounded", 4.0).non_negative()}},
        [](const json& c, const Dataset& d) -> std::unique_ptr<Objective<double>> {
          FEbmOptions o;
+         o.exponent_bound = c["exponent_bound"].get<double>();
          o.divergence = {f_divergence_from_string(c["divergence"].get<std::string>()), c["alpha"].get<double>()};
          if (o.divergence.kind == FDivergence::alpha && (o.divergence.alpha == 0.0 || o.divergence.alpha == 1.0))
            throw InputError("objective.alpha: 0 and 1 are the limits reverse_kl and kl; use those divergences");

@@ -1,5 +1,6 @@
 #include "ebm/objectives/f_divergence.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -89,6 +90,20 @@ double FDivergenceSpec::conjugate(double t) const {
   return kInf;
 }
 
+std::pair<double, double> FDivergenceSpec::exponent_rates() const {
+  switch (kind) {
+    case FDivergence::kl: return {1, 0};                  // F = e^u
+    case FDivergence::reverse_kl: return {0, 1};          // T = −e^{−u}
+    case FDivergence::jensen_shannon: return {0, 0};      // softplus: linear growth at most
+    case FDivergence::squared_hellinger: return {0.5, 0.5};  // F = e^{u/2} − 1, T = 1 − e^{−u/2}
+    case FDivergence::pearson: return {2, 0};             // F = e^{2u} − 1
+    case FDivergence::neyman: return {0, 2};              // T = 1 − e^{−2u}
+    case FDivergence::alpha:                              // T ∝ e^{(α−1)u}, F ∝ e^{αu}
+      return {std::max({0.0, alpha, alpha - 1}), std::max({0.0, -alpha, 1 - alpha})};
+  }
+  return {0, 0};
+}
+
 template <class T>
 ad::Var<T> FDivergenceSpec::critic(const ad::Var<T>& u) const {
   switch (kind) {
@@ -122,6 +137,7 @@ FEbm<T>::FEbm(int64_t dim, FEbmOptions options) : options_(std::move(options)), 
   options_.divergence.validate();
   if (dim < 1) throw std::invalid_argument("f-EBM: the data dimension must be at least 1");
   if (options_.model_samples < 0) throw std::invalid_argument("f-EBM: model_samples must be >= 0");
+  if (!(options_.exponent_bound >= 0)) throw std::invalid_argument("f-EBM: exponent_bound must be >= 0 (0: unbounded)");
   widths_.push_back(dim);
   widths_.insert(widths_.end(), options_.hidden.begin(), options_.hidden.end());
   widths_.push_back(1);
@@ -157,9 +173,28 @@ ad::Tensor<T> FEbm<T>::sample_model(const Energy<T>& model, const ad::Tensor<T>&
 }
 
 template <class T>
+ad::Var<T> FEbm<T>::bounded(const ad::Var<T>& u) const {
+  // Note [Bounded exponents]: u up to hi = K / up; beyond, hi + (1 − e^{−up (u − hi)}) / up, so up · ū < K + 1 and
+  // ū is smooth (its slope is 1 at hi and stays positive); the same below lo = −K / down.
+  const double K = options_.exponent_bound;
+  if (K <= 0) return u;
+  const auto [up, down] = options_.divergence.exponent_rates();
+  ad::Var<T> v = u;
+  if (up > 0) {
+    const ad::Var<T> over = ad::relu(v - K / up);
+    v = v - over + (1.0 - ad::exp(-up * over)) / up;
+  }
+  if (down > 0) {
+    const ad::Var<T> under = ad::relu(-K / down - v);
+    v = v + under - (1.0 - ad::exp(-down * under)) / down;
+  }
+  return v;
+}
+
+template <class T>
 typename FEbm<T>::Parts FEbm<T>::combine(const ad::Var<T>& u_data, const ad::Var<T>& u_model, const ad::Var<T>& log_w) const {
-  const ad::Var<T> data_term = ad::mean(options_.divergence.critic(u_data));
-  const ad::Var<T> model_term = ad::sum(ad::softmax(log_w) * options_.divergence.conjugate_of_critic(u_model));
+  const ad::Var<T> data_term = ad::mean(options_.divergence.critic(bounded(u_data)));
+  const ad::Var<T> model_term = ad::sum(ad::softmax(log_w) * options_.divergence.conjugate_of_critic(bounded(u_model)));
   return {data_term - model_term, data_term, model_term};
 }
 

@@ -35,12 +35,33 @@
 // along which gradient play can drift. A replay buffer, longer chains and anchoring E's level are the
 // obvious next steps; not done here.
 //
+// Note [Bounded exponents]: T and F exponentiate u (Pearson's F(u) = e^{2u} − 1, Neyman's T(u) = 1 − e^{−2u},
+// α-divergences' e^{αu}). Early in training H_ω ≈ 0, so u ≈ E_θ, and the expectation of such an exponential can
+// be infinite: for q = N(0, 1), E_q[e^{2u}] = E_q[e^{x²}] = ∞. Its Monte Carlo estimate is then dominated by
+// single draws, and so are the gradients. Measured on the paper's 1-D experiment with its settings (Adam at 0.01,
+// no clipping, from (μ, σ) = (0, 1)): Pearson stopped at (0.07, 1.14), its minimiser being (0.57, 1.93), and SGD
+// stepped to a non-finite σ. As the authors' code does, the exponents are bounded: with `up` and `down` the largest
+// rates at which T and F exponentiate +u and −u (FDivergenceSpec::exponent_rates: Pearson (2, 0), Neyman (0, 2),
+// KL (1, 0), reverse KL (0, 1), JS none), T and F see
+//   ū = u                                      for lo ≤ u ≤ hi,   hi = K / up,  lo = −K / down,
+//   ū = hi + (1 − e^{−up (u − hi)}) / up       above hi (and the mirror image below lo),
+// so every exponent stays below K + 1 (K = exponent_bound, default 4; 0 turns it off), ū is smooth and increasing
+// (a point beyond the bound still has a gradient, which keeps a far-away mode pulling), and ū = u wherever the
+// bound does not bite. The same ū in T and F keeps L̂ a valid lower bound on D_f for every θ and ω (it is the
+// variational bound with the critic T(ū(x)); Theorem 2 holds for any critic), and it is tight while the true log
+// ratio log p/q_θ stays inside [lo, hi]: for Pearson below 2, i.e. p/q_θ < e² where the data and draws are. At the
+// minimisers of both 1-D experiments in tests/ebm/test_f_ebm.cpp the largest log ratio on the data is about 1.3 to
+// 2.1 (at the narrow component). Tried and measured on those experiments: a hard clamp of u (no gradient beyond
+// the bound) left Pearson far from its minimiser when training started with a mode outside the bound; a bound on
+// both sides for every divergence stalled reverse KL, which must cross a region where p ≈ 0.
+//
 // The variational function H_ω is an MLP (widths {d, hidden..., 1}); its parameters are extra_params().
 // Terms: "divergence" (L̂, the variational D_f estimate), "data_term" (mean_p T), "model_term" (mean_q F),
 // "log_ratio_data" (mean of u on data: ≈ KL(p‖q) when the ratio is learnt), "log_ratio_model".
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ebm/models/mlp.hpp"
@@ -78,6 +99,9 @@ struct FDivergenceSpec {
   double f(double r) const;
   /// The Fenchel conjugate f*(t) = sup_r t r − f(r), on the range of f' (+∞ outside the domain).
   double conjugate(double t) const;
+  /// The largest rates (up, down) at which T or F grows like e^{up·u} as u → ∞ or e^{down·(−u)} as u → −∞
+  /// (0: no exponential growth on that side); Note [Bounded exponents].
+  std::pair<double, double> exponent_rates() const;
   /// T(u) = f'(e^u), elementwise.
   template <class T>
   ad::Var<T> critic(const ad::Var<T>& u) const;
@@ -95,6 +119,7 @@ struct FEbmOptions {
   int64_t langevin_steps = 20;
   double langevin_step_size = 0.01;
   uint64_t init_seed = 0;               // H_ω's initialisation
+  double exponent_bound = 4;            // K of Note [Bounded exponents]; 0: unbounded
 };
 
 /// What rejection sampling with the learnt ratio kept.
@@ -139,6 +164,7 @@ class FEbm : public Objective<T> {
 
  private:
   ad::Var<T> variational(const std::vector<ad::Var<T>>& omega, const ad::Var<T>& x) const;  // H_ω(x), [B]
+  ad::Var<T> bounded(const ad::Var<T>& u) const;  // ū of Note [Bounded exponents]
   struct Parts {
     ad::Var<T> value, data_term, model_term;
   };
