@@ -11,6 +11,13 @@ Run with Debian's interpreter, which has python3-torch:
   /usr/bin/python3 tests/autodiff/difftest/torch_eval.py --count 2000 --seed 0 --out tests/autodiff/difftest/corpus_f64.jsonl.gz
   /usr/bin/python3 tests/autodiff/difftest/torch_eval.py --in programs.jsonl --out results.jsonl
 An output name ending in .gz is written gzip-compressed (deterministically: no name or time in the header).
+Program i depends on (seed, i) alone, so a larger --count extends a corpus, and another seed gives new programs.
+
+A long run: generate with another seed into a file outside the repository, then run the checker on it and shrink
+what it finds (the committed corpus is seed 0):
+  /usr/bin/python3 tests/autodiff/difftest/torch_eval.py --count 100000 --seed 1 --out LONG.jsonl.gz
+  EBM_DIFFTEST_CORPUS=LONG.jsonl.gz EBM_DIFFTEST_FAILURES=failures.jsonl BUILD/tests/test_autodiff -tc="difftest: the*"
+  /usr/bin/python3 tests/autodiff/difftest/minimise.py --binary BUILD/tests/test_autodiff --in failures.jsonl --out min.jsonl
 """
 import argparse
 import gzip
