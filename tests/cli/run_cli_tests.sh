@@ -111,6 +111,48 @@ check "resumed samples identical" cmp -s "$WORK/t1/samples.npy" "$WORK/k/samples
 check "resumed metrics identical (wall time aside)" test "$(sed 's/,"wall_time".*//' "$WORK/t1/metrics.jsonl" | md5sum)" = \
   "$(sed 's/,"wall_time".*//' "$WORK/k/metrics.jsonl" | md5sum)"
 
+# A damaged checkpoint (Note [Checkpoint files]) is refused with exit 2, the file named, and the previous
+# generation offered; resuming from that one gives the uninterrupted run's bits.
+EX_CK=(--set training.checkpoint_every=250)
+EBM_TEST_CRASH_AFTER_CHECKPOINT=750 "$EBM" run "$EX" --out "$WORK/kc" --quiet "${EX_CK[@]}" 2>/dev/null
+check "checkpoint crash run keeps the previous generation" test -s "$WORK/kc/checkpoint.prev.cbor"
+flip() {  # flip_bytes FILE OFFSET COUNT: invert COUNT bytes from OFFSET (negative: from the end)
+  py "$@" <<'PY'
+import sys
+p, off, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+b = bytearray(open(p, "rb").read())
+off = off % len(b)
+for i in range(off, off + n): b[i] ^= 0xFF
+open(p, "wb").write(bytes(b))
+PY
+}
+cp "$WORK/kc/checkpoint.cbor" "$WORK/kc.good"
+flip "$WORK/kc/checkpoint.cbor" -100 8
+"$EBM" run "$EX" --out "$WORK/kc" --resume --quiet "${EX_CK[@]}" 2>"$WORK/kc.err"
+rc=$?
+check "resume from a checkpoint with 8 flipped bytes: exit 2, the file, the checksum and the previous generation named" \
+  bash -c '[[ $1 -eq 2 ]] && grep -q "checkpoint.cbor: damaged checkpoint: the checksum" "$2" && grep -q "checkpoint.prev.cbor (step 500) is intact" "$2"' \
+  _ "$rc" "$WORK/kc.err"
+check "the refused resume did not complete the run" test ! -e "$WORK/kc/summary.json"
+for cmd in sample eval; do
+  "$EBM" "$cmd" --run "$WORK/kc" >/dev/null 2>"$WORK/kc.err"
+  rc=$?
+  check "ebm $cmd on a damaged checkpoint: exit 2 naming the file" \
+    bash -c '[[ $1 -eq 2 ]] && grep -q "checkpoint.cbor: damaged checkpoint" "$2"' _ "$rc" "$WORK/kc.err"
+done
+head -c 10 "$WORK/kc.good" >"$WORK/kc/checkpoint.cbor"
+"$EBM" eval --run "$WORK/kc" >/dev/null 2>"$WORK/kc.err"
+rc=$?
+check "a checkpoint cut inside its header: exit 2, named" \
+  bash -c '[[ $1 -eq 2 ]] && grep -q "checkpoint.cbor: damaged checkpoint: the header is cut short" "$2"' _ "$rc" "$WORK/kc.err"
+mv "$WORK/kc/checkpoint.prev.cbor" "$WORK/kc/checkpoint.cbor"
+"$EBM" run "$EX" --out "$WORK/kc" --resume --quiet "${EX_CK[@]}"
+check "resumed from the previous generation: exit 0" test $? -eq 0
+"$EBM" run "$EX" --out "$WORK/kc_ref" --quiet "${EX_CK[@]}"
+check "resumed from the previous generation: parameters identical to an uninterrupted run" \
+  cmp -s "$WORK/kc_ref/parameters.json" "$WORK/kc/parameters.json"
+check "resumed from the previous generation: samples identical" cmp -s "$WORK/kc_ref/samples.npy" "$WORK/kc/samples.npy"
+
 # ---- 4. a run-time failure: divergence with no retries left exits 1 and never looks complete -----------------------
 "$EBM" run "$EX" --out "$WORK/div" --quiet --set optimiser.type=sgd --set optimiser.lr=1e300 --set training.steps=300 \
   --set training.max_retries=1 2>"$WORK/div.err"

@@ -135,6 +135,46 @@ TEST_CASE("run directory: atomic writes and exact RNG state round trip") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("checkpoint files: CRC-32C, every damaged byte refused, two generations, bare CBOR of older files read") {
+  namespace fs = std::filesystem;
+  // The standard check value of CRC-32C (RFC 3720, appendix B.4): "123456789" -> 0xE3069283; and 32 zero bytes.
+  CHECK(crc32c("123456789") == 0xE3069283u);
+  CHECK(crc32c(std::string(32, '\0')) == 0x8A9136AAu);
+  CHECK(crc32c("6789", crc32c("12345")) == 0xE3069283u);  // continued over pieces
+
+  const fs::path dir = fs::temp_directory_path() / "ebm_test_config_checkpoint";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  save_checkpoint(dir, json{{"step", 1}, {"x", 0.5}});
+  save_checkpoint(dir, json{{"step", 2}, {"x", 0.25}});
+  CHECK((*load_checkpoint(dir))["step"] == 2);
+  CHECK(read_checkpoint_file(dir / kPreviousCheckpointFile)["step"] == 1);
+  // Every single-byte change anywhere in the file (header or payload) is refused, naming the file.
+  std::ifstream in(dir / kCheckpointFile, std::ios::binary);
+  const std::string good((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  int refused = 0;
+  for (size_t i = 0; i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] = static_cast<char>(bad[i] ^ 0x10);
+    write_atomic(dir / kCheckpointFile, bad);
+    try {
+      load_checkpoint(dir);
+    } catch (const InputError& e) {
+      refused += std::string(e.what()).find((dir / kCheckpointFile).string() + ": damaged checkpoint") == 0 &&
+                 std::string(e.what()).find("(step 1) is intact") != std::string::npos;
+    }
+  }
+  CHECK(refused == int(good.size()));
+  write_atomic(dir / kCheckpointFile, good.substr(0, good.size() - 1));  // cut short
+  CHECK_THROWS_WITH_AS(load_checkpoint(dir), doctest::Contains("payload bytes"), InputError);
+  // A checkpoint written before the header (bare CBOR) still loads.
+  const std::vector<uint8_t> bare = json::to_cbor(json{{"format", "ebm-checkpoint-2"}, {"step", 7}});
+  write_atomic(dir / kCheckpointFile, std::string(bare.begin(), bare.end()));
+  CHECK((*load_checkpoint(dir))["step"] == 7);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("checkpoint tensors: bytes round trip exactly; arrays from older checkpoints still read") {
   ad::Tensor<double> t(ad::Shape{2, 3}, std::vector<double>{0.1, -2.5e-300, 1.0 / 3.0, 7.0, -0.0, 1e300}.data());
   const json bytes = tensor_to_bytes(t);

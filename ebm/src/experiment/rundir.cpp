@@ -1,5 +1,8 @@
 #include "ebm/experiment/rundir.hpp"
 
+#include "ebm/experiment/registry.hpp"  // InputError
+
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -67,21 +70,115 @@ json read_json(const fs::path& path) {
   }
 }
 
+namespace {
+
+constexpr char kMagic[8] = {'E', 'B', 'M', 'C', 'K', 'P', 'T', '\n'};
+constexpr uint32_t kCheckpointVersion = 3;
+constexpr size_t kHeaderBytes = 24;
+
+// The 256-entry table of the reflected CRC-32C, built once.
+const std::array<uint32_t, 256>& crc_table() {
+  static const std::array<uint32_t, 256> table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  return table;
+}
+
+template <class U>
+void put_le(std::string& out, U v) {
+  for (size_t k = 0; k < sizeof(U); ++k) out.push_back(static_cast<char>((v >> (8 * k)) & 0xFF));
+}
+template <class U>
+U get_le(const std::string& in, size_t at) {
+  U v = 0;
+  for (size_t k = 0; k < sizeof(U); ++k) v |= static_cast<U>(static_cast<uint8_t>(in[at + k])) << (8 * k);
+  return v;
+}
+
+}  // namespace
+
+uint32_t crc32c(std::string_view bytes, uint32_t crc) {
+  const auto& t = crc_table();
+  crc = ~crc;
+  for (unsigned char b : bytes) crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8);
+  return ~crc;
+}
+
 void save_checkpoint(const fs::path& dir, const json& checkpoint) {
-  std::vector<uint8_t> bytes = json::to_cbor(checkpoint);
-  write_atomic(dir / kCheckpointFile, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  const std::vector<uint8_t> payload = json::to_cbor(checkpoint);
+  const std::string_view body(reinterpret_cast<const char*>(payload.data()), payload.size());
+  std::string bytes(kMagic, sizeof kMagic);
+  put_le<uint32_t>(bytes, kCheckpointVersion);
+  put_le<uint32_t>(bytes, crc32c(body));
+  put_le<uint64_t>(bytes, payload.size());
+  bytes.append(body);
+  // The current checkpoint becomes the previous one before the new one takes its name. A crash between the two
+  // renames leaves only checkpoint.prev.cbor, which load_checkpoint's message then points to.
+  std::error_code ec;
+  if (fs::exists(dir / kCheckpointFile, ec)) {
+    fs::rename(dir / kCheckpointFile, dir / kPreviousCheckpointFile, ec);
+    if (ec) throw std::runtime_error((dir / kCheckpointFile).string() + ": cannot keep it as " + kPreviousCheckpointFile + ": " + ec.message());
+  }
+  write_atomic(dir / kCheckpointFile, bytes);
+}
+
+json read_checkpoint_file(const fs::path& file) {
+  auto bad = [&](const std::string& what) { return InputError(file.string() + ": damaged checkpoint: " + what); };
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(file.string() + ": cannot open the checkpoint");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string_view payload = bytes;
+  if (bytes.size() >= sizeof kMagic && bytes.compare(0, sizeof kMagic, kMagic, sizeof kMagic) == 0) {
+    if (bytes.size() < kHeaderBytes) throw bad("the header is cut short (" + std::to_string(bytes.size()) + " bytes)");
+    const uint32_t version = get_le<uint32_t>(bytes, 8), crc = get_le<uint32_t>(bytes, 12);
+    const uint64_t length = get_le<uint64_t>(bytes, 16);
+    if (version != kCheckpointVersion)
+      throw bad("format version " + std::to_string(version) + ", this build reads version " + std::to_string(kCheckpointVersion));
+    if (length != bytes.size() - kHeaderBytes)
+      throw bad("the header says " + std::to_string(length) + " payload bytes, the file holds " + std::to_string(bytes.size() - kHeaderBytes));
+    payload = payload.substr(kHeaderBytes);
+    if (crc32c(payload) != crc) throw bad("the checksum does not match (the payload was changed after it was written)");
+  } else if (bytes.empty() || (static_cast<uint8_t>(bytes[0]) & 0xE0) != 0xA0) {
+    // Not the header, and not a bare CBOR map either (major type 5: a checkpoint written before the header).
+    throw bad("not a checkpoint (no EBMCKPT header)");
+  }
+  try {
+    json doc = json::from_cbor(payload);
+    if (!doc.is_object()) throw bad("the payload is not a checkpoint document");
+    return doc;
+  } catch (const json::exception& e) {
+    throw bad(std::string("the payload does not decode: ") + e.what());
+  }
 }
 
 std::optional<json> load_checkpoint(const fs::path& dir) {
-  fs::path p = dir / kCheckpointFile;
+  const fs::path p = dir / kCheckpointFile, prev = dir / kPreviousCheckpointFile;
   std::error_code ec;
-  if (!fs::exists(p, ec)) return std::nullopt;
-  std::ifstream in(p, std::ios::binary);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const bool has_prev = fs::exists(prev, ec);
+  auto previous_hint = [&]() -> std::string {
+    if (!has_prev) return "";
+    try {
+      const json old = read_checkpoint_file(prev);
+      return "; the previous checkpoint " + prev.string() + " (step " + old.value("step", json(nullptr)).dump() +
+             ") is intact: to continue from it, mv " + prev.string() + " " + p.string() + " and resume";
+    } catch (const std::exception&) {
+      return "; the previous checkpoint " + prev.string() + " is damaged too";
+    }
+  };
+  if (!fs::exists(p, ec)) {
+    if (has_prev) throw InputError(p.string() + ": missing (a checkpoint write was interrupted)" + previous_hint());
+    return std::nullopt;
+  }
   try {
-    return json::from_cbor(bytes);
-  } catch (const json::exception& e) {
-    throw std::runtime_error(p.string() + ": corrupt checkpoint: " + e.what());
+    return read_checkpoint_file(p);
+  } catch (const InputError& e) {
+    throw InputError(e.what() + previous_hint());
   }
 }
 

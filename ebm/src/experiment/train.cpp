@@ -212,14 +212,29 @@ int64_t restore_checkpoint(Session& s, const json& ck) {
   return ck.at("step").get<int64_t>();
 }
 
+namespace {
+// The run's latest checkpoint restored into `s` (nullopt when it has none). A checkpoint that passes its checksum
+// but does not fit the model (another model's file, a field missing) is bad input like a damaged one: InputError.
+std::optional<json> restore_latest(Session& s, const fs::path& dir) {
+  std::optional<json> ck = load_checkpoint(dir);
+  if (!ck) return ck;
+  try {
+    restore_checkpoint(s, *ck);
+    for (const char* key : {"lr_scale", "retries", "divergence_events", "elapsed_seconds", "last"})
+      if (!ck->contains(key)) throw std::invalid_argument(std::string("no field \"") + key + "\"");
+  } catch (const std::exception& e) {
+    throw InputError((dir / kCheckpointFile).string() + ": does not fit this run's model: " + e.what());
+  }
+  return ck;
+}
+}  // namespace
+
 Session open_run(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir / kConfigFile, ec)) throw InputError(dir.string() + ": not a run directory (no config.json)");
   json stored = read_json(dir / kConfigFile);
   Session s = build_session(resolve_config(stored.dump(), (dir / kConfigFile).string(), {}, dir));
-  auto ck = load_checkpoint(dir);
-  if (!ck) throw InputError(dir.string() + ": no checkpoint yet (the run has not trained)");
-  restore_checkpoint(s, *ck);
+  if (!restore_latest(s, dir)) throw InputError(dir.string() + ": no checkpoint yet (the run has not trained)");
   return s;
 }
 
@@ -236,8 +251,8 @@ json run_experiment(Session& s, const RunOptions& opt) {
   json events = json::array();
   json last = {{"loss", nullptr}, {"terms", json::object()}, {"grad_norm", nullptr}};  // the latest step's numbers
   if (opt.resume) {
-    if (auto ck = load_checkpoint(dir)) {
-      step = restore_checkpoint(s, *ck);
+    if (auto ck = restore_latest(s, dir)) {
+      step = (*ck)["step"];
       lr_scale = (*ck)["lr_scale"], retries = (*ck)["retries"], events = (*ck)["divergence_events"];
       elapsed0 = (*ck)["elapsed_seconds"];
       last = (*ck)["last"];
