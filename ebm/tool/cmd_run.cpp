@@ -65,11 +65,13 @@ int cmd_run(int argc, char** argv) {
     throw UsageError("run directory " + dir.string() + " already exists; use --resume to continue it or --out for a new one");
   }
 
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw UsageError("--out " + dir.string() + ": exists and is not a directory");
   std::unique_ptr<ad::ThreadLimit> limit;
   if (threads > 0) limit = std::make_unique<ad::ThreadLimit>(threads);
   Session s = session_of(cfg, a.positional[0]);  // data and dimension problems surface here, before anything is written
-  fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error(dir.string() + ": cannot create the run directory: " + ec.message());
+  fs::create_directories(dir, ec);  // an unusable output path is bad input, like a bad config (exit 2)
+  if (ec) throw ebm::experiment::InputError(dir.string() + ": cannot create the run directory: " + ec.message());
   if (!resume) write_json(dir / kConfigFile, cfg);
   json summary = run_experiment(s, RunOptions{dir, resume, quiet});
   if (!quiet) {

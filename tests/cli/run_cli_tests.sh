@@ -44,6 +44,40 @@ check "bad-input corpus has >= 30 cases ($ncases)" test "$ncases" -ge 30
 
 cd "$WORK"
 py() { python3 - "$@"; }
+
+# Input limits (schema.hpp, Note [Input limits]): generated here, too large or deep to keep as files. Each is refused
+# with exit 2, quickly, with a short message naming the file and the problem.
+python3 - "$WORK" <<'PY'
+import sys
+w = sys.argv[1]
+open(w + "/deep.json", "w").write('{"training": {"steps": ' + "[" * 50000 + "]" * 50000 + "}}")
+open(w + "/dup.json", "w").write('{"training": {"steps": 5, "steps": 6}}')
+open(w + "/huge_key.json", "w").write('{"training": {"' + "k" * 10000000 + '": 5}, "model": {"type": "' + "m" * 5000000 + '"}}')
+open(w + "/too_big.json", "w").write('{"seed": 0' + " " * (17 << 20) + "}")
+open(w + "/overflow.json", "w").write('{"optimiser": {"lr": 1e999}}')
+PY
+while IFS='|' read -r name expect; do
+  start=$(date +%s%N)
+  "$EBM" validate "$WORK/$name.json" >/dev/null 2>"$WORK/limit.err"
+  rc=$?
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  check "input limit $name: exit 2 in < 3 s with a short message naming the file and '$expect' (exit $rc, $ms ms)" \
+    bash -c '[[ $1 -eq 2 && $2 -lt 3000 && $(wc -c <"$3") -lt 2000 ]] && grep -q "$4.json: .*$5" "$3"' _ "$rc" "$ms" "$WORK/limit.err" "$name" "$expect"
+done <<'CASES'
+deep|nested deeper than 64 levels under training.steps
+dup|training.steps: duplicate key
+huge_key|(10000000 characters): unknown key
+too_big|experiment files are limited to 16 MiB
+overflow|invalid JSON: number overflow
+CASES
+"$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/limit.err/run" --quiet 2>/dev/null
+check "--out under a regular file: exit 2" test $? -eq 2
+"$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/limit.err" --quiet 2>/dev/null
+check "--out naming a regular file: exit 2" test $? -eq 2
+"$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/g_tiny" --quiet --set training.steps=5 --set sampler.steps=5
+"$EBM" sample --run "$WORK/g_tiny" --sampler gibbs >/dev/null 2>"$WORK/gibbs.err"
+check "sample --sampler gibbs on a Gaussian run: exit 2 naming sampler.type" \
+  bash -c '[[ $1 -eq 2 ]] && grep -q "sampler.type: Gibbs sampling needs" "$2"' _ $? "$WORK/gibbs.err"
 same_summary() {  # summary.json equal except for timings
   py "$1" "$2" <<'PY'
 import json, sys

@@ -175,11 +175,9 @@ json resolve_config(const std::string& text, const std::string& file, const std:
                     const fs::path& base_dir) {
   json in;
   try {
-    in = json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    size_t cut = what.find("] ");
-    throw ConfigError(file, {"invalid JSON: " + (cut == std::string::npos ? what : what.substr(cut + 2))});
+    in = parse_limited(text);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(file, {e.what()});
   }
   if (!in.is_object()) throw ConfigError(file, {"expected a JSON object at the top level, got " + brief(in)});
   std::vector<std::string> errors;
@@ -218,6 +216,9 @@ json load_config(const fs::path& file, const std::vector<std::string>& sets) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) throw ConfigError(file.string(), {"is a directory, expected an experiment JSON file"});
   if (!in) throw ConfigError(file.string(), {"cannot open the experiment file (does it exist?)"});
+  if (const auto size = fs::file_size(file, ec); !ec && size > kMaxConfigBytes)  // before reading it all
+    throw ConfigError(file.string(), {"is " + std::to_string(size) + " bytes; experiment files are limited to " +
+                                      std::to_string(kMaxConfigBytes >> 20) + " MiB"});
   std::stringstream ss;
   ss << in.rdbuf();
   fs::path base = file.parent_path();

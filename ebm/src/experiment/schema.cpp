@@ -15,7 +15,7 @@ std::string fmt(double v) {
   return s.str();
 }
 
-std::string join_path(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+std::string join_path(const std::string& path, const std::string& key) { return path.empty() ? cut(key) : path + "." + cut(key); }
 
 std::string where(const std::string& path) { return path.empty() ? "(top level)" : path; }
 
@@ -135,6 +135,7 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
+  if (word.size() > kMaxEchoChars) return "";  // no name is that long; and edit distance is quadratic
   std::string best;
   double best_d = 2.5;
   for (const std::string& c : candidates) {
@@ -148,10 +149,104 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   return best;
 }
 
+namespace {
+// Appends value's JSON text to `out` until it holds `budget` characters; true when the whole value fit.
+bool render(const json& value, std::string& out, size_t budget) {
+  if (out.size() > budget) return false;
+  if (value.is_object() || value.is_array()) {
+    const bool obj = value.is_object();
+    out += obj ? '{' : '[';
+    bool first = true;
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (!first) out += ", ";
+      first = false;
+      if (obj) {
+        if (!render(json(it.key()), out, budget)) return false;
+        out += ": ";
+      }
+      if (!render(*it, out, budget)) return false;
+    }
+    out += obj ? '}' : ']';
+  } else if (value.is_string()) {
+    const std::string& str = value.get_ref<const std::string&>();
+    if (str.size() > budget) {  // never copy (or escape) more of a huge string than is shown
+      out += json(str.substr(0, budget)).dump();
+      return false;
+    }
+    out += value.dump();
+  } else {
+    out += value.dump();
+  }
+  return out.size() <= budget;
+}
+}  // namespace
+
+std::string cut(const std::string& text, size_t most) {
+  if (text.size() <= most) return text;
+  return text.substr(0, most - 3) + "... (" + std::to_string(text.size()) + " characters)";
+}
+
 std::string brief(const json& value) {
-  std::string s = value.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  std::string s;
+  if (render(value, s, kMaxEchoChars)) return s;
+  s.resize(std::min(s.size(), kMaxEchoChars - 3));
+  s += "...";
+  if (value.is_string()) s += " (a string of " + std::to_string(value.get_ref<const std::string&>().size()) + " characters)";
+  else if (value.is_structured()) s += " (" + std::to_string(value.size()) + (value.is_object() ? " keys)" : " elements)");
   return s;
+}
+
+json parse_limited(const std::string& text) {
+  if (text.size() > kMaxConfigBytes)
+    throw std::invalid_argument("is " + std::to_string(text.size()) + " bytes; experiment JSON is limited to " +
+                                std::to_string(kMaxConfigBytes >> 20) + " MiB");
+  // The parser calls back on every event with the nesting depth. Each open object keeps the keys seen so far,
+  // and the path to it, for the message.
+  struct Open {
+    bool object;
+    std::vector<std::string> keys;
+    std::string path;
+  };
+  std::vector<Open> open;
+  std::string pending;  // the key whose value is being parsed
+  auto callback = [&](int depth, json::parse_event_t event, json& parsed) {
+    using E = json::parse_event_t;
+    switch (event) {
+      case E::object_start:
+      case E::array_start: {
+        if (depth >= kMaxJsonDepth)
+          throw std::invalid_argument("nested deeper than " + std::to_string(kMaxJsonDepth) + " levels" +
+                                      (open.empty() ? std::string() : " under " + (open.back().path.empty() ? std::string("the top level") : cut(open.back().path))));
+        std::string path = open.empty() ? "" : open.back().object ? join_path(open.back().path, pending) : open.back().path + "[]";
+        open.push_back({event == E::object_start, {}, std::move(path)});
+        break;
+      }
+      case E::object_end:
+      case E::array_end:
+        if (!open.empty()) open.pop_back();
+        break;
+      case E::key: {
+        pending = parsed.get<std::string>();
+        auto& keys = open.back().keys;
+        if (std::find(keys.begin(), keys.end(), pending) != keys.end())
+          throw std::invalid_argument(join_path(open.back().path, pending) + ": duplicate key (each key may appear once)");
+        keys.push_back(pending);
+        break;
+      }
+      case E::value:
+        break;
+    }
+    return true;
+  };
+  try {
+    return json::parse(text, callback);
+  } catch (const json::exception& e) {
+    // parse_error (syntax) and out_of_range (a number beyond double range): the library's own words, without its
+    // "[json.exception...]" prefix.
+    std::string what = e.what();
+    const size_t at = what.find("] ");
+    throw std::invalid_argument("invalid JSON: " + cut(at == std::string::npos ? what : what.substr(at + 2), 200));
+  }
 }
 
 namespace {
@@ -306,21 +401,24 @@ json to_json_schema(const Node& n, bool root) {
 void apply_set(json& config, const std::string& assignment) {
   size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw std::invalid_argument("--set " + assignment + ": expected path.to.key=value");
+    throw std::invalid_argument("--set " + cut(assignment) + ": expected path.to.key=value");
   std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   json value;
   try {
-    value = json::parse(text);
-  } catch (const json::parse_error&) {
-    value = text;  // bare words are strings: --set data.type=rings
+    value = parse_limited(text);
+  } catch (const std::invalid_argument& e) {
+    // Bare words are strings (--set data.type=rings); text that starts like JSON but breaks its rules is an error.
+    if (std::string(e.what()).rfind("invalid JSON", 0) != 0 || text.find_first_of("[{") == 0)
+      throw std::invalid_argument("--set " + cut(assignment) + ": " + e.what());
+    value = text;
   }
   json* node = &config;
   size_t start = 0;
   while (true) {
     size_t dot = path.find('.', start);
     std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (key.empty()) throw std::invalid_argument("--set " + assignment + ": empty key in path \"" + path + "\"");
-    if (!node->is_object()) throw std::invalid_argument("--set " + assignment + ": \"" + path.substr(0, start ? start - 1 : 0) + "\" is not an object");
+    if (key.empty()) throw std::invalid_argument("--set " + cut(assignment) + ": empty key in path \"" + cut(path) + "\"");
+    if (!node->is_object()) throw std::invalid_argument("--set " + cut(assignment) + ": \"" + cut(path.substr(0, start ? start - 1 : 0)) + "\" is not an object");
     if (dot == std::string::npos) {
       (*node)[key] = value;
       return;

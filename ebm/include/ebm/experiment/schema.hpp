@@ -83,11 +83,30 @@ size_t edit_distance(const std::string& a, const std::string& b);
 /// The closest candidate to `word` (edit distance <= 2, or a prefix either way), or "" if none is close.
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
+// Note [Input limits]: what an experiment file (or a --set value) may be, checked before anything else reads it, so
+// that bad input is refused with exit 2 and a message of bounded size, never a crash or a flood:
+//   - at most kMaxConfigBytes bytes;
+//   - nesting at most kMaxJsonDepth levels (deeper JSON would recurse in every later dump or walk);
+//   - no key twice in one object (with duplicates, which one wins is the parser's choice, not the user's);
+//   - numbers within double range (1e999 is refused, not turned into infinity).
+// In messages, keys and values are cut to about kMaxEchoChars characters, with their full length given.
+inline constexpr size_t kMaxConfigBytes = 16 << 20;
+inline constexpr int kMaxJsonDepth = 64;
+inline constexpr size_t kMaxEchoChars = 60;
+
+/// Parses JSON text under Note [Input limits]; throws std::invalid_argument with the reason (and the JSON path of
+/// a duplicate key) otherwise.
+json parse_limited(const std::string& text);
+
+/// `text` itself when short, else its first characters, "...", and its length.
+std::string cut(const std::string& text, size_t most = kMaxEchoChars);
+
 /// Applies a `--set a.b.c=value` override: value is parsed as JSON if it parses, else taken as a string.
 /// Intermediate objects are created as needed. Throws std::invalid_argument on a malformed assignment.
 void apply_set(json& config, const std::string& assignment);
 
-/// A short human rendering of a JSON value for messages (strings quoted, long values elided).
+/// A short human rendering of a JSON value for messages (strings quoted, long values elided with their size), in
+/// time proportional to what it shows, however large the value.
 std::string brief(const json& value);
 
 }  // namespace ebm::experiment
