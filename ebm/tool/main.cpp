@@ -131,5 +131,8 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: run failed: %s\n", e.what());
     return cli::kFailure;
+  } catch (...) {  // nothing the tool calls should throw anything else; if it does, it is still a failure, not a crash
+    std::fprintf(stderr, "error: run failed: an exception of unknown type\n");
+    return cli::kFailure;
   }
 }

@@ -187,6 +187,61 @@ check "resumed from the previous generation: parameters identical to an uninterr
   cmp -s "$WORK/kc_ref/parameters.json" "$WORK/kc/parameters.json"
 check "resumed from the previous generation: samples identical" cmp -s "$WORK/kc_ref/samples.npy" "$WORK/kc/samples.npy"
 
+# Fault injection. (a) kill -9 at random points, over and over, each time resuming (or starting afresh when the
+# kill came before config.json existed), until the run completes: the result is the uninterrupted run's, bit for
+# bit. FAULT_KILLS kills at least (the note reports a longer run: FAULT_KILLS=200). (b) kill -9 inside a checkpoint
+# save, between its two renames. (c) a full disk under a checkpoint write and under a metrics write: exit 1 with
+# the file named, the last good checkpoint intact, and a resume (with room again) gives the uninterrupted bits.
+KILL_ARGS=(--set training.steps=600 --set training.checkpoint_every=20 --set training.log_every=10 --set sampler.steps=50)
+"$EBM" run "$EX" --out "$WORK/kill_ref" --quiet "${KILL_ARGS[@]}"
+kills=0 rounds=0 want=${FAULT_KILLS:-50}
+while [[ $kills -lt $want && $rounds -lt $((want * 4)) ]]; do
+  rounds=$((rounds + 1))
+  rm -rf "$WORK/kill"
+  done_run=0
+  while [[ $done_run -eq 0 && $kills -lt $want ]]; do
+    if [[ -e "$WORK/kill/config.json" ]]; then resume=(--resume); else rm -rf "$WORK/kill"; resume=(); fi
+    "$EBM" run "$EX" --out "$WORK/kill" --quiet "${KILL_ARGS[@]}" "${resume[@]}" 2>/dev/null &
+    pid=$!
+    sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+    if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+    wait "$pid" 2>/dev/null
+    [[ -e "$WORK/kill/summary.json" ]] && done_run=1
+  done
+  if [[ -e "$WORK/kill/config.json" ]]; then "$EBM" run "$EX" --out "$WORK/kill" --quiet "${KILL_ARGS[@]}" --resume; else
+    rm -rf "$WORK/kill"; "$EBM" run "$EX" --out "$WORK/kill" --quiet "${KILL_ARGS[@]}"; fi
+  if ! cmp -s "$WORK/kill_ref/parameters.json" "$WORK/kill/parameters.json" || \
+     ! cmp -s "$WORK/kill_ref/samples.npy" "$WORK/kill/samples.npy" || ! same_summary "$WORK/kill_ref/summary.json" "$WORK/kill/summary.json"; then
+    ko "kill -9 loop: round $rounds (after $kills kills in all) differs from the uninterrupted run"
+    break
+  fi
+done
+check "kill -9 at $kills random points (>= $want) in $rounds rounds: every resumed run identical to the uninterrupted one" test "$kills" -ge "$want"
+EBM_TEST_CRASH_DURING_CHECKPOINT=100 "$EBM" run "$EX" --out "$WORK/midck" --quiet "${KILL_ARGS[@]}" 2>/dev/null
+check "killed inside a checkpoint save (between its renames): no checkpoint.cbor, the previous one kept" \
+  bash -c '[[ ! -e $1/checkpoint.cbor && -s $1/checkpoint.prev.cbor ]]' _ "$WORK/midck"
+"$EBM" run "$EX" --out "$WORK/midck" --quiet --resume "${KILL_ARGS[@]}"
+check "resumed after a kill inside a checkpoint save: identical parameters" cmp -s "$WORK/kill_ref/parameters.json" "$WORK/midck/parameters.json"
+if [[ -n "${EBM_FAULT_SHIM:-}" && -e "${EBM_FAULT_SHIM:-}" ]]; then
+  ck_bytes=$(stat -c %s "$WORK/kill_ref/checkpoint.cbor")
+  for target in checkpoint.cbor metrics.jsonl; do
+    after=$((ck_bytes * 3 / 2)); [[ $target == metrics.jsonl ]] && after=700
+    rm -rf "$WORK/full"
+    LD_PRELOAD="$EBM_FAULT_SHIM" EBM_FAULT_PATH="$target" EBM_FAULT_AFTER_BYTES=$after \
+      "$EBM" run "$EX" --out "$WORK/full" --quiet "${KILL_ARGS[@]}" 2>"$WORK/full.err"
+    rc=$?
+    check "disk full under $target: exit 1, the file and 'No space left' named, no summary" \
+      bash -c '[[ $1 -eq 1 && ! -e $2/summary.json ]] && grep -q "$3.*No space left on device" "$4"' _ "$rc" "$WORK/full" "$target" "$WORK/full.err"
+    "$EBM" eval --run "$WORK/full" >/dev/null 2>&1
+    check "disk full under $target: the last good checkpoint loads" test $? -eq 0
+    "$EBM" run "$EX" --out "$WORK/full" --quiet --resume "${KILL_ARGS[@]}"
+    check "disk full under $target: resumed with room again, identical parameters" \
+      cmp -s "$WORK/kill_ref/parameters.json" "$WORK/full/parameters.json"
+  done
+else
+  ko "fault shim missing (EBM_FAULT_SHIM=${EBM_FAULT_SHIM:-}): the disk-full cases did not run"
+fi
+
 # ---- 4. a run-time failure: divergence with no retries left exits 1 and never looks complete -----------------------
 "$EBM" run "$EX" --out "$WORK/div" --quiet --set optimiser.type=sgd --set optimiser.lr=1e300 --set training.steps=300 \
   --set training.max_retries=1 2>"$WORK/div.err"

@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <cerrno>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -344,11 +346,15 @@ json run_experiment(Session& s, const RunOptions& opt) {
       line["lr"] = lr;
       line["wall_time"] = elapsed;
       metrics << line.dump() << "\n" << std::flush;
+      if (!metrics)  // errno still holds the failed write's reason (ENOSPC, EIO)
+        throw std::runtime_error((dir / kMetricsFile).string() + ": write failed: " + std::strerror(errno) +
+                                 "; the last checkpoint is intact and --resume continues from it");
       good = snapshot(s, step, lr_scale, retries, events, elapsed, last);
       progress.update(step, lg.loss, step == steps);
     }
     if (step % ck_every == 0 || step == steps) {
-      save_checkpoint(dir, snapshot(s, step, lr_scale, retries, events, elapsed, last));
+      in_stage("checkpoint", [&] { save_checkpoint(dir, snapshot(s, step, lr_scale, retries, events, elapsed, last)); },
+               "step " + std::to_string(step) + "; the previous checkpoint is intact and --resume continues from it");
       if (crash_env && step >= std::atoll(crash_env)) std::raise(SIGKILL);
     }
   }

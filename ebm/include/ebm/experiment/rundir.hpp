@@ -59,8 +59,9 @@ void save_checkpoint(const std::filesystem::path& dir, const json& checkpoint);
 /// Reads and checks one checkpoint file. Throws InputError naming the file and what is wrong (missing, too short,
 /// bad magic, unknown version, length or checksum mismatch, undecodable payload).
 json read_checkpoint_file(const std::filesystem::path& file);
-/// The latest checkpoint (DIR/checkpoint.cbor), or nullopt when the run has none. A damaged one throws InputError,
-/// whose message names the previous generation when that one is intact.
+/// The latest checkpoint (DIR/checkpoint.cbor; checkpoint.prev.cbor when a save was cut between its renames), or
+/// nullopt when the run has none. A damaged one throws InputError, whose message names the previous generation
+/// when that one is intact.
 std::optional<json> load_checkpoint(const std::filesystem::path& dir);
 
 json rng_to_json(const ad::Rng::State& s);
