@@ -27,13 +27,13 @@ How the two are matched
       h → v⁻ → h per batch;
     - visible: visible chains from coin flips, one sweep v → h → v⁻ per batch (the same Markov chain read half
       a sweep later, but h is drawn from the current parameters rather than the previous ones; one product more
-      per step). At 256 hidden units it ends ~5 nats of all-bits PL higher (bench/README.md, Session 10).
+      per step). The table has a row for each (`--persist visible hidden`), so their PLs can be compared.
   Either way ours minimises mean F(v⁺) − mean F(v⁻) by plain SGD (no momentum) with rate lr;
   ∇_W F(v) = −v p(h | v)ᵀ, so its step is the same lr · (mean positive − mean negative) statistics.
   Both see every image once per epoch: scikit-learn's fit walks the same contiguous batches every epoch; ours by
   default takes a fresh permutation each epoch (`--batches epochs`), or walks the data in its own order as
-  scikit-learn does with `--batches in_order` (which costs ours 8–17 nats of AIS test log-likelihood at an
-  unchanged PL: bench/README.md, Session 10), or draws rows uniformly (`with_replacement`); ebm's training.steps =
+  scikit-learn does with `--batches in_order` (the AIS column shows what the order does to the likelihood,
+  which the PL alone does not), or draws rows uniformly (`with_replacement`); ebm's training.steps =
   epochs · N / batch_size, the same number of updates.
 * Seeds: the first of --seeds gives the main table. The PL of one training moves by ±1.5 nats from seed to seed
   at 256 hidden units, so with more seeds both sides train once per seed and a second table gives the all-bits

@@ -81,8 +81,8 @@ double sharded_output_total(const std::vector<Shard<T>>& shards) {
 
 /// A row_shards method for a row-mean loss: row_sum(shard) is the sum of the shard's per-row losses, recorded on
 /// its tape; the method divides it by B, and reports the loss and its θ-gradient by ad::sharded_value_and_grad
-/// (Note [Sharded gradients]: the wide weights' products computed once over both shards' rows after the region;
-/// at the large size −3 to −8 % against per-shard gradients added in shard order, bench/README.md, session 12).
+/// (Note [Sharded gradients]: the wide weights' products computed once over both shards' rows after the region,
+/// instead of a full-size product per shard and a sum of them).
 template <class T, class RowSum>
 std::function<double(Outputs<T>*)> sharded_mean_loss(const Problem<T>& pb, bool x_variable, RowSum row_sum) {
   const Shards<T> shards = make_shards(pb, true, x_variable);

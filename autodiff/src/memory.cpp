@@ -12,11 +12,11 @@ namespace ad {
 // the largest mapped block freed so far) with a fresh mmap, and gives the free top of its heap back to the system
 // above M_TRIM_THRESHOLD. A training step allocates the same few buffers of 0.1–2 MB at every step (the batch,
 // chain states, pre-activations, gradients); a buffer mapped afresh, or trimmed away and grown again, costs a
-// page fault for every 4 KiB on first touch, several µs each on a virtual machine. Measured: PCD-1 on an RBM
-// with 64 hidden units, batch 100, 1000 steps on Fashion-MNIST, two threads (bench/README.md, Session 13): the
-// first step 8.7 → 3.4 ms, the training loop 3–8 % faster. Both thresholds are set: setting either one alone turns
-// off glibc's adjustment of the other, and then the same run took 1.4× (mapping threshold alone: the heap top is
-// trimmed at every free) or 8× as long (trim threshold alone: every buffer above 128 KiB is mapped afresh).
+// page fault for every 4 KiB on first touch, several µs each on a virtual machine; with both thresholds raised,
+// the buffers of one step are served again from the heap at the next. Both thresholds are set: setting either one
+// alone turns off glibc's adjustment of the other, and then either the heap top is trimmed at every free (mapping
+// threshold alone) or every buffer above 128 KiB is mapped afresh (trim threshold alone). tests/autodiff/
+// test_memory.cpp checks that an 8 MiB block comes from the heap and stays there once freed.
 bool keep_freed_buffers() {
 #if defined(__GLIBC__)
   constexpr int kMapAbove = 32 << 20;  // glibc's upper limit for the mapping threshold on 64-bit targets

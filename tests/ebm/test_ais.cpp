@@ -2,7 +2,7 @@
 // with a known constant for a continuous energy, itself checked by quadrature), the calibration of the
 // reported standard error, and determinism across thread counts.
 //
-// Tolerances: issue 7 asks for |log Ẑ − log Z| < 0.1 nats. We also require the run to be precise enough for that
+// Tolerances: AIS must give |log Ẑ − log Z| < 0.1 nats. We also require the run to be precise enough for that
 // test to mean something (reported SE < 0.1 / 4) and the error to be within 4 reported SEs (about the 1e-4
 // two-sided normal tail; the AIS estimate of log Z is biased low by about SE²/2, negligible at these SEs).
 #include <doctest/doctest.h>
