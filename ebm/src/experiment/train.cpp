@@ -98,8 +98,8 @@ bool all_finite(const std::vector<ad::Tensor<double>*>& ts) {
 }
 
 // A snapshot of everything a step changes: what the divergence guard restores and what a checkpoint stores.
-// Tensors as bytes (tensor_to_bytes): as arrays of numbers, ~60 ns per value, a checkpoint of an RBM on images
-// took 7–28 ms, up to 5 % of a 10-epoch PCD run at batch 100 (bench/README.md, Session 13).
+// Tensors as bytes (tensor_to_bytes): written as arrays of JSON numbers, every value would be formatted and
+// parsed as text, which for the weights of an RBM on images costs a noticeable share of a short PCD run.
 json snapshot(Session& s, int64_t step, double lr_scale, int64_t retries, const json& events, double elapsed, const json& last) {
   json params = json::array();
   for (auto* t : s.parameters()) params.push_back(tensor_to_bytes(*t));
@@ -303,8 +303,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
       // Note [Batch drawn during the update]: the next step's batch does not depend on this step's parameters,
       // so it is drawn (scattered rows of a data set larger than the caches) on the other core while this one
       // runs the update, which is serial for parameters of the size of an RBM's on images (parallel, it woke a
-      // sleeping worker at every small step). Measured: PCD-1, 64 hidden units, batch 100 on Fashion-MNIST, two
-      // threads: see bench/README.md, Session 12. The batch is a function of the step alone (epoch position or the
+      // sleeping worker at every small step). The batch is a function of the step alone (epoch position or the
       // step's stream), so the run's numbers do not change, and a step the divergence guard repeats redraws it.
       // Only for batches that draw_batch copies in parallel: a small step is serial, and waking the sleeping
       // worker for it would cost more than the copy.
