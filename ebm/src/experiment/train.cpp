@@ -276,6 +276,8 @@ json run_experiment(Session& s, const RunOptions& opt) {
   Progress progress(steps, opt.quiet);
   progress.start_at(step);
   const char* crash_env = std::getenv("EBM_TEST_CRASH_AFTER_CHECKPOINT");  // test hook: simulates kill -9
+  const char* nan_env = std::getenv("EBM_TEST_NAN_GRAD_AT_STEP");            // test hook: fault injection
+  int64_t nan_grad_step = nan_env ? std::atoll(nan_env) : -1;
   auto t_train = Clock::now();
   std::optional<data::EpochOrder> epochs;
   if (const std::string order = tr["batches"]; order != "with_replacement") epochs.emplace(s.data.x.rows(), seed, kEpochStream, order == "epochs");
@@ -294,6 +296,10 @@ json run_experiment(Session& s, const RunOptions& opt) {
     }, at_step);
     std::vector<ad::Tensor<double>> grads = std::move(lg.grad_theta);
     grads.insert(grads.end(), lg.grad_extra.begin(), lg.grad_extra.end());
+    if (nan_grad_step == step + 1 && !grads.empty() && grads[0].numel() > 0) {  // test hook: a NaN in a gradient, once
+      grads[0][0] = std::numeric_limits<double>::quiet_NaN();
+      nan_grad_step = -1;
+    }
     // The norm is a full pass over the gradients: computed when clipping needs it or the step is logged or
     // checkpointed. A non-finite gradient on other steps is still caught, by the parameters' check after the update.
     const bool logged = (step + 1) % log_every == 0 || step + 1 == steps, saved = (step + 1) % ck_every == 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <sstream>
@@ -120,6 +121,7 @@ ad::Tensor<T> NegativePhase<T>::draw_with(samplers::Sampler<T>& sampler, const a
       chains.rngs.push_back(base.split(static_cast<uint64_t>(c)));
     }
     stats_ = advance(sampler, chains, options_.steps, ess_);
+    poison_for_test(chains.x);
     return std::move(chains.x);
   }
   samplers::RbmHiddenChains<T>* hidden = nullptr;
@@ -142,8 +144,16 @@ ad::Tensor<T> NegativePhase<T>::draw_with(samplers::Sampler<T>& sampler, const a
       }
     throw;
   }
+  poison_for_test(batch.chains.x);  // into the pool itself: the divergence guard must restore it
   buf.write_back(batch);
   return hidden ? hidden->take_visible() : std::move(batch.chains.x);
+}
+
+template <class T>
+void NegativePhase<T>::poison_for_test(ad::Tensor<T>& chains) {
+  ++draws_;
+  const char* e = std::getenv("EBM_TEST_NAN_IN_CHAINS");
+  if (e && std::atoll(e) == draws_ && chains.numel() > 0) chains[0] = std::numeric_limits<T>::quiet_NaN();
 }
 
 namespace {

@@ -100,6 +100,10 @@ class NegativePhase {
   std::optional<samplers::ReplayBuffer<T>> buffer_;
   samplers::SamplerStats stats_;
   double ess_ = 0;
+  // Fault injection (a test hook): the draw numbered EBM_TEST_NAN_IN_CHAINS (1-based, counted per object) leaves a
+  // NaN in its chains, persistent ones included, for the divergence guard to roll back.
+  void poison_for_test(ad::Tensor<T>& chains);
+  int64_t draws_ = 0;
 };
 
 extern template class NegativePhase<float>;
