@@ -52,11 +52,7 @@ Var<T> sum_to(const Var<T>& x, const Shape& shape) {
   if (kernels::broadcast_shape("sum_to", shape, s) != s)
     throw ShapeError("sum_to", s, shape, "the second does not stretch to the first");
   Var<T> y = record(rule, {x}, shape, Attrs::shape(shape));
-  // Nothing to sum when only axes of extent 1 go (kernels::sum_to leaves y unwritten for [1, 3, 2] -> [3, 2]).
-  if (s.numel() == shape.numel())
-    std::copy(x.data(), x.data() + s.numel(), mutable_data(y));
-  else
-    kernels::sum_to(x.data(), s, mutable_data(y), shape);
+  kernels::sum_to(x.data(), s, mutable_data(y), shape);
   return y;
 }
 
