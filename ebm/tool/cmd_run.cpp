@@ -18,13 +18,14 @@ using namespace ebm::experiment;
 
 namespace {
 const char* kRunHelp =
-    "usage: ebm run FILE.json [--out DIR] [--resume] [--set path.to.key=value]... [--threads N] [--quiet]\n"
+    "usage: ebm run FILE.json [--out DIR] [--resume | --force] [--set path.to.key=value]... [--threads N] [--quiet]\n"
     "\n"
     "Trains, samples and evaluates the experiment; writes config.json, metrics.jsonl, checkpoint.cbor,\n"
     "samples.npy, PNG pictures and (last) summary.json into the run directory (default: output.dir, else\n"
     "runs/<FILE name>).\n"
     "  --out DIR        run directory\n"
     "  --resume         continue DIR from its last checkpoint (bit-identical to an uninterrupted run)\n"
+    "  --force          replace DIR if it is a run directory (its files are deleted first)\n"
     "  --set k.k=value  override a config key (value parsed as JSON, else taken as a string); repeatable\n"
     "  --threads N      threads for the kernels (results do not depend on it)\n"
     "  --quiet          no progress output\n";
@@ -39,11 +40,12 @@ std::string first_difference(json a, json b) {
 
 int cmd_run(int argc, char** argv) {
   Args a = parse(argc, argv, 2,
-                 {{"--out", true}, {"--resume", false}, {"--set", true}, {"--threads", true}, {"--quiet", false}, {"--help", false}});
+                 {{"--out", true}, {"--resume", false}, {"--force", false}, {"--set", true}, {"--threads", true}, {"--quiet", false}, {"--help", false}});
   if (a.has("--help")) return std::fputs(kRunHelp, stdout), kOk;
   if (a.positional.size() != 1) throw UsageError("expected one experiment file, got " + std::to_string(a.positional.size()));
   int threads = static_cast<int>(a.get_int("--threads", 0));
-  bool quiet = a.has("--quiet"), resume = a.has("--resume");
+  bool quiet = a.has("--quiet"), resume = a.has("--resume"), force = a.has("--force");
+  if (resume && force) throw UsageError("--resume continues a run and --force replaces it: give one of them");
   std::vector<std::string> sets = a.has("--set") ? a.values.at("--set") : std::vector<std::string>{};
 
   json cfg = load_config(a.positional[0], sets);
@@ -61,8 +63,13 @@ int cmd_run(int argc, char** argv) {
       if (!quiet) std::fprintf(stderr, "%s is already complete\n", dir.c_str());
       return kOk;
     }
-  } else if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
-    throw UsageError("run directory " + dir.string() + " already exists; use --resume to continue it or --out for a new one");
+  } else if (fs::exists(dir, ec) && fs::is_directory(dir, ec) && !fs::is_empty(dir, ec)) {
+    if (!force)
+      throw UsageError("run directory " + dir.string() + " already exists; --resume continues it, --force replaces it, " +
+                       "--out DIR starts a new one elsewhere");
+    // Only a run directory is deleted: --force on any other folder (a typo in --out) must not destroy it.
+    if (!fs::exists(dir / kConfigFile, ec))
+      throw UsageError("--force: " + dir.string() + " is not a run directory (no config.json); it is left alone");
   }
 
   if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
@@ -70,6 +77,7 @@ int cmd_run(int argc, char** argv) {
   std::unique_ptr<ad::ThreadLimit> limit;
   if (threads > 0) limit = std::make_unique<ad::ThreadLimit>(threads);
   Session s = session_of(cfg, a.positional[0]);  // data and dimension problems surface here, before anything is written
+  if (force && !resume && fs::exists(dir / kConfigFile, ec)) fs::remove_all(dir, ec);  // after validation: a bad file keeps it
   fs::create_directories(dir, ec);  // an unusable output path is bad input, like a bad config (exit 2)
   if (ec) throw ebm::experiment::InputError(dir.string() + ": cannot create the run directory: " + ec.message());
   if (!resume) write_json(dir / kConfigFile, cfg);

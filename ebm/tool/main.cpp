@@ -83,7 +83,7 @@ const char* kHelp =
     "ebm - train, sample and evaluate energy-based models from JSON experiment files\n"
     "\n"
     "usage:\n"
-    "  ebm run FILE.json [--out DIR] [--resume] [--set path.to.key=value]... [--threads N] [--quiet]\n"
+    "  ebm run FILE.json [--out DIR] [--resume | --force] [--set path.to.key=value]... [--threads N] [--quiet]\n"
     "  ebm validate FILE.json [--set ...] [--print]   check everything, run nothing\n"
     "  ebm sample --run DIR [--n N] [--sampler NAME] [--steps N] [--out FILE.npy]\n"
     "  ebm eval --run DIR                             evaluate a trained run\n"

@@ -31,6 +31,8 @@ while IFS='|' read -r name expect args; do
   msg=$(cat "$WORK/stderr")
   if [[ $rc -ne 2 ]]; then ko "bad/$name: exit code $rc, expected 2 ($msg)"
   elif [[ "$msg" != *"$expect"* ]]; then ko "bad/$name: message does not contain '$expect': $msg"
+  elif [[ "$msg" != *"$name.json"* && "$msg" != *"--"* && "$msg" != *"data/"* && "$msg" != *".csv"* && "$msg" != *".npy"* ]]; then
+    ko "bad/$name: the message names neither the experiment file, nor the flag, nor the data file: $msg"
   elif [[ -e "$out/summary.json" ]]; then ko "bad/$name: left a complete-looking run directory"
   else ok; fi
   # validate must refuse the same file (flag errors are specific to `run`).
@@ -126,8 +128,18 @@ check "two-moons --threads 2 exits 0" test $? -eq 0
 check "--threads 1 and 2: identical summaries" same_summary "$WORK/t1/summary.json" "$WORK/t2/summary.json"
 check "--threads 1 and 2: identical samples" cmp -s "$WORK/t1/samples.npy" "$WORK/t2/samples.npy"
 check "--threads 1 and 2: identical parameters" cmp -s "$WORK/t1/parameters.json" "$WORK/t2/parameters.json"
-"$EBM" run "$EX" --out "$WORK/t1" --quiet 2>/dev/null
-check "rerun into an existing run directory is refused (exit 2)" test $? -eq 2
+"$EBM" run "$EX" --out "$WORK/t1" --quiet 2>"$WORK/rerun.err"
+check "rerun into an existing run directory is refused (exit 2), naming --resume and --force" \
+  bash -c '[[ $1 -eq 2 ]] && grep -q -- "--resume continues it, --force replaces it" "$2"' _ $? "$WORK/rerun.err"
+cp -r "$WORK/t1" "$WORK/t1_forced"
+"$EBM" run "$EX" --out "$WORK/t1_forced" --quiet --force --set training.steps=100
+check "--force replaces a run directory" py "$WORK/t1_forced/summary.json" <<'PY'
+import json, sys
+sys.exit(0 if json.load(open(sys.argv[1]))["steps"] == 100 else 1)
+PY
+mkdir -p "$WORK/not_a_run" && touch "$WORK/not_a_run/keep.txt"
+"$EBM" run "$EX" --out "$WORK/not_a_run" --quiet --force 2>/dev/null
+check "--force leaves a folder that is not a run directory alone (exit 2)" bash -c '[[ $1 -eq 2 && -e $2/keep.txt ]]' _ $? "$WORK/not_a_run"
 
 # ---- 3. kill -9 after a checkpoint, then --resume --------------------------------------------------------------
 # EBM_TEST_CRASH_AFTER_CHECKPOINT makes the tool SIGKILL itself right after writing the checkpoint of that step:

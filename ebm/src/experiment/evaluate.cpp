@@ -77,6 +77,16 @@ ad::Tensor<double> draw_samples(Session& s, const json& c, json& stats) {
     for (const auto& sm : run.diagnostics) ess = std::min(ess, sm.ess_bulk), rhat = std::max(rhat, sm.rhat);
     stats["ess_bulk_min"] = std::isfinite(ess) ? json(ess) : json(nullptr);
     stats["rhat_max"] = std::isfinite(rhat) ? json(rhat) : json(nullptr);
+    // Note [Mixing warnings]: split-R̂ above 1.01 is the modern threshold (Vehtari et al. 2021) and 1.1 the classic
+    // one; above 1.1 the chains disagree and the samples (and every number computed from them) describe the
+    // chains' starting points as much as the model. That is said where the user looks, not only in the numbers.
+    if (std::isfinite(rhat) && rhat > 1.1)
+      stats["warnings"].push_back("split R-hat " + std::to_string(rhat).substr(0, 4) +
+                                  " > 1.1: the chains have not mixed; raise sampler.steps (or sampler.warmup), or change "
+                                  "sampler.step_size, and check the samples before trusting statistics of them");
+    if (std::isfinite(ess) && ess < 100)
+      stats["warnings"].push_back("bulk ESS " + std::to_string(int64_t(ess)) +
+                                  " < 100: too few effective draws for stable estimates; raise sampler.steps or sampler.chains");
   }
   return state.x;
 }

@@ -390,6 +390,8 @@ json run_experiment(Session& s, const RunOptions& opt) {
     return x;
   });
   double sample_s = std::chrono::duration<double>(Clock::now() - t_sample).count();
+  if (!opt.quiet && sampler_stats.contains("warnings"))
+    for (const auto& w : sampler_stats["warnings"]) std::fprintf(stderr, "warning: sampler: %s\n", w.get<std::string>().c_str());
 
   auto t_eval = Clock::now();
   json eval = evaluate_model(s, samples);
