@@ -1,5 +1,6 @@
-// ebm-bench: the EBM workloads of /work/shared/bench/WORKLOADS.md on this engine, mirroring
-// /work/shared/bench/torch_reference.py (same flags, same JSON rows). See bench/README.md.
+// ebm-bench: the EBM workloads of the benchmark spec (WORKLOADS.md in the spec directory, ../shared/bench
+// relative to the repository root unless given otherwise) on this engine, mirroring the spec's
+// torch_reference.py (same flags, same JSON rows). See bench/README.md.
 //
 //   ebm-bench [--only W] [--size small|mid|large|all] [--threads N] [--check]
 //             [--min-time S] [--budget S] [--max-reps N] [--method PREFIX] [--unsharded]
@@ -94,8 +95,10 @@ struct Args {
 const char* const kUsage = R"(usage: ebm-bench [--only W] [--size small|mid|large|all] [--threads N] [--check]
                  [--min-time S] [--budget S] [--max-reps N] [--method PREFIX] [--unsharded]
 
-The EBM workloads of /work/shared/bench/WORKLOADS.md on this engine; one JSON row per workload and size on
-standard output, as torch_reference.py prints them (compare them with compare.py; see bench/README.md).
+The EBM workloads of the benchmark spec (WORKLOADS.md; the spec directory is ../shared/bench relative to
+the repository root, or whatever the scripts' --spec-dir names) on this engine; one JSON row per workload and
+size on standard output, as the spec's torch_reference.py prints them (compare them with the spec's compare.py;
+see bench/README.md). The workloads are compiled in: this program reads no file.
 
   --only W          one workload: energy_grad score hvp ssm_step sm_exact_step dsm_step langevin cd_step
                     (default: all)

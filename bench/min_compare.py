@@ -1,11 +1,15 @@
 #!/usr/bin/python3
-"""Like /work/shared/bench/compare.py (same torch configuration, interleaved runs), for a machine that never goes idle.
+"""Like the spec's compare.py (same torch configuration, interleaved runs), for a machine that never goes idle.
 
 Under load the median of each side measures mostly the load (torch's OpenMP pool spin-waits, so it suffers far more
 than this engine's TBB). This script keeps compare.py's median ratio and adds the ratio of the *minimum* rep times
 of each side (both sides' least-disturbed reps), plus the 1-minute load average before each pair.
 
     /usr/bin/python3 bench/min_compare.py --ours build-bench/bench/ebm-bench [--rounds 2] [--only W] [--size S]
+                                          [--spec-dir DIR]
+
+--spec-dir is the directory of the workload spec (WORKLOADS.md, compare.py, torch_reference.py); by default
+../shared/bench relative to the repository root (the parent of this script's directory).
 """
 import argparse
 import json
@@ -13,8 +17,8 @@ import os
 import statistics
 import sys
 
-sys.path.insert(0, "/work/shared/bench")
-import compare  # noqa: E402  (torch_env, rows_of, pick, flops, gemm_rate, PAIRS)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_SPEC_DIR = os.path.join(REPO, os.pardir, "shared", "bench")
 
 
 def main():
@@ -24,7 +28,15 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only")
     ap.add_argument("--size")
+    ap.add_argument("--spec-dir", default=DEFAULT_SPEC_DIR,
+                    help="directory of the workload spec and its compare.py (default: ../shared/bench relative to "
+                         "the repository root)")
     args = ap.parse_args()
+    spec_dir = os.path.abspath(args.spec_dir)
+    if not os.path.isfile(os.path.join(spec_dir, "compare.py")):
+        sys.exit(f"min_compare.py: no compare.py in {spec_dir} (give the spec's directory with --spec-dir)")
+    sys.path.insert(0, spec_dir)
+    import compare  # noqa: E402  (torch_env, rows_of, pick, flops, gemm_rate, PAIRS)
     tenv, config = compare.torch_env()
     ref = ["/usr/bin/python3", os.path.join(compare.HERE, "torch_reference.py")]
     rate = compare.gemm_rate(args.threads)
