@@ -8,6 +8,7 @@
 #include "autodiff/linalg.hpp"
 #include "autodiff/random.hpp"
 #include "autodiff/threads.hpp"
+#include "../thread_check.hpp"
 
 namespace {
 
@@ -33,6 +34,7 @@ void check_all(double tol) {
           ad::Tensor<T> out = start, out1 = start;
           ad::matmul_into(a, ta, b, tb, out, acc);
           {
+            REQUIRE_THREADS(2);  // the run this one is compared with uses more than one
             ad::ThreadLimit one(1);
             ad::matmul_into(a, ta, b, tb, out1, acc);
           }

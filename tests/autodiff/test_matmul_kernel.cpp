@@ -12,6 +12,7 @@
 
 #include "expect_ad.hpp"
 #include "kernels/gemm.hpp"
+#include "../thread_check.hpp"
 
 using ad::Shape;
 using ad::Tensor;
@@ -69,11 +70,13 @@ void check_shape(int64_t M, int64_t N, int64_t K) {
       const Tensor<T> b = uniform_as<T>(tb ? Shape{N, K} : Shape{K, N}, 8);
       Tensor<T> one, two;
       {
+        REQUIRE_THREADS(2);  // the run this one is compared with uses more than one
         ad::ThreadLimit limit(1);
         one = product(a, b, ta, tb);
       }
       {
         ad::ThreadLimit limit(2);
+        REQUIRE_THREADS(2);
         two = product(a, b, ta, tb);
       }
       REQUIRE(one.shape() == Shape{M, N});
@@ -154,6 +157,7 @@ void check_stacked(int64_t M, int64_t N, const std::vector<int64_t>& rows, bool 
   for (const int threads : {1, 2}) {
     CAPTURE(threads);
     ad::ThreadLimit limit(threads);
+    if (threads > 1) REQUIRE_THREADS(threads);
     Tensor<T> got = accumulate ? init : Tensor<T>(Shape{M, N}, T(-3));
     ad::kernels::gemm_stacked(M, N, blocks, got.data(), accumulate);
     int64_t differ = 0;
@@ -192,10 +196,12 @@ TEST_CASE("matmul kernel: products packing B themselves give the same bits every
     const Tensor<float> a = uniform_as<float>(ta ? Shape{K, M} : Shape{M, K}, 41), b = uniform_as<float>(Shape{K, N}, 42);
     Tensor<float> want(Shape{M, N}), got(Shape{M, N});
     {
+      REQUIRE_THREADS(2);  // the run this one is compared with uses more than one
       ad::ThreadLimit limit(1);
       ad::kernels::gemm(ta, false, M, N, K, a.data(), b.data(), want.data(), false);
     }
     ad::ThreadLimit limit(2);
+    REQUIRE_THREADS(2);
     int wrong = 0;
     for (int r = 0; r < 300; ++r) {
       ad::kernels::gemm(ta, false, M, N, K, a.data(), b.data(), got.data(), false);

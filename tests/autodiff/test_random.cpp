@@ -13,6 +13,7 @@
 
 #include "autodiff/random.hpp"
 #include "autodiff/threads.hpp"
+#include "../thread_check.hpp"
 
 namespace {
 
@@ -258,6 +259,7 @@ TEST_CASE_TEMPLATE("fill_normal follows its documented stream layout", T, float,
 TEST_CASE("fill_normal: same bits on 1 and 2 threads; a shorter fill is a prefix of a longer one") {
   auto fill = [](int threads, int64_t n) {
     ad::ThreadLimit limit(threads);
+    if (threads > 1) REQUIRE_THREADS(threads);
     ad::Rng rng(8, 1);
     ad::Tensor<float> t(ad::Shape{n});
     ad::fill_normal(t, rng);

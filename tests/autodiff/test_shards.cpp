@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 #include <vector>
+#include "../thread_check.hpp"
 
 namespace {
 
@@ -104,6 +105,7 @@ TEST_CASE("add_in_order adds the parts left to right, on the parallel path too, 
   }
   for (const int threads : {1, 2}) {
     ad::ThreadLimit limit(threads);
+    if (threads > 1) REQUIRE_THREADS(threads);
     ad::Tensor<float> out(a.shape());
     ad::add_in_order(out, {sa.data(), sb.data(), c.data()});
     int64_t differ = 0;
@@ -122,6 +124,7 @@ TEST_CASE("add_in_order adds the parts left to right, on the parallel path too, 
 TEST_CASE("for_each_shard runs every shard once, and rethrows a shard's exception") {
   for (const int threads : {1, 2}) {
     ad::ThreadLimit limit(threads);
+    if (threads > 1) REQUIRE_THREADS(threads);
     std::vector<std::atomic<int>> runs(5);
     ad::for_each_shard(5, [&](int s) { runs[static_cast<size_t>(s)]++; });
     for (const auto& r : runs) CHECK(r.load() == 1);
@@ -149,6 +152,7 @@ TEST_CASE("a sharded row-mean loss: gradients equal the one-tape ones (float64) 
     std::vector<ad::Tensor<float>> by_threads[2];
     for (const int threads : {1, 2}) {
       ad::ThreadLimit limit(threads);
+      if (threads > 1) REQUIRE_THREADS(threads);
       by_threads[threads - 1] = sharded_gradients<float>(net, shards);
     }
     for (size_t k = 0; k < 2; ++k)
@@ -227,6 +231,7 @@ TEST_CASE("sharded_value_and_grad: the one-tape value and gradients (float64), w
     float value[2];
     for (const int threads : {1, 2}) {
       ad::ThreadLimit limit(threads);
+      if (threads > 1) REQUIRE_THREADS(threads);
       by_threads[threads - 1] = deep_sharded<float>(d, shards, &value[threads - 1]);
     }
     CHECK(value[0] == value[1]);

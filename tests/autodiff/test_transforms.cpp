@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "expect_ad.hpp"
+#include "../thread_check.hpp"
 
 using ad::Shape;
 using ad::Tape;
@@ -162,11 +163,13 @@ TEST_CASE("tapes on two threads at once give results identical to one thread") {
 TEST_CASE("kernels give bit-identical results with 1 and 2 threads") {
   std::pair<Tensor<float>, Tensor<float>> one, two;
   {
+    REQUIRE_THREADS(2);  // the run this one is compared with uses more than one
     ad::ThreadLimit limit(1);
     one = mlp_score_and_hvp<float>(1024, 64, 256);
   }
   {
     ad::ThreadLimit limit(2);
+    REQUIRE_THREADS(2);
     two = mlp_score_and_hvp<float>(1024, 64, 256);
   }
   for (int64_t i = 0; i < one.first.numel(); ++i) {
@@ -304,6 +307,7 @@ TEST_CASE("hessian_trace with create_graph passes gradcheck (third derivatives t
 TEST_CASE("hessian_trace gives the same bits on 1 and 2 threads") {
   auto run = [](int threads) {
     ad::ThreadLimit limit(threads);
+    if (threads > 1) REQUIRE_THREADS(threads);
     Tape<float> tape;
     const auto u = [](const Shape& s, uint64_t seed) { return test::uniform(s, -1, 1, seed).cast<float>(); };
     const Var<float> x = tape.variable(u(Shape{256, 32}, 60));

@@ -22,6 +22,7 @@
 #include <ebm/models/rbm.hpp>
 
 #include "ais_test_models.hpp"
+#include "../thread_check.hpp"
 
 using ad::Shape;
 using ad::Tensor;
@@ -204,6 +205,7 @@ TEST_CASE("AIS is identical for 1 and 2 threads and repeatable for a seed") {
   co.chains = 64, co.steps = 50;
   ebm::AisResult r1, c1;
   {
+    REQUIRE_THREADS(2);  // the run this one is compared with uses more than one
     ad::ThreadLimit limit(1);
     r1 = ebm::ais_log_partition_rbm(rbm, ro);
     c1 = ebm::ais_log_partition(mix.energy(), 2, co);
@@ -211,6 +213,7 @@ TEST_CASE("AIS is identical for 1 and 2 threads and repeatable for a seed") {
   ebm::AisResult r2, c2;
   {
     ad::ThreadLimit limit(2);
+    REQUIRE_THREADS(2);
     r2 = ebm::ais_log_partition_rbm(rbm, ro);
     c2 = ebm::ais_log_partition(mix.energy(), 2, co);
   }

@@ -22,6 +22,7 @@
 #include <samplers/mala.hpp>
 
 #include "ais_test_models.hpp"
+#include "../thread_check.hpp"
 
 using namespace ais_test;
 
@@ -286,12 +287,14 @@ TEST_CASE("reverse AIS is identical for 1 and 2 threads; forward and reverse run
   const Tensor<double> xc = mixture_samples(mix, 64, 2);
   ebm::AisResult r1, c1, r2, c2;
   {
+    REQUIRE_THREADS(2);  // the run this one is compared with uses more than one
     ad::ThreadLimit limit(1);
     r1 = ebm::ais_reverse_log_partition_rbm(rbm, xr, ro);
     c1 = ebm::ais_reverse_log_partition(mix.energy(), xc, co);
   }
   {
     ad::ThreadLimit limit(2);
+    REQUIRE_THREADS(2);
     r2 = ebm::ais_reverse_log_partition_rbm(rbm, xr, ro);
     c2 = ebm::ais_reverse_log_partition(mix.energy(), xc, co);
   }

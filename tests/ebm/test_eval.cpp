@@ -9,6 +9,7 @@
 #include <ebm/eval/partition.hpp>
 #include <ebm/models/gaussian.hpp>
 #include <ebm/models/rbm.hpp>
+#include "../thread_check.hpp"
 
 using ad::Shape;
 using ad::Tensor;
@@ -57,6 +58,7 @@ TEST_CASE("enumeration is deterministic across thread counts, and gives RBM marg
   ebm::BoltzmannMachine<double> bm(uniform(Shape{16, 16}, -0.3, 0.3, 3), uniform(Shape{16}, -1, 1, 4));
   double one, many;
   {
+    REQUIRE_THREADS(2);  // the run this one is compared with uses more than one
     ad::ThreadLimit limit(1);
     one = ebm::log_partition_enumerate(bm, ebm::Units::binary, 8);
   }

@@ -9,6 +9,7 @@
 #include <autodiff/threads.hpp>
 #include <ebm/data/toy.hpp>
 #include <ebm/eval/mmd.hpp>
+#include "../thread_check.hpp"
 
 using ad::Shape;
 using ad::Tensor;
@@ -93,6 +94,7 @@ TEST_CASE("MMD² is symmetric, deterministic across thread counts, and validates
   CHECK(a.mmd2 == doctest::Approx(b.mmd2).epsilon(1e-12));
   double one;
   {
+    REQUIRE_THREADS(2);  // the run this one is compared with uses more than one
     ad::ThreadLimit limit(1);
     one = ebm::mmd2_unbiased(x, y, o).mmd2;
   }

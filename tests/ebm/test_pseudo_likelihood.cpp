@@ -8,6 +8,7 @@
 
 #include <autodiff/threads.hpp>
 #include <ebm/eval/pseudo_likelihood.hpp>
+#include "../thread_check.hpp"
 
 using ad::Shape;
 using ad::Tensor;
@@ -115,6 +116,7 @@ TEST_CASE("pseudo-likelihood: thread independence, flip indices in range, bad in
   const Tensor<double> many = ebm::pseudo_likelihood_all_bits(rbm, x);
   Tensor<double> one;
   {
+    REQUIRE_THREADS(2);  // the run this one is compared with uses more than one
     ad::ThreadLimit limit(1);
     one = ebm::pseudo_likelihood_all_bits(rbm, x);
   }

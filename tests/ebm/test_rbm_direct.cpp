@@ -9,6 +9,7 @@
 #include <autodiff/threads.hpp>
 #include <ebm/models/rbm.hpp>
 #include <ebm/objectives/contrastive_divergence.hpp>
+#include "../thread_check.hpp"
 
 using ad::Shape;
 using ad::Tensor;
@@ -38,6 +39,7 @@ TEST_CASE("RBM conditionals equal naive sums, for any tile remainder and thread 
       const Tensor<double> ph = rbm.hidden_probs(x), pv = rbm.visible_probs(hs);
       Tensor<double> ph1, pv1;
       {
+        REQUIRE_THREADS(2);  // the run this one is compared with uses more than one
         ad::ThreadLimit one(1);
         ph1 = rbm.hidden_probs(x), pv1 = rbm.visible_probs(hs);
       }
@@ -356,11 +358,13 @@ TEST_CASE("PCD steps on a Bernoulli RBM are bit-identical with 1 and 2 threads, 
     CAPTURE(int(persist));
     PcdRun one, two;
     {
+      REQUIRE_THREADS(2);  // the run this one is compared with uses more than one
       ad::ThreadLimit limit(1);
       one = run_pcd(4, persist);
     }
     {
       ad::ThreadLimit limit(2);
+      REQUIRE_THREADS(2);
       two = run_pcd(4, persist);
     }
     REQUIRE(one.losses.size() == two.losses.size());

@@ -12,6 +12,7 @@
 #include "autodiff/ops.hpp"
 #include "autodiff/threads.hpp"
 #include "samplers/samplers.hpp"
+#include "../thread_check.hpp"
 
 using Tape = ad::Tape<double>;
 using Var = ad::Var<double>;
@@ -75,11 +76,13 @@ struct Outcome {
 void same_on_1_and_2_threads(const std::string& name, const std::function<Outcome()>& f) {
   Outcome one, two;
   {
+    REQUIRE_THREADS(2);  // the run this one is compared with uses more than one
     ad::ThreadLimit limit(1);
     one = f();
   }
   {
     ad::ThreadLimit limit(2);
+    REQUIRE_THREADS(2);
     two = f();
   }
   CAPTURE(name);
