@@ -9,6 +9,9 @@ jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
 
+# The documents: docs/config.md as `build/ebm schema` renders it, no history citations, no machine paths.
+scripts/check_docs.sh build/ebm
+
 # The library installs and a separate CMake project links it (examples/embed).
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
