@@ -135,6 +135,31 @@ TEST_CASE("run directory: atomic writes and exact RNG state round trip") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("input limits: depth, duplicate keys, overflowing numbers, and messages of bounded size") {
+  CHECK(parse_limited(R"({"a": [1, {"b": 2}]})")["a"][1]["b"] == 2);
+  std::string deep(kMaxJsonDepth, '[');
+  deep += std::string(kMaxJsonDepth, ']');
+  CHECK(parse_limited(deep).is_array());  // kMaxJsonDepth levels: fine
+  CHECK_THROWS_WITH_AS(parse_limited("[" + deep + "]"), doctest::Contains("nested deeper than 64 levels"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse_limited(std::string(100000, '[') + std::string(100000, ']')), doctest::Contains("nested deeper"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse_limited(R"({"x": {"y": 1, "z": 2, "y": 3}})"), doctest::Contains("x.y: duplicate key"),
+                       std::invalid_argument);
+  CHECK(parse_limited(R"({"x": {"y": 1}, "z": {"y": 2}})")["z"]["y"] == 2);  // the same key in two objects is fine
+  CHECK_THROWS_WITH_AS(parse_limited(R"({"lr": 1e999})"), doctest::Contains("number overflow"), std::invalid_argument);
+  // brief and cut: bounded whatever the value, with the size given.
+  const std::string huge(1000000, 'k');
+  CHECK(brief(json(huge)).size() < 120);
+  CHECK(brief(json(huge)).find("1000000 characters") != std::string::npos);
+  json big = json::array();
+  for (int i = 0; i < 100000; ++i) big.push_back(i);
+  CHECK(brief(big).size() < 120);
+  CHECK(brief(big).find("100000 elements") != std::string::npos);
+  CHECK(brief(json{{"a", 1}}) == R"({"a": 1})");
+  CHECK(cut(huge).size() < 100);
+  CHECK(did_you_mean(huge, {"steps"}).empty());
+}
+
 TEST_CASE("checkpoint files: CRC-32C, every damaged byte refused, two generations, bare CBOR of older files read") {
   namespace fs = std::filesystem;
   // The standard check value of CRC-32C (RFC 3720, appendix B.4): "123456789" -> 0xE3069283; and 32 zero bytes.
