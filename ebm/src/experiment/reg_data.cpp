@@ -1,4 +1,5 @@
-// Data sources: the 2-D toy sets, Gaussian mixtures, 1-D mixtures, CSV, NumPy .npy and Fashion-MNIST.
+// Data sources: the 2-D toy sets, Gaussian mixtures, 1-D mixtures, bars and stripes, CSV, NumPy .npy and
+// Fashion-MNIST.
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
@@ -81,6 +82,33 @@ ad::Tensor<double> as_rows(ad::Tensor<double> x, const fs::path& file) {
     if (!std::isfinite(x[i])) throw DataError(file, "non-finite value at row " + std::to_string(i / x.cols()) + ", column " +
                                                          std::to_string(i % x.cols()));
   return x;
+}
+
+// Bars and stripes (MacKay 2003): size x size binary images, either vertical bars (each column on or off with
+// probability 1/2) or horizontal stripes (each row likewise), labelled 0 and 1; each pixel then flipped with
+// probability `flip`. Binary, labelled, image-shaped and small enough to enumerate: what binary models (RBMs,
+// Boltzmann machines) train on without a file.
+Dataset load_bars_and_stripes(const json& cfg, ad::Rng& rng) {
+  const int64_t n = cfg["n"], k = cfg["size"];
+  const double flip = cfg["flip"];
+  const bool spin = cfg["units"] == "spin";
+  Dataset d;
+  d.x = ad::Tensor<double>(ad::Shape{n, k * k});
+  d.labels.resize(size_t(n));
+  std::vector<bool> line(static_cast<size_t>(k));
+  for (int64_t i = 0; i < n; ++i) {
+    const bool stripes = rng.uniform() < 0.5;
+    d.labels[size_t(i)] = stripes ? 1 : 0;
+    for (int64_t l = 0; l < k; ++l) line[size_t(l)] = rng.uniform() < 0.5;
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t c = 0; c < k; ++c) {
+        bool on = line[size_t(stripes ? r : c)];
+        if (flip > 0 && rng.uniform() < flip) on = !on;
+        d.x.at(i, r * k + c) = on ? 1.0 : (spin ? -1.0 : 0.0);
+      }
+  }
+  d.image_rows = d.image_cols = k;
+  return d;
 }
 
 Dataset load_fashion(const json& cfg, ad::Rng& rng) {
@@ -180,6 +208,14 @@ void register_data_sources(Registry& r) {
   };
   r.data.push_back(std::move(m1));
 
+  r.data.push_back({"bars_and_stripes",
+                    "size x size binary images of vertical bars or horizontal stripes (MacKay), labelled 0 (bars) or 1 (stripes)",
+                    {n_field(),
+                     {"size", integer("image width and height", 3).range(2, 16)},
+                     {"flip", number("probability that a pixel is flipped after drawing", 0.0).range(0, 1)},
+                     {"units", enumeration("pixel values: binary {0,1} or spin {-1,+1}", {"binary", "spin"}, "binary")}},
+                    load_bars_and_stripes,
+                    {}});
   r.data.push_back({"csv", "numeric CSV, one example per line (relative paths: from the experiment file's folder)",
                     {{"path", string("the CSV file", std::nullopt)}},
                     [](const json& c, ad::Rng&) {

@@ -33,6 +33,13 @@ void register_models(Registry& r) {
          }
          return json{{"mu", tensor_to_json(g.mean())}, {"sigma", sigma}, {"covariance", c}, {"log_z_analytic", g.log_partition()}};
        }});
+  // 2-D with the full precision (its covariance checked against samples) and 1-D (quadrature on a line); data near the
+  // N(0, I) start, so that a few steps leave the model near the samplers' starting noise.
+  r.models.back().smoke = {
+      json::parse(R"({"data": {"type": "gaussian_mixture", "n": 256, "means": [[0.1, -0.1]], "scales": [[1.0, 0.9]]},
+                      "model": {"form": "full"}, "objective": {"type": "sm"}, "sampler": {"type": "mala"}})"),
+      json::parse(R"({"data": {"type": "mixture_1d", "n": 256, "means": [0.1], "stds": [1.1]},
+                      "model": {"form": "diagonal"}, "objective": {"type": "sm"}, "sampler": {"type": "mala"}})")};
   r.models.push_back(
       {"mlp", "E(x) = MLP(x), a scalar-output perceptron",
        {{"hidden", array_of("hidden layer widths", integer("", std::nullopt).at_least(1), json::array({64, 64})).items_between(1, 16)},
@@ -43,6 +50,8 @@ void register_models(Registry& r) {
          return std::make_unique<MlpEnergy<double>>(data.x.cols(), hidden, activation_from_string(cfg["activation"].get<std::string>()), rng);
        },
        {}});
+  r.models.back().smoke = {json::parse(R"({"data": {"type": "two_moons", "n": 256}, "model": {"hidden": [8]},
+                                             "objective": {"type": "ssm"}, "sampler": {"type": "langevin"}})")};
   const auto hidden_field = [] {
     return array_of("hidden layer widths", integer("", std::nullopt).at_least(1), json::array({64, 64})).items_between(1, 16);
   };
@@ -70,6 +79,13 @@ void register_models(Registry& r) {
                                                                cfg["init_std"].get<double>());
        },
        {}});
+  // Bernoulli visibles on 3 x 3 binary images (log Z by enumeration), Gaussian visibles on 2-D data (quadrature).
+  r.models.back().smoke = {
+      json::parse(R"({"data": {"type": "bars_and_stripes", "n": 256, "size": 3}, "model": {"visible": "bernoulli", "hidden": 4, "init_std": 0.1},
+                      "objective": {"type": "cd", "sampler": {"type": "gibbs"}}, "sampler": {"type": "gibbs"}})"),
+      json::parse(R"({"data": {"type": "gaussian_mixture", "n": 256, "means": [[-1.0, 0.0], [1.0, 0.5]], "scales": [0.5, 0.5]},
+                      "model": {"visible": "gaussian", "hidden": 3, "init_std": 0.1},
+                      "objective": {"type": "cd", "sampler": {"type": "gibbs"}}, "sampler": {"type": "gibbs"}})")};
   r.models.push_back({"boltzmann", "fully visible Boltzmann machine E(x) = -sum_{i<j} w_ij x_i x_j - b.x (train with cd + gibbs)",
                       {{"units", enumeration("unit values: binary {0,1} or spin {-1,+1}", {"binary", "spin"}, "binary")}},
                       [](const json& cfg, const Dataset& data, ad::Rng&) -> std::unique_ptr<Energy<double>> {
@@ -81,6 +97,11 @@ void register_models(Registry& r) {
                         return std::make_unique<BoltzmannMachine<double>>(data.x.cols(), spin ? Units::spin : Units::binary);
                       },
                       {}});
+  r.models.back().smoke = {
+      json::parse(R"({"data": {"type": "bars_and_stripes", "n": 256, "size": 3}, "model": {"units": "binary"},
+                      "objective": {"type": "cd", "sampler": {"type": "gibbs"}}, "sampler": {"type": "gibbs"}})"),
+      json::parse(R"({"data": {"type": "bars_and_stripes", "n": 256, "size": 3, "units": "spin"}, "model": {"units": "spin"},
+                      "objective": {"type": "cd", "sampler": {"type": "gibbs"}}, "sampler": {"type": "gibbs"}})")};
   r.models.push_back(
       {"classifier", "JEM: an MLP with K logits f(x); E(x) = -logsumexp f(x), p(y|x) = softmax f(x) (needs labelled data)",
        {{"hidden", hidden_field()},
@@ -96,6 +117,9 @@ void register_models(Registry& r) {
                                                            activation_from_string(cfg["activation"].get<std::string>()), rng);
        },
        {}});
+  r.models.back().smoke = {json::parse(R"({"data": {"type": "gaussian_mixture", "n": 256, "means": [[-1.5, 0.0], [1.5, 0.0], [0.0, 1.5]],
+                                                      "scales": [0.5, 0.5, 0.5]},
+                                             "model": {"hidden": [8]}, "objective": {"type": "jem"}, "sampler": {"type": "langevin"}})")};
   r.models.push_back(
       {"noise_conditional", "E(x; sigma) from an MLP, for dsm_ladder training and annealed_langevin sampling",
        {{"hidden", hidden_field()},
@@ -114,6 +138,9 @@ void register_models(Registry& r) {
          return std::make_unique<NC>(std::move(inner), kind, cfg["sigma"].get<double>());
        },
        {}});
+  // Image data, so that the restoration demos (evaluation.restore) can run too.
+  r.models.back().smoke = {json::parse(R"({"data": {"type": "bars_and_stripes", "n": 256, "size": 3}, "model": {"hidden": [16], "sigma": 0.1},
+                                             "objective": {"type": "dsm_ladder"}, "sampler": {"type": "annealed_langevin"}})")};
 }
 
 }  // namespace ebm::experiment

@@ -103,9 +103,20 @@ NegativePhase<double> negative_phase(const json& c, const Dataset& data) {
 }
 
 void check_negative_sampler(const json& c, const Energy<double>& m) {
-  if (c["sampler"]["type"] == "gibbs") check_gibbs_model(m, "objective.sampler.type");
+  const std::string kernel = c["sampler"]["type"];
+  if (kernel == "gibbs")
+    check_gibbs_model(m, "objective.sampler.type");
+  else
+    check_continuous_model(m, "objective.sampler.type", "\"" + kernel + "\" moves continuous states", "use \"gibbs\"");
   if (c["persist"] == "hidden" && !dynamic_cast<const samplers::RbmConditionals<double>*>(&m))
     throw InputError("objective.persist: \"hidden\" needs an RBM (model.type \"rbm\"), got the model \"" + m.name() + "\"");
+}
+
+// check_model of the objectives for densities on R^d: `what` says why a binary model cannot be trained so.
+std::function<void(const json&, const Energy<double>&)> continuous_only(const std::string& what) {
+  return [what](const json&, const Energy<double>& m) {
+    check_continuous_model(m, "objective.type", what, "train it with \"cd\" and objective.sampler.type \"gibbs\"");
+  };
 }
 
 template <class O>
@@ -231,28 +242,40 @@ void register_objectives(Registry& r) {
                               throw InputError("objective.variance_reduced: must be false with \"projection\": \"sphere\"");
                             return std::make_unique<SlicedScoreMatching<double>>(c["projections"].get<int>(), kind, c["variance_reduced"].get<bool>());
                           }});
+  r.objectives.back().check_model = continuous_only("\"ssm\" fits the score (the gradient in x) of a density on continuous states");
+  r.objectives.back().smoke = {json::object()};
   r.objectives.push_back({"sm", "exact score matching (Hyvarinen 2005); d Hessian-vector products per batch",
                           {{"hutchinson_probes", integer("0: exact trace; > 0: Hutchinson estimate with that many probes", 0).non_negative()}},
                           [](const json& c, const Dataset&) -> std::unique_ptr<Objective<double>> {
                             return std::make_unique<ScoreMatching<double>>(c["hutchinson_probes"].get<int>());
                           }});
+  r.objectives.back().check_model = continuous_only("\"sm\" fits the score (the gradient in x) of a density on continuous states");
+  r.objectives.back().smoke = {json::object()};
   r.objectives.push_back({"dsm", "denoising score matching at one noise level (Vincent 2011)",
                           {{"sigma", number("noise stddev", 0.1).positive()},
                            {"control_variate", boolean("subtract the small-sigma control variate (Song & Kingma 2021)", false)}},
                           [](const json& c, const Dataset&) -> std::unique_ptr<Objective<double>> {
                             return std::make_unique<DenoisingScoreMatching<double>>(c["sigma"].get<double>(), c["control_variate"].get<bool>());
                           }});
+  r.objectives.back().check_model = continuous_only("\"dsm\" fits the score of the data with Gaussian noise added");
+  r.objectives.back().smoke = {json::object()};
   r.objectives.push_back({"nce", "noise-contrastive estimation with a learnt log Z, noise a Gaussian fitted to the data",
                           {{"noise_ratio", number("noise samples per data sample", 1.0).positive()},
                            {"noise_scale", number("widen the fitted noise by this factor", 1.0).positive()},
                            {"init_log_z", number("initial log Z", 0.0)}},
                           [](const json& c, const Dataset& d) -> std::unique_ptr<Objective<double>> {
-                            return std::make_unique<NoiseContrastiveEstimation<double>>(d.x, c["noise_ratio"].get<double>(),
-                                                                                        c["noise_scale"].get<double>(), c["init_log_z"].get<double>());
+                            try {
+                              return std::make_unique<NoiseContrastiveEstimation<double>>(d.x, c["noise_ratio"].get<double>(),
+                                                                                          c["noise_scale"].get<double>(), c["init_log_z"].get<double>());
+                            } catch (const std::invalid_argument& e) {  // data the noise Gaussian cannot be fitted to
+                              throw InputError(std::string("objective.type: \"nce\" draws its noise from a Gaussian fitted to the data: ") + e.what());
+                            }
                           },
                           [](const Objective<double>& o, const Energy<double>&, const Dataset&) {
                             return json{{"log_z", dynamic_cast<const NoiseContrastiveEstimation<double>&>(o).log_z()}};
                           }});
+  r.objectives.back().check_model = continuous_only("\"nce\" contrasts the data with Gaussian noise");
+  r.objectives.back().smoke = {json::object()};
   r.objectives.push_back({"dsm_ladder", "denoising score matching over a geometric ladder of noise levels with sigma^2 weights (NCSN); needs a noise_conditional model",
                           {{"sigma_max", number("largest noise level", 1.0).positive()},
                            {"sigma_min", number("smallest noise level", 0.01).positive()},
@@ -268,6 +291,7 @@ void register_objectives(Registry& r) {
                             if (!dynamic_cast<const NoiseConditionalEnergy<double>*>(&m))
                               throw InputError("objective.type: \"dsm_ladder\" needs model.type \"noise_conditional\", got \"" + m.name() + "\"");
                           }});
+  r.objectives.back().smoke = {json::parse(R"({"sigma_max": 1.0, "sigma_min": 0.1, "levels": 3})")};
   r.objectives.push_back({"cd", "maximum likelihood with MCMC negatives: CD-k (start: data), PCD or a replay buffer (start: persistent), any sampler",
                           negative_fields(1, "data", 0, 0.0, "langevin", 0.0),
                           [](const json& c, const Dataset& d) -> std::unique_ptr<Objective<double>> {
@@ -275,6 +299,9 @@ void register_objectives(Registry& r) {
                           },
                           describe_negatives<ContrastiveDivergence<double>>,
                           check_negative_sampler});
+  // CD-2 from the data (the matrix adds each other negative sampler), and PCD keeping an RBM's hidden units.
+  r.objectives.back().smoke = {json::parse(R"({"steps": 2})"),
+                               json::parse(R"({"start": "persistent", "persist": "hidden", "buffer_size": 64, "sampler": {"type": "gibbs"}})")};
   {
     std::vector<Field> f = negative_fields(20, "persistent", 10000, 0.05, "langevin", 0.0);
     f.push_back({"px_weight", number("weight of the log p(x) term (0: a plain classifier)", 1.0).non_negative()});
@@ -291,6 +318,7 @@ void register_objectives(Registry& r) {
                                 throw InputError("objective.type: \"jem\" needs model.type \"classifier\", got \"" + m.name() + "\"");
                               check_negative_sampler(c, m);
                             }});
+    r.objectives.back().smoke = {json::parse(R"({"steps": 2, "buffer_size": 128})")};
   }
   r.objectives.push_back(
       {"f_ebm", "f-EBM (Yu et al. 2020): minimise an f-divergence with a variational function H (an MLP); model draws exact for "
@@ -320,6 +348,8 @@ void register_objectives(Registry& r) {
          return std::make_unique<FEbm<double>>(d.x.cols(), o);
        },
        describe_f_ebm});
+  r.objectives.back().check_model = continuous_only("\"f_ebm\" draws the model's samples by MALA, a kernel for continuous states");
+  r.objectives.back().smoke = {json::parse(R"({"hidden": [8], "langevin_steps": 3})")};
   r.objectives.push_back(
       {"adversarial", "adversarial (variational) training: min over the model, max over a sampler q of E_p[E] - E_q[E] + H(q)",
        {{"q", enumeration("the sampler family: diagonal Gaussian or affine-coupling flow", {"gaussian", "flow"}, "gaussian")},
@@ -340,6 +370,9 @@ void register_objectives(Registry& r) {
          return std::make_unique<AdversarialTraining<double>>(d.x.cols(), o, &d.x);  // q starts at the data's moments
        },
        describe_adversarial});
+  r.objectives.back().check_model = continuous_only("\"adversarial\" draws its negatives from a Gaussian or a flow over continuous states");
+  r.objectives.back().smoke = {json::parse(R"({"q": "gaussian"})"),
+                               json::parse(R"({"q": "flow", "flow_layers": 2, "flow_hidden": [8]})")};
   // TODO(registry): the DSM noise ladder needs a noise-conditional model entry; contrastive divergence /
   // persistent CD are not in ebm/objectives yet.
 }

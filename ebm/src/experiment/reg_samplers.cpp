@@ -13,6 +13,7 @@
 #include <samplers/tempering.hpp>
 
 #include "ebm/experiment/registry.hpp"
+#include "ebm/experiment/runner.hpp"
 #include "ebm/models/composite.hpp"
 #include "ebm/models/sampling.hpp"
 #include "ebm/objectives/negatives.hpp"
@@ -50,6 +51,13 @@ SamplerRun go(samplers::Sampler<double>& sampler, const json& c, samplers::Chain
   return out;
 }
 
+// check_model of the samplers that move continuous states.
+std::function<void(const Energy<double>&)> continuous_only(const std::string& name) {
+  return [name](const Energy<double>& m) {
+    check_continuous_model(m, "sampler.type", "\"" + name + "\" moves continuous states", "use \"gibbs\"");
+  };
+}
+
 samplers::LangevinOptions langevin_options(const json& c) {
   samplers::LangevinOptions o;
   o.step_size = c["step_size"];
@@ -72,6 +80,10 @@ void check_gibbs_model(const Energy<double>& m, const std::string& key) {
                      m.name() + "\"");
 }
 
+void check_continuous_model(const Energy<double>& m, const std::string& key, const std::string& what, const std::string& advice) {
+  if (discrete_model(m)) throw InputError(key + ": " + what + ", and the model \"" + m.name() + "\" has binary units; " + advice);
+}
+
 void register_samplers(Registry& r) {
   r.samplers.push_back({"mh", "random-walk Metropolis: Gaussian proposals, no gradients",
                         common({{"step_size", number("proposal stddev (initial value when warmup > 0)", 0.5).positive()},
@@ -83,11 +95,15 @@ void register_samplers(Registry& r) {
                           samplers::RandomWalkMetropolis<double> mh(sampler_energy(m), o);
                           return go(mh, c, s, true);
                         }});
+  r.samplers.back().check_model = continuous_only("mh");
+  r.samplers.back().smoke = {json::parse(R"({"chains": 256, "steps": 40})")};
   r.samplers.push_back({"langevin", "unadjusted Langevin (ULA): x <- x - (eps/2) grad E + sigma z", common(langevin_fields(0.01), 500),
                         [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
                           samplers::Langevin<double> l(sampler_energy(m), langevin_options(c));
                           return go(l, c, s, false);
                         }});
+  r.samplers.back().check_model = continuous_only("langevin");
+  r.samplers.back().smoke = {json::parse(R"({"chains": 256, "steps": 40})")};
   r.samplers.push_back({"mala", "Metropolis-adjusted Langevin, exact for any step size",
                         common({{"step_size", number("eps (initial value when warmup > 0)", 0.05).positive()},
                                 {"target_accept", number("warm-up target acceptance", 0.574).range(0, 1).below(1)}},
@@ -98,6 +114,9 @@ void register_samplers(Registry& r) {
                           samplers::Mala<double> mala(sampler_energy(m), o);
                           return go(mala, c, s, true);
                         }});
+  r.samplers.back().check_model = continuous_only("mala");
+  r.samplers.back().smoke = {json::parse(R"({"chains": 256, "steps": 40})"),
+                             json::parse(R"({"chains": 256, "steps": 20, "warmup": 20})")};
   r.samplers.push_back({"hmc", "Hamiltonian Monte Carlo with leapfrog steps",
                         common({{"step_size", number("eps (initial value when warmup > 0)", 0.1).positive()},
                                 {"leapfrog_steps", integer("leapfrog steps per transition", 10).at_least(1)},
@@ -111,6 +130,8 @@ void register_samplers(Registry& r) {
                           samplers::Hmc<double> h(sampler_energy(m), o);
                           return go(h, c, s, true);
                         }});
+  r.samplers.back().check_model = continuous_only("hmc");
+  r.samplers.back().smoke = {json::parse(R"({"chains": 256, "steps": 20, "leapfrog_steps": 5})")};
   r.samplers.push_back(
       {"tempering", "parallel tempering: MALA or random-walk moves on a geometric ladder of temperatures, even-odd swaps",
        common({{"levels", integer("temperature levels K (each chain is K replicas)", 8).at_least(2)},
@@ -139,6 +160,9 @@ void register_samplers(Registry& r) {
          s.x = pt.level(all, 0);
          return run;
        }});
+  r.samplers.back().check_model = continuous_only("tempering");
+  r.samplers.back().smoke = {json::parse(R"({"chains": 128, "steps": 20, "levels": 3})"),
+                             json::parse(R"({"chains": 128, "steps": 20, "levels": 3, "move": "random_walk"})")};
   r.samplers.push_back(
       {"gibbs", "Gibbs sampling: block (h | v, v | h) for RBMs, single-site systematic scan for Boltzmann machines", common({}, 1000),
        [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
@@ -147,6 +171,8 @@ void register_samplers(Registry& r) {
        },
        true,
        [](const Energy<double>& m) { check_gibbs_model(m, "sampler.type"); }});
+  r.samplers.back().smoke = {json::parse(R"({"chains": 256, "steps": 20})"),
+                             json::parse(R"({"chains": 256, "steps": 20, "init": "data", "init_sd": 0})")};
   r.samplers.push_back(
       {"annealed_langevin", "annealed Langevin over a geometric noise ladder (NCSN); needs a noise_conditional model",
        common({{"sigma_max", number("largest noise level", 1.0).positive()},
@@ -189,6 +215,8 @@ void register_samplers(Registry& r) {
          if (!dynamic_cast<const NoiseConditionalEnergy<double>*>(&m))
            throw InputError("sampler.type: annealed_langevin needs model.type \"noise_conditional\", got \"" + m.name() + "\"");
        }});
+  r.samplers.back().smoke = {
+      json::parse(R"({"chains": 128, "sigma_max": 1.0, "sigma_min": 0.1, "levels": 3, "steps_per_level": 10, "step_size": 0.001})")};
 }
 
 }  // namespace ebm::experiment

@@ -30,7 +30,12 @@ GaussianNoise GaussianNoise::fit(const ad::Tensor<T>& data, double scale) {
       for (int64_t j = 0; j < d; ++j)
         cov.at(i, j) += (static_cast<double>(data.at(r, i)) - mu[i]) * (static_cast<double>(data.at(r, j)) - mu[j]);
   for (double& c : cov) c *= scale * scale / static_cast<double>(n);
-  return GaussianNoise(mu, cov);
+  try {
+    return GaussianNoise(mu, cov);
+  } catch (const std::domain_error&) {
+    throw std::invalid_argument("the data's covariance is singular (a constant column, or columns that are linear combinations of "
+                                "others, as in binary images with repeated pixels), so the noise would have no density");
+  }
 }
 
 ad::Tensor<double> GaussianNoise::covariance() const {

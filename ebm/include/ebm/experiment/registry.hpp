@@ -6,6 +6,12 @@
 //
 // Registration is explicit (a list of calls in registry.cpp), not via static initialisers: ebm_core is a
 // static library and the linker would drop translation units nothing refers to.
+//
+// Smoke settings. Every model, objective and sampler must also say how to try it in a tiny experiment (its
+// `smoke` field, filled in where it is registered): the compatibility matrix (tests/ebm/test_compatibility.cpp)
+// crosses every model with every sampler, objective and evaluation method from these alone, and requires each
+// pair either to be refused by validation with the JSON path of the offending key or to run to finite, sane
+// results. A component registered without smoke settings fails that test.
 #include <functional>
 #include <memory>
 #include <string>
@@ -54,6 +60,12 @@ struct ModelEntry {
   std::function<std::unique_ptr<Energy<double>>(const json& cfg, const Dataset& data, ad::Rng& rng)> make;
   /// Human-meaningful learned parameters for summary.json (e.g. mu and sigma); may be empty.
   std::function<json(const Energy<double>& model)> describe;
+  /// Tiny experiments in which this model trains (at least one): each an object with the sections "data" (a
+  /// small data set of the kind the model needs: binary for an RBM, labelled for a classifier), "model" (small
+  /// settings; "type" is implied) and "objective" and "sampler" (a pair that suits the model, by type plus any
+  /// settings the model needs). The matrix swaps one section at a time for every other component. More than one
+  /// when a setting changes what the model can serve (an RBM's Gaussian visible units, spin units).
+  std::vector<json> smoke{};
 };
 
 struct ObjectiveEntry {
@@ -65,6 +77,10 @@ struct ObjectiveEntry {
   std::function<json(const Objective<double>& objective, const Energy<double>& model, const Dataset& data)> describe{};
   /// Checks before training that the objective can serve the model (throws InputError naming the key); may be empty.
   std::function<void(const json& cfg, const Energy<double>& model)> check_model{};
+  /// Tiny settings of the objective section ("type" implied) for a smoke run of a few steps, at least one; more
+  /// for settings that change which models it can serve. The matrix also tries every choice of a nested
+  /// component (the "type" of a sub-object such as the negative sampler) that these do not name.
+  std::vector<json> smoke{};
 };
 
 struct OptimizerEntry {
@@ -93,6 +109,9 @@ struct SamplerEntry {
   bool binary = false;
   /// Checks before training that the sampler can serve the model (throws InputError naming the key); may be empty.
   std::function<void(const Energy<double>& model)> check_model{};
+  /// Tiny settings of the sampler section ("type" implied): a few hundred chains at most, a few dozen steps; at
+  /// least one, more for settings that change what the sampler does (a local move, the chains' start).
+  std::vector<json> smoke{};
 };
 
 struct Registry {
@@ -133,5 +152,9 @@ bool tensor_values_into(const json& j, ad::Tensor<double>& out);
 std::vector<Field> langevin_fields(double default_step);
 /// InputError "<key>: Gibbs sampling needs an RBM or a Boltzmann machine ..." unless the model has Gibbs conditionals.
 void check_gibbs_model(const Energy<double>& model, const std::string& key);
+/// InputError "<key>: <what>, and the model ... has binary units; <advice>" for a Bernoulli RBM or a Boltzmann
+/// machine (discrete_model): a continuous kernel would carry its states out of {0,1}^d or {-1,+1}^d, and a method for
+/// densities on R^d (scores, Gaussian noise, continuous negatives) has nothing to fit there.
+void check_continuous_model(const Energy<double>& model, const std::string& key, const std::string& what, const std::string& advice);
 
 }  // namespace ebm::experiment

@@ -22,7 +22,8 @@ namespace ebm {
 class GaussianNoise {
  public:
   GaussianNoise(ad::Tensor<double> mean, const ad::Tensor<double>& cov);
-  /// Sample mean and covariance of the rows of data (divisor N), covariance scaled by scale².
+  /// Sample mean and covariance of the rows of data (divisor N), covariance scaled by scale². Throws
+  /// std::invalid_argument when that covariance is singular.
   template <class T>
   static GaussianNoise fit(const ad::Tensor<T>& data, double scale = 1.0);
 
