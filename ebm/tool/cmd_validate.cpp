@@ -4,7 +4,6 @@
 
 #include <filesystem>
 
-#include <ebm/data/idx.hpp>
 #include <ebm/experiment/config.hpp>
 #include <ebm/experiment/runner.hpp>
 
@@ -26,19 +25,10 @@ int cmd_validate(int argc, char** argv) {
   if (a.positional.size() != 1) throw UsageError("expected one experiment file, got " + std::to_string(a.positional.size()));
   std::vector<std::string> sets = a.has("--set") ? a.values.at("--set") : std::vector<std::string>{};
   json cfg = load_config(a.positional[0], sets);
-  // The one thing validate does not do is install Fashion-MNIST: that is left to `run`.
-  std::error_code ec;
-  bool lazy_download = cfg["data"]["type"].get<std::string>() == "fashion_mnist" &&
-                       cfg["data"]["dir"].get<std::string>() == ebm::data::kFashionMnistDir &&
-                       !std::filesystem::exists(ebm::data::kFashionMnistDir, ec);
-  if (!lazy_download) {
-    Session s = session_of(cfg, a.positional[0]);  // loads the data: catches corrupt files and dimension mismatches
-    std::fprintf(stderr, "%s: OK (%lld examples x %lld dims, model %s with %lld parameters, objective %s)\n", a.positional[0].c_str(),
-                 (long long)s.data.x.rows(), (long long)s.data.x.cols(), s.model->name().c_str(), (long long)s.model->num_parameters(),
-                 s.objective->name().c_str());
-  } else {
-    std::fprintf(stderr, "%s: OK (Fashion-MNIST is loaded, and installed if needed, by `ebm run`)\n", a.positional[0].c_str());
-  }
+  Session s = session_of(cfg, a.positional[0]);  // loads the data: catches missing or corrupt files and dimension mismatches
+  std::fprintf(stderr, "%s: OK (%lld examples x %lld dims, model %s with %lld parameters, objective %s)\n", a.positional[0].c_str(),
+               (long long)s.data.x.rows(), (long long)s.data.x.cols(), s.model->name().c_str(), (long long)s.model->num_parameters(),
+               s.objective->name().c_str());
   if (a.has("--print")) std::printf("%s\n", cfg.dump(2).c_str());
   return kOk;
 }

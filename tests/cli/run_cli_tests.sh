@@ -535,6 +535,11 @@ for stage in sampling evaluation.energy evaluation.log_z; do
 done
 check "a failed ebm eval writes no eval.json" test ! -e "$WORK/ok_run/eval.json"
 
+# No library or tool code runs another program (a package manager least of all): missing data is named, with the
+# command that installs it, and is bad input.
+check "no code path runs another program (std::system, popen, exec*)" \
+  bash -c '! grep -rnE "std::system|popen\(|exec[lv]p?e?\(" "$1"/autodiff "$1"/samplers "$1"/ebm' _ "$SRC"
+
 # ---- 6. other subcommands ------------------------------------------------------------------------------------------
 for ex in "$SRC"/examples/*.json; do
   "$EBM" validate "$ex" >/dev/null 2>&1
