@@ -79,9 +79,11 @@ void register_models(Registry& r) {
                                                                cfg["init_std"].get<double>());
        },
        {}});
-  // Bernoulli visibles on 3 x 3 binary images (log Z by enumeration), Gaussian visibles on 2-D data (quadrature).
+  // Bernoulli visibles on 3 x 3 binary images (log Z by enumeration; weights and biases large enough for samples far
+  // from coin flips), Gaussian visibles on 2-D data (quadrature).
   r.models.back().smoke = {
-      json::parse(R"({"data": {"type": "bars_and_stripes", "n": 256, "size": 3}, "model": {"visible": "bernoulli", "hidden": 4, "init_std": 0.1},
+      json::parse(R"({"data": {"type": "bars_and_stripes", "n": 256, "size": 3},
+                      "model": {"visible": "bernoulli", "hidden": 4, "init_std": 1.0, "init": {"b": [-1.5, 1.5, -1, 1, -0.5, 0.5, 0, 2, -2]}},
                       "objective": {"type": "cd", "sampler": {"type": "gibbs"}}, "sampler": {"type": "gibbs"}})"),
       json::parse(R"({"data": {"type": "gaussian_mixture", "n": 256, "means": [[-1.0, 0.0], [1.0, 0.5]], "scales": [0.5, 0.5]},
                       "model": {"visible": "gaussian", "hidden": 3, "init_std": 0.1},
@@ -97,11 +99,24 @@ void register_models(Registry& r) {
                         return std::make_unique<BoltzmannMachine<double>>(data.x.cols(), spin ? Units::spin : Units::binary);
                       },
                       {}});
-  r.models.back().smoke = {
-      json::parse(R"({"data": {"type": "bars_and_stripes", "n": 256, "size": 3}, "model": {"units": "binary"},
-                      "objective": {"type": "cd", "sampler": {"type": "gibbs"}}, "sampler": {"type": "gibbs"}})"),
-      json::parse(R"({"data": {"type": "bars_and_stripes", "n": 256, "size": 3, "units": "spin"}, "model": {"units": "spin"},
-                      "objective": {"type": "cd", "sampler": {"type": "gibbs"}}, "sampler": {"type": "gibbs"}})")};
+  {
+    // Binary and spin units on 3 x 3 images, started from a ring of couplings of alternating sign and biases from
+    // -1.5 to 1.5: far from a coin's distribution (the machine starts at W = 0), so that a wrong Gibbs kernel shows
+    // in the samples' means.
+    json w = json::array(), b = json::array();
+    for (int i = 0; i < 9; ++i) {
+      json row = json::array();
+      for (int j = 0; j < 9; ++j) row.push_back(j == (i + 1) % 9 || i == (j + 1) % 9 ? (std::min(i, j) % 2 ? 1.0 : -1.0) : 0.0);
+      w.push_back(row);
+      b.push_back(-1.5 + 0.375 * i);
+    }
+    json binary = json::parse(R"({"data": {"type": "bars_and_stripes", "n": 256, "size": 3}, "model": {"units": "binary"},
+                                  "objective": {"type": "cd", "sampler": {"type": "gibbs"}}, "sampler": {"type": "gibbs"}})");
+    binary["model"]["init"] = {{"W", w}, {"b", b}};
+    json spin = binary;
+    spin["data"]["units"] = spin["model"]["units"] = "spin";
+    r.models.back().smoke = {binary, spin};
+  }
   r.models.push_back(
       {"classifier", "JEM: an MLP with K logits f(x); E(x) = -logsumexp f(x), p(y|x) = softmax f(x) (needs labelled data)",
        {{"hidden", hidden_field()},
