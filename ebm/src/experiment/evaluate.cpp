@@ -82,8 +82,10 @@ ad::Tensor<double> draw_samples(Session& s, const json& c, json& stats) {
     // chains' starting points as much as the model. That is said where the user looks, not only in the numbers.
     if (std::isfinite(rhat) && rhat > 1.1)
       stats["warnings"].push_back("split R-hat " + std::to_string(rhat).substr(0, 4) +
-                                  " > 1.1: the chains have not mixed; raise sampler.steps (or sampler.warmup), or change "
-                                  "sampler.step_size, and check the samples before trusting statistics of them");
+                                  " > 1.1: the chains disagree (not mixed yet, or stuck in different modes); raise "
+                                  "sampler.warmup and sampler.steps, change sampler.step_size, or for a multimodal model use "
+                                  "sampler.type \"tempering\" or sampler.init \"data\"; check the samples before trusting "
+                                  "statistics of them");
     if (std::isfinite(ess) && ess < 100)
       stats["warnings"].push_back("bulk ESS " + std::to_string(int64_t(ess)) +
                                   " < 100: too few effective draws for stable estimates; raise sampler.steps or sampler.chains");

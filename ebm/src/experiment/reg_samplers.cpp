@@ -26,7 +26,8 @@ std::vector<Field> common(std::vector<Field> own, int64_t steps, bool has_steps 
   std::vector<Field> f = {{"chains", integer("number of chains = number of samples drawn", 1000).at_least(1)}};
   if (has_steps) {
     f.push_back({"steps", integer("transitions per chain", steps).at_least(1)});
-    f.push_back({"warmup", integer("step-size adaptation transitions before `steps` (MH, MALA, HMC, tempering)", 0).non_negative()});
+    f.push_back({"warmup", integer("transitions before `steps`, left out of the samples and of the ESS / R-hat diagnostics "
+                                   "(burn-in; MH, MALA, HMC and tempering also adapt their step size there)", 0).non_negative()});
   }
   f.push_back({"init", enumeration("chain start: noise (N(0, init_sd^2), or coin flips for Gibbs), or data points plus that noise",
                                    {"normal", "data"}, "normal")});
@@ -100,7 +101,7 @@ void register_samplers(Registry& r) {
   r.samplers.push_back({"langevin", "unadjusted Langevin (ULA): x <- x - (eps/2) grad E + sigma z", common(langevin_fields(0.01), 500),
                         [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
                           samplers::Langevin<double> l(sampler_energy(m), langevin_options(c));
-                          return go(l, c, s, false);
+                          return go(l, c, s, true);  // warm-up: burn-in transitions, not recorded
                         }});
   r.samplers.back().check_model = continuous_only("langevin");
   r.samplers.back().smoke = {json::parse(R"({"chains": 256, "steps": 40})")};
