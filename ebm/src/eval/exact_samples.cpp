@@ -1,8 +1,9 @@
 #include "ebm/eval/exact_samples.hpp"
+
+#include "rbm_enumeration.hpp"
 #include <autodiff/scalar.hpp>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -12,45 +13,22 @@ namespace ebm {
 namespace {
 
 using ad::scalar::sigmoid;
-using ad::scalar::softplus;
 
 }  // namespace
 
 ad::Tensor<double> rbm_exact_samples(const BernoulliRbm<double>& rbm, int64_t n, uint64_t seed) {
   if (n < 0) throw std::invalid_argument("rbm_exact_samples: n must be non-negative");
   const int64_t nv = rbm.visible(), nh = rbm.hidden();
-  const bool hidden_side = nh <= nv;  // enumerate the smaller layer
-  const int64_t m = hidden_side ? nh : nv, o = hidden_side ? nv : nh;
-  if (m > kMaxExactSampleUnits)
+  const detail::RbmEnumeration e(rbm);  // the smaller layer (Note [Gray-code enumeration])
+  if (e.m > kMaxExactSampleUnits)
     throw std::invalid_argument("exact samples of an RBM need a layer of at most " + std::to_string(kMaxExactSampleUnits) +
                                 " units (this one has " + std::to_string(nv) + " visible and " + std::to_string(nh) + " hidden)");
+  const bool hidden_side = e.hidden_side;
   const ad::Tensor<double>& w = rbm.param("W");  // [V, H]
   const ad::Tensor<double>& b = rbm.param("b");
-  const ad::Tensor<double>& c = rbm.param("c");
-  // In the enumerated layer's terms: weight(o_k, s_j), bias_s, bias_o.
-  auto weight = [&](int64_t k, int64_t j) { return hidden_side ? w.at(k, j) : w.at(j, k); };
-  const ad::Tensor<double>& bias_s = hidden_side ? c : b;
-  const ad::Tensor<double>& bias_o = hidden_side ? b : c;
-
-  // log p̃(s) for all 2^m states in Gray-code order: a = b_o + W s and bᵀs are updated by one unit per state.
-  const uint64_t states = uint64_t{1} << m;
+  const uint64_t states = uint64_t{1} << e.m;
   std::vector<double> logp(states);
-  std::vector<double> a(static_cast<size_t>(o));
-  for (int64_t k = 0; k < o; ++k) a[size_t(k)] = bias_o[k];
-  double lin = 0;
-  uint64_t s = 0;
-  for (uint64_t i = 0; i < states; ++i) {
-    if (i > 0) {
-      const int j = std::countr_zero(i);
-      s ^= uint64_t{1} << j;
-      const double sign = (s >> j) & 1 ? 1.0 : -1.0;
-      lin += sign * bias_s[j];
-      for (int64_t k = 0; k < o; ++k) a[size_t(k)] += sign * weight(k, j);
-    }
-    double l = lin;
-    for (int64_t k = 0; k < o; ++k) l += softplus(a[size_t(k)]);
-    logp[s] = l;
-  }
+  e.walk(0, int(e.m), [&](uint64_t s, double l) { logp[s] = l; });
   // Cumulative weights in state order, scaled by e^{−max} so the largest is 1.
   const double mx = *std::max_element(logp.begin(), logp.end());
   std::vector<double> cdf(states);

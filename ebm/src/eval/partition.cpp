@@ -2,13 +2,12 @@
 
 #include <tbb/parallel_for.h>
 
-#include <autodiff/scalar.hpp>
-#include <bit>
-
 #include <cmath>
 #include <limits>
 #include <numbers>
 #include <stdexcept>
+
+#include "rbm_enumeration.hpp"
 
 namespace ebm {
 namespace {
@@ -71,44 +70,17 @@ double log_partition_enumerate(const Energy<T>& model, Units units, int chunk_bi
 }
 
 double log_partition_rbm_enumerate(const BernoulliRbm<double>& rbm) {
-  const int64_t nv = rbm.visible(), nh = rbm.hidden();
-  const bool hidden_side = nh <= nv;
-  const int64_t m = hidden_side ? nh : nv, o = hidden_side ? nv : nh;
-  if (m > kMaxEnumeratedRbmUnits)
+  const detail::RbmEnumeration e(rbm);  // the smaller layer (Note [Gray-code enumeration])
+  if (e.m > kMaxEnumeratedRbmUnits)
     throw std::invalid_argument("log_partition_rbm_enumerate: needs a layer of at most " + std::to_string(kMaxEnumeratedRbmUnits) +
-                                " units (this RBM has " + std::to_string(nv) + " visible and " + std::to_string(nh) + " hidden)");
-  const ad::Tensor<double>& w = rbm.param("W");  // [V, H]
-  const ad::Tensor<double>& bias_s = hidden_side ? rbm.param("c") : rbm.param("b");
-  const ad::Tensor<double>& bias_o = hidden_side ? rbm.param("b") : rbm.param("c");
-  // column j of W in the enumerated layer's terms: weight(k, j) couples unit k of the other layer to unit j of s.
-  auto weight = [&](int64_t k, int64_t j) { return hidden_side ? w.at(k, j) : w.at(j, k); };
-  const int low = int(std::min<int64_t>(m, 12));  // each chunk walks the 2^low states of the low bits
-  const int64_t chunks = int64_t{1} << (m - low);
+                                " units (this RBM has " + std::to_string(rbm.visible()) + " visible and " +
+                                std::to_string(rbm.hidden()) + " hidden)");
+  const int low = int(std::min<int64_t>(e.m, 12));  // each chunk walks the 2^low states of the low bits
+  const int64_t chunks = int64_t{1} << (e.m - low);
   std::vector<double> part(static_cast<size_t>(chunks));
   tbb::parallel_for(int64_t{0}, chunks, [&](int64_t chunk) {
-    // The chunk's high bits are fixed: a = b_o + W s and bᵀs start from them, then the low bits walk a Gray code.
-    std::vector<double> a(static_cast<size_t>(o));
-    double lin = 0;
-    for (int64_t k = 0; k < o; ++k) a[size_t(k)] = bias_o[k];
-    for (int64_t j = low; j < m; ++j)
-      if ((uint64_t(chunk) >> (j - low)) & 1u) {
-        lin += bias_s[j];
-        for (int64_t k = 0; k < o; ++k) a[size_t(k)] += weight(k, j);
-      }
     LogSum ls;
-    uint64_t s = 0;
-    for (uint64_t i = 0; i < (uint64_t{1} << low); ++i) {
-      if (i > 0) {
-        const int j = std::countr_zero(i);
-        s ^= uint64_t{1} << j;
-        const double sign = (s >> j) & 1 ? 1.0 : -1.0;
-        lin += sign * bias_s[j];
-        for (int64_t k = 0; k < o; ++k) a[size_t(k)] += sign * weight(k, j);
-      }
-      double l = lin;
-      for (int64_t k = 0; k < o; ++k) l += ad::scalar::softplus(a[size_t(k)]);
-      ls.add(l);
-    }
+    e.walk(uint64_t(chunk), low, [&ls](uint64_t, double l) { ls.add(l); });
     part[size_t(chunk)] = ls.value();
   });
   LogSum total;
