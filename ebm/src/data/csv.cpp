@@ -50,6 +50,23 @@ std::string unquote(std::string_view s) {
   return std::string(s);
 }
 
+// A header name as write_csv writes it: as it is where parse_csv reads it back as that name, else in double quotes,
+// which parse_csv strips. Unquoted, a name that reads as a number would turn the header into a data row, and an
+// empty name, surrounding blanks, a leading '#' or enclosing quotes would be lost on reading. A comma or a line break
+// cannot be written at all: the format has no escapes.
+std::string header_cell(const std::string& name) {
+  if (name.find_first_of(",\n") != std::string::npos)
+    throw std::invalid_argument("write_csv: the header name \"" + name + "\" holds a comma or a line break, which this CSV cannot");
+  double v;
+  const bool plain = !name.empty() && trim(name) == name && name[0] != '#' &&
+                     !(name.size() >= 2 && name.front() == '"' && name.back() == '"') && parse_number(name, v) == Parse::not_number;
+  if (plain) return name;
+  std::string quoted(1, '"');
+  quoted += name;
+  quoted += '"';
+  return quoted;
+}
+
 }  // namespace
 
 CsvData parse_csv(std::string_view text, const std::filesystem::path& name) {
@@ -119,7 +136,10 @@ void write_csv(const std::filesystem::path& path, const ad::Tensor<double>& valu
   if (!header.empty() && static_cast<int64_t>(header.size()) != cols)
     throw std::invalid_argument("write_csv: " + std::to_string(header.size()) + " header names for " + std::to_string(cols) + " columns");
   std::string text;
-  for (size_t j = 0; j < header.size(); ++j) text += (j ? "," : "") + header[j];
+  for (size_t j = 0; j < header.size(); ++j) {
+    if (j) text += ',';  // appended piecewise: "," + std::string trips GCC 12's bogus -Wrestrict (GCC bug 105651)
+    text += header_cell(header[j]);
+  }
   if (!header.empty()) text += '\n';
   char buf[32];
   for (int64_t i = 0; i < rows; ++i) {

@@ -98,6 +98,11 @@ std::string read_maybe_gzip(const std::filesystem::path& path) {
 
 IdxImages decode_idx_images(std::string_view bytes, const std::filesystem::path& name) {
   const auto dims = check_idx(bytes, name, kImagesMagic, "uint8 images N x rows x cols");
+  // With no images the payload matches any extents, but rows x cols is still the width of every row of the data set.
+  const uint64_t pixels = static_cast<uint64_t>(dims[1]) * static_cast<uint64_t>(dims[2]);  // < 2^64: 32-bit extents
+  if (pixels > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    throw DataError(name, "images of " + std::to_string(dims[1]) + " x " + std::to_string(dims[2]) + " = " + std::to_string(pixels) +
+                              " pixels (expected at most 2^63 - 1 pixels per image)");
   IdxImages img;
   img.count = dims[0];
   img.rows = dims[1];

@@ -402,6 +402,13 @@ void apply_set(json& config, const std::string& assignment) {
   size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw std::invalid_argument("--set " + cut(assignment) + ": expected path.to.key=value");
+  // Every key and string of a config ends up in config.json, and JSON text is UTF-8: a byte string from a shell in
+  // another encoding (--set output.dir=caf\xe9) would otherwise be taken here and fail only when written.
+  try {
+    (void)json(assignment).dump();
+  } catch (const json::type_error&) {
+    throw std::invalid_argument("--set " + cut(assignment) + ": not valid UTF-8 (keys and values must be, as in JSON)");
+  }
   std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   json value;
   try {
