@@ -24,7 +24,8 @@ if [ "${EBM_SANITIZE:-0}" = 1 ]; then
   # The library suites under ASan+UBSan, without the doctest suite "long" (statistical recoveries of many thousand
   # steps, ~20x slower here; tests/CMakeLists.txt). Those and the CLI end-to-end suite run in the Release pass below.
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEBM_SANITIZE=ON -DEBM_BUILD_BENCH=OFF >/dev/null
-  cmake --build build-asan -j"$jobs" --target test_autodiff test_samplers test_ebm
+  cmake --build build-asan -j"$jobs" --target test_autodiff test_samplers test_ebm \
+    fuzz_replay_config fuzz_replay_checkpoint fuzz_replay_npy fuzz_replay_idx fuzz_replay_csv
   (cd build-asan && ctest --output-on-failure -j"$jobs" -E '^cli$')
 fi
 cd build && ctest --output-on-failure -j"$jobs"
