@@ -103,6 +103,40 @@ U get_le(const std::string& in, size_t at) {
   return v;
 }
 
+// Whether a CBOR payload nests deeper than kMaxJsonDepth (Note [Input limits]), found by a pass that builds nothing.
+// json::from_cbor descends one call per level, so a payload of some hundred kilobytes of one-element arrays would
+// overflow the stack; a checkpoint nests a handful of levels. The reader calls start_object / start_array before it
+// descends, so this pass stops before the recursion does. Malformed payloads end the pass without a verdict: the
+// decoding that follows names what is wrong with them.
+class DepthCheck : public json::json_sax_t {
+ public:
+  bool too_deep = false;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return enter(); }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return leave(); }
+  bool start_array(std::size_t) override { return enter(); }
+  bool end_array() override { return leave(); }
+  bool parse_error(std::size_t, const std::string&, const json::exception&) override { return false; }
+
+ private:
+  bool enter() {
+    too_deep = ++depth_ > kMaxJsonDepth;
+    return !too_deep;
+  }
+  bool leave() {
+    --depth_;
+    return true;
+  }
+  int depth_ = 0;
+};
+
 }  // namespace
 
 uint32_t crc32c(std::string_view bytes, uint32_t crc) {
@@ -154,6 +188,9 @@ json read_checkpoint_file(const fs::path& file) {
     throw bad("not a checkpoint (no EBMCKPT header)");
   }
   try {
+    DepthCheck depth;
+    json::sax_parse(payload.begin(), payload.end(), &depth, json::input_format_t::cbor);
+    if (depth.too_deep) throw bad("the payload nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     json doc = json::from_cbor(payload);
     if (!doc.is_object()) throw bad("the payload is not a checkpoint document");
     return doc;
