@@ -6,13 +6,18 @@
 //     into exit 2; anything else would be reported as a run-time failure, or not at all;
 //   - a config after apply_set can be written out (dumped), as config.json is;
 //   - a resolved config round-trips: resolving its dump gives it back, so a run directory's config.json reproduces
-//     the run.
+//     the run;
+//   - read as a run directory's config.json (read_json), the text is refused with InputError (exit 2) or can be
+//     written out again.
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "ebm/experiment/config.hpp"
+#include "ebm/experiment/registry.hpp"
+#include "ebm/experiment/rundir.hpp"
 #include "fuzz_support.hpp"
 
 namespace ex = ebm::experiment;
@@ -67,5 +72,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       dump_or_fail(config, "the config after --set " + s);
   }
   if (fuzz::only_throws<ex::ConfigError>("resolve_config with --set", [&] { resolved = resolve("{}", sets); })) check_round_trip(resolved);
+
+  // The same text as a run directory's config.json, which `ebm sample`, `eval` and `run --resume` read back.
+  const std::filesystem::path stored = fuzz::scratch() / ex::kConfigFile;
+  fuzz::write_bytes(stored, text);
+  ex::json back;
+  if (fuzz::only_throws<ex::InputError>("read_json", [&] { back = ex::read_json(stored); })) dump_or_fail(back, "a config.json read back");
   return 0;
 }

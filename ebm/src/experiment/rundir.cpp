@@ -65,10 +65,12 @@ json read_json(const fs::path& path) {
   if (!in) throw std::runtime_error(path.string() + ": cannot open");
   std::stringstream ss;
   ss << in.rdbuf();
+  // Under Note [Input limits], as an experiment file is: a run directory's config.json becomes a config again, and
+  // its dumps and walks recurse once per nesting level. A damaged one is bad input (exit 2), like a damaged checkpoint.
   try {
-    return json::parse(ss.str());
-  } catch (const json::parse_error& e) {
-    throw std::runtime_error(path.string() + ": invalid JSON: " + e.what());
+    return parse_limited(ss.str());
+  } catch (const std::invalid_argument& e) {
+    throw InputError(path.string() + ": " + e.what());
   }
 }
 
