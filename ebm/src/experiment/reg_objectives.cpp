@@ -264,11 +264,12 @@ void register_objectives(Registry& r) {
                            {"noise_scale", number("widen the fitted noise by this factor", 1.0).positive()},
                            {"init_log_z", number("initial log Z", 0.0)}},
                           [](const json& c, const Dataset& d) -> std::unique_ptr<Objective<double>> {
+                            const double ratio = c["noise_ratio"], scale = c["noise_scale"], log_z = c["init_log_z"];
                             try {
-                              return std::make_unique<NoiseContrastiveEstimation<double>>(d.x, c["noise_ratio"].get<double>(),
-                                                                                          c["noise_scale"].get<double>(), c["init_log_z"].get<double>());
+                              return std::make_unique<NoiseContrastiveEstimation<double>>(d.x, ratio, scale, log_z);
                             } catch (const std::invalid_argument& e) {  // data the noise Gaussian cannot be fitted to
-                              throw InputError(std::string("objective.type: \"nce\" draws its noise from a Gaussian fitted to the data: ") + e.what());
+                              throw InputError(std::string("objective.type: \"nce\" draws its noise from a Gaussian fitted to the data: ") +
+                                               e.what());
                             }
                           },
                           [](const Objective<double>& o, const Energy<double>&, const Dataset&) {
