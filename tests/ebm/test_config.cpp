@@ -2,6 +2,8 @@
 // and the run-directory helpers (atomic writes, RNG state round trip).
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -113,7 +115,7 @@ TEST_CASE("JSON Schema output names every section and marks closed objects") {
 
 TEST_CASE("run directory: atomic writes and exact RNG state round trip") {
   namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / "ebm_test_config_rundir";
+  fs::path dir = fs::temp_directory_path() / ("ebm_test_config_rundir." + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   write_json(dir / "a.json", json{{"x", 0.1}});
@@ -167,7 +169,7 @@ TEST_CASE("checkpoint files: CRC-32C, every damaged byte refused, two generation
   CHECK(crc32c(std::string(32, '\0')) == 0x8A9136AAu);
   CHECK(crc32c("6789", crc32c("12345")) == 0xE3069283u);  // continued over pieces
 
-  const fs::path dir = fs::temp_directory_path() / "ebm_test_config_checkpoint";
+  const fs::path dir = fs::temp_directory_path() / ("ebm_test_config_checkpoint." + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   save_checkpoint(dir, json{{"step", 1}, {"x", 0.5}});

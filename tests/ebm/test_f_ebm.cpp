@@ -8,6 +8,8 @@
 // quadratures, and the minimisation is a grid search refined by Nelder–Mead.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <algorithm>
 #include <array>
@@ -428,7 +430,7 @@ TEST_CASE("f-EBM through the runner on the paper's §6.1 data, from the model's 
   // population's by about σ/√n ≈ 0.006), 3000 steps. One case starts from model.init, at (μ, σ) = (1, 1.5).
   namespace fs = std::filesystem;
   using namespace ebm::experiment;
-  const fs::path dir = fs::temp_directory_path() / "ebm_test_f_ebm_runner";
+  const fs::path dir = fs::temp_directory_path() / ("ebm_test_f_ebm_runner." + std::to_string(::getpid()));  // one per process: suites may run at once
   fs::create_directories(dir);
   for (const std::string name : {"kl", "reverse_kl", "jensen_shannon", "squared_hellinger", "pearson", "neyman"}) {
     CAPTURE(name);

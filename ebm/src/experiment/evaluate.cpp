@@ -74,12 +74,20 @@ ad::Tensor<double> draw_samples(Session& s, const json& c, json& stats) {
            {"step_size", run.stats.step_size}};
   if (!run.diagnostics.empty()) {
     double ess = std::numeric_limits<double>::infinity(), rhat = 0;
-    for (const auto& sm : run.diagnostics) ess = std::min(ess, sm.ess_bulk), rhat = std::max(rhat, sm.rhat);
+    // A NaN (a coordinate the chains did not move, or non-finite draws) must not read as perfect mixing: std::max
+    // and std::min would drop it, so it makes the whole summary NaN, reported as null with a warning.
+    for (const auto& sm : run.diagnostics) {
+      ess = std::isnan(sm.ess_bulk) || std::isnan(ess) ? NAN : std::min(ess, sm.ess_bulk);
+      rhat = std::isnan(sm.rhat) || std::isnan(rhat) ? NAN : std::max(rhat, sm.rhat);
+    }
     stats["ess_bulk_min"] = std::isfinite(ess) ? json(ess) : json(nullptr);
     stats["rhat_max"] = std::isfinite(rhat) ? json(rhat) : json(nullptr);
     // Note [Mixing warnings]: split-R̂ above 1.01 is the modern threshold (Vehtari et al. 2021) and 1.1 the classic
     // one; above 1.1 the chains disagree and the samples (and every number computed from them) describe the
     // chains' starting points as much as the model. That is said where the user looks, not only in the numbers.
+    if (std::isnan(rhat) || std::isnan(ess))
+      stats["warnings"].push_back("R-hat or ESS could not be computed (a coordinate that never moved, or non-finite draws): "
+                                  "the chains' mixing is unknown; check sampler.step_size and the samples");
     if (std::isfinite(rhat) && rhat > 1.1)
       stats["warnings"].push_back("split R-hat " + std::to_string(rhat).substr(0, 4) +
                                   " > 1.1: the chains disagree (not mixed yet, or stuck in different modes); raise "
@@ -359,7 +367,7 @@ std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& sampl
     std::vector<double> dv(x.begin(), x.end()), sv(samples.begin(), samples.end());
     plot::HistogramOptions o;
     o.title = "data vs samples";
-    plot::histogram_plot({{"data", dv}, {"samples", sv}}, 50, size, size * 5 / 8, o).write_png(dir / "histogram.png");
+    plot::histogram_plot({{"data", dv}, {"samples", sv}}, 50, size, std::max(48, size * 5 / 8), o).write_png(dir / "histogram.png");
     names.push_back("histogram.png");
   }
   if (s.data.image_rows > 0) {
@@ -393,7 +401,7 @@ std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& sampl
     plot::HistogramOptions o;
     o.title = "energy E(x)";
     o.x_label = "E";
-    plot::histogram_plot(sets, 60, size, size * 5 / 8, o).write_png(dir / "energy_histogram.png");
+    plot::histogram_plot(sets, 60, size, std::max(48, size * 5 / 8), o).write_png(dir / "energy_histogram.png");
     names.push_back("energy_histogram.png");
   }
   if (const auto* clf = dynamic_cast<const ClassifierEnergy<double>*>(s.model.get()); clf && s.data.image_rows > 0) {
