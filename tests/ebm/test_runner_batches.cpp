@@ -25,13 +25,13 @@ namespace {
 
 constexpr int64_t kRows = 250, kCols = 400, kBatch = 100, kSteps = 7;  // 100 × 400 values: over the overlap threshold
 
-// The spec of a training step's batch and stream, then the objective and the optimiser; nothing overlapped.
+// The spec of a training step's batch and stream, then the sharded step (Note [Sharded training step]) and the
+// optimiser; nothing overlapped.
 std::vector<Tensor<double>> reference_parameters(const json& cfg) {
   Session s = build_session(cfg);
   const uint64_t seed = cfg["seed"];
   const bool with_replacement = cfg["training"]["batches"] == "with_replacement";
   ebm::data::EpochOrder order(kRows, seed, kEpochStream, cfg["training"]["batches"] == "epochs");
-  ad::Tape<double> tape;
   for (int64_t t = 0; t < kSteps; ++t) {
     ad::Rng rng = ad::Rng(seed, kTrainStream).split(static_cast<uint64_t>(t));
     Tensor<double> x(Shape{kBatch, kCols});
@@ -40,7 +40,7 @@ std::vector<Tensor<double>> reference_parameters(const json& cfg) {
       std::copy(s.data.x.data() + r * kCols, s.data.x.data() + (r + 1) * kCols, x.data() + i * kCols);
     }
     (void)s.optimizer->next_lr();
-    ebm::LossAndGrad<double> lg = ebm::loss_and_grad(tape, *s.model, *s.objective, x, rng, nullptr);
+    ebm::LossAndGrad<double> lg = s.shards->loss_and_grad(*s.model, x, rng, nullptr);
     std::vector<Tensor<double>> grads = std::move(lg.grad_theta);
     grads.insert(grads.end(), lg.grad_extra.begin(), lg.grad_extra.end());
     s.optimizer->step(s.parameters(), grads);

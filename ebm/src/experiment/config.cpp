@@ -69,6 +69,12 @@ Node build_schema() {
                                                    "fresh permutation of the data, so every row once per epoch); or in_order "
                                                    "(epochs in the data's own order, as scikit-learn's BernoulliRBM.fit)",
                                                    {"with_replacement", "epochs", "in_order"}, "with_replacement")},
+                           {"shards", integer("row shards of a batch (Note [Sharded training step]): each trains on its own tape "
+                                              "and random stream, with its share of the objective's negatives and chains, and "
+                                              "their gradients add in shard order; the numbers depend on this, never on the "
+                                              "thread or process count",
+                                              2)
+                                          .at_least(1)},
                            {"log_every", integer("steps between metrics.jsonl lines", 50).at_least(1)},
                            {"checkpoint_every", integer("steps between checkpoints (the last step always writes one)", 500).at_least(1)},
                            {"grad_clip", number("clip the global gradient norm to this (0: off)", 0.0).non_negative()},

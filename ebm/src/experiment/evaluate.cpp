@@ -252,7 +252,7 @@ json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
   const json& ev = s.cfg["evaluation"];
   if (m.describe) out["parameters"] = in_stage("evaluation.parameters", [&] { return m.describe(*s.model); });
   const ObjectiveEntry& o = registry().objective(s.cfg["objective"]["type"]);
-  if (o.describe) out["objective"] = in_stage("evaluation.objective", [&] { return o.describe(*s.objective, *s.model, s.data); });
+  if (o.describe) out["objective"] = in_stage("evaluation.objective", [&] { return o.describe(*s.shards, *s.model, s.data); });
   // The held-out data every metric below uses (evaluation.held_out).
   out["held_out"] = in_stage("evaluation.held_out", [&] {
     return json{{"source", s.held_out_source()}, {"points", s.held_out().x.rows()}};

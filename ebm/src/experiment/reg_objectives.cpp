@@ -119,17 +119,26 @@ std::function<void(const json&, const Energy<double>&)> continuous_only(const st
   };
 }
 
+// The last step's acceptance over every shard's chains, and the persistent chains of all the shards' pools.
 template <class O>
-json describe_negatives(const Objective<double>& obj, const Energy<double>&, const Dataset&) {
-  const auto& o = dynamic_cast<const O&>(obj);
-  json j = {{"last_accept_rate", o.negatives().last_stats().acceptance_rate()}};
-  if (const auto* b = o.negatives().buffer()) j["persistent_chains"] = b->capacity();
+json describe_negatives(const ShardedObjective<double>& trained, const Energy<double>&, const Dataset&) {
+  samplers::SamplerStats last;
+  int64_t persistent = 0;
+  bool pooled = false;
+  for (int s = 0; s < trained.shards(); ++s) {
+    const NegativePhase<double>& n = dynamic_cast<const O&>(trained.part(s)).negatives();
+    last.accepted += n.last_stats().accepted, last.proposals += n.last_stats().proposals;
+    if (const auto* b = n.buffer()) persistent += b->capacity(), pooled = true;
+  }
+  json j = {{"last_accept_rate", last.acceptance_rate()}};
+  if (pooled) j["persistent_chains"] = persistent;
   return j;
 }
 
 // What f-EBM learnt besides the model: the divergence's variational estimate, the density ratio r = p/q_θ on a
 // few points and its summaries on the data, and rejection sampling of model draws with it.
-json describe_f_ebm(const Objective<double>& objective, const Energy<double>& model, const Dataset& data) {
+json describe_f_ebm(const ShardedObjective<double>& trained, const Energy<double>& model, const Dataset& data) {
+  const Objective<double>& objective = trained.objective();
   const auto& f = dynamic_cast<const FEbm<double>&>(objective);
   ad::Rng rng(20200707, 1);  // fixed: the summary of a run is reproducible
   const int64_t n = std::min<int64_t>(data.x.rows(), 5000);
@@ -189,7 +198,8 @@ json describe_f_ebm(const Objective<double>& objective, const Energy<double>& mo
 }
 
 // The sampler q: its moments (closed form for the Gaussian, from draws for the flow) and entropy.
-json describe_adversarial(const Objective<double>& objective, const Energy<double>&, const Dataset&) {
+json describe_adversarial(const ShardedObjective<double>& trained, const Energy<double>&, const Dataset&) {
+  const Objective<double>& objective = trained.objective();
   const auto& a = dynamic_cast<const AdversarialTraining<double>&>(objective);
   ad::Rng rng(20210101, 2);
   const int64_t n = 20000, d = a.dim();
@@ -272,8 +282,8 @@ void register_objectives(Registry& r) {
                                                e.what());
                             }
                           },
-                          [](const Objective<double>& o, const Energy<double>&, const Dataset&) {
-                            return json{{"log_z", dynamic_cast<const NoiseContrastiveEstimation<double>&>(o).log_z()}};
+                          [](const ShardedObjective<double>& t, const Energy<double>&, const Dataset&) {
+                            return json{{"log_z", dynamic_cast<const NoiseContrastiveEstimation<double>&>(t.objective()).log_z()}};
                           }});
   r.objectives.back().check_model = continuous_only("\"nce\" contrasts the data with Gaussian noise");
   r.objectives.back().smoke = {json::object()};

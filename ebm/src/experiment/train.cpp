@@ -65,6 +65,15 @@ Session build_session(const json& cfg) {
   // Model/objective and model/sampler combinations that cannot work are refused now, not after training.
   const ObjectiveEntry& oe = r.objective(cfg["objective"]["type"]);
   if (oe.check_model) oe.check_model(cfg["objective"], *s.model);
+  const int64_t shards = cfg["training"]["shards"], batch = cfg["training"]["batch_size"];
+  if (shards > batch)
+    throw InputError("training.shards: " + std::to_string(shards) + " shards of a batch of training.batch_size = " + std::to_string(batch) +
+                     " rows (at most one shard per row)");
+  try {
+    s.shards = std::make_unique<ShardedObjective<double>>(*s.objective, static_cast<int>(shards));
+  } catch (const std::invalid_argument& e) {
+    throw InputError("objective." + std::string(e.what()) + "; lower training.shards");
+  }
   const SamplerEntry& se = r.sampler(cfg["sampler"]["type"]);
   if (se.check_model) se.check_model(*s.model);
   check_evaluation(cfg, *s.model, s.data);
@@ -97,6 +106,13 @@ bool all_finite(const std::vector<ad::Tensor<double>*>& ts) {
   return true;
 }
 
+// Every shard's objective state (persistent chains, their generators; empty for stateless objectives).
+json objective_state_json(const ShardedObjective<double>& shards) {
+  json blobs = json::array();
+  for (std::vector<uint8_t>& b : shards.save_state()) blobs.push_back(json::binary(std::move(b)));
+  return blobs;
+}
+
 // A snapshot of everything a step changes: what the divergence guard restores and what a checkpoint stores.
 // Tensors as bytes (tensor_to_bytes): written as arrays of JSON numbers, every value would be formatted and
 // parsed as text, which for the weights of an RBM on images costs a noticeable share of a short PCD run.
@@ -109,7 +125,7 @@ json snapshot(Session& s, int64_t step, double lr_scale, int64_t retries, const 
               {"parameters", params},
               {"optimizer", s.optimizer_entry->save(*s.optimizer)},
               // Persistent chains / replay buffer with their generators (empty for stateless objectives).
-              {"objective_state", json::binary(s.objective->save_state())},
+              {"objective_state", objective_state_json(*s.shards)},
               {"lr_scale", lr_scale},
               {"retries", retries},
               {"divergence_events", events},
@@ -209,7 +225,16 @@ int64_t restore_checkpoint(Session& s, const json& ck) {
   for (size_t i = 0; i < params.size(); ++i)
     if (!tensor_values_into(p[i], *params[i])) throw std::runtime_error("checkpoint: parameter shapes do not match the model");
   s.optimizer_entry->load(*s.optimizer, ck.at("optimizer"), params);
-  if (ck.contains("objective_state")) s.objective->load_state(ck.at("objective_state").get_binary());
+  if (ck.contains("objective_state")) {
+    const json& st = ck.at("objective_state");
+    std::vector<std::vector<uint8_t>> blobs;
+    if (st.is_binary()) {
+      blobs.push_back(st.get_binary());  // written before shards: one objective
+    } else {
+      for (const json& b : st) blobs.push_back(b.get_binary());
+    }
+    s.shards->load_state(blobs);
+  }
   s.set_lr_scale(ck.at("lr_scale").get<double>());
   return ck.at("step").get<int64_t>();
 }
@@ -271,7 +296,6 @@ json run_experiment(Session& s, const RunOptions& opt) {
 
   std::ofstream metrics(dir / kMetricsFile, std::ios::app);
   if (!metrics) throw std::runtime_error((dir / kMetricsFile).string() + ": cannot open for writing");
-  ad::Tape<double> tape;
   json good = snapshot(s, step, lr_scale, retries, events, elapsed0, last);  // last known-good state, in memory
   Progress progress(steps, opt.quiet);
   progress.start_at(step);
@@ -292,7 +316,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
     double lr = s.optimizer->next_lr();
     const std::string at_step = "step " + std::to_string(step + 1);
     LossAndGrad<double> lg = in_stage("training", [&] {
-      return loss_and_grad(tape, *s.model, *s.objective, cur.x, rng, labels.empty() ? nullptr : &labels);
+      return s.shards->loss_and_grad(*s.model, cur.x, rng, labels.empty() ? nullptr : &labels);
     }, at_step);
     std::vector<ad::Tensor<double>> grads = std::move(lg.grad_theta);
     grads.insert(grads.end(), lg.grad_extra.begin(), lg.grad_extra.end());

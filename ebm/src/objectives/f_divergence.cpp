@@ -208,26 +208,69 @@ ad::Var<T> FEbm<T>::bound(const LossInput<T>& in, const ad::Tensor<T>& y, const 
 }
 
 template <class T>
-Loss<T> FEbm<T>::loss(const LossInput<T>& in) {
+std::unique_ptr<Objective<T>> FEbm<T>::shard(int s, int count) const {
+  auto part = std::make_unique<FEbm>(*this);
+  if (options_.model_samples > 0) part->options_.model_samples = shard_share(options_.model_samples, s, count, "model_samples");
+  return part;
+}
+
+template <class T>
+typename FEbm<T>::ModelDraws FEbm<T>::draw_model_side(const LossInput<T>& in) const {
   if (in.x.cols() != dim_) throw ad::ShapeError("f-EBM: data has " + in.x.shape().str() + " but H_ω was built for d = " + std::to_string(dim_));
   const int64_t m = options_.model_samples > 0 ? options_.model_samples : in.x.rows();
-  const ad::Tensor<T> y = sample_model(in.model, in.x, m, in.rng);
-  const ad::Var<T> x = in.tape.constant(in.x), yv = in.tape.constant(y);
+  const ad::Var<T> yv = in.tape.constant(sample_model(in.model, in.x, m, in.rng));
+  return {variational(in.extra, yv), in.model.energy(in.theta, yv)};
+}
+
+template <class T>
+ad::Var<T> FEbm<T>::model_conjugate(const ModelDraws& d) const {
+  return options_.divergence.conjugate_of_critic(bounded(ad::stop_gradient(d.h) + d.e));
+}
+
+template <class T>
+std::vector<double> FEbm<T>::shard_statistics(const LossInput<T>& in) {
+  pending_ = draw_model_side(in);
+  const ad::Var<T> F = model_conjugate(*pending_);
+  double sum = 0;
+  for (int64_t i = 0; i < F.numel(); ++i) sum += static_cast<double>(F.data()[i]);
+  return {sum, static_cast<double>(F.numel())};
+}
+
+template <class T>
+Loss<T> FEbm<T>::loss(const LossInput<T>& in) {
+  if (in.x.cols() != dim_) throw ad::ShapeError("f-EBM: data has " + in.x.shape().str() + " but H_ω was built for d = " + std::to_string(dim_));
+  if (in.statistics && !pending_) throw std::logic_error("f-EBM: loss() with batch statistics but no shard_statistics() before it");
+  const ModelDraws draws = in.statistics ? *pending_ : draw_model_side(in);
+  pending_.reset();
+  const ad::Var<T> x = in.tape.constant(in.x);
   // H and E once each on data and samples; the two players see them through stop_gradient.
-  const ad::Var<T> h_data = variational(in.extra, x), h_model = variational(in.extra, yv);
-  const ad::Var<T> e_data = in.model.energy(in.theta, x), e_model = in.model.energy(in.theta, yv);
+  const ad::Var<T> h_data = variational(in.extra, x), e_data = in.model.energy(in.theta, x);
   const auto sg = [](const ad::Var<T>& v) { return ad::stop_gradient(v); };
-  // θ's view: ω fixed; importance weights relative to θ₀ = sg θ carry the score-function terms of Theorem 3.
-  const Parts theta_view = combine(sg(h_data) + e_data, sg(h_model) + e_model, sg(e_model) - e_model);
+  // θ's view: ω fixed. Note [f-EBM across shards]: the model term is Σ_i w_i F_i with self-normalised weights
+  // w = softmax(E_θ₀ − E_θ) over the batch's m draws (Theorem 3's score-function terms); at θ = θ₀ they are 1/m,
+  // and the gradient is (1/m) Σ_i [∇F_i − (F_i − F̄) ∇E_i] with F̄ the batch's mean of F. It is written as the
+  // mean of F_i + (F_i − F̄)(E_θ₀ − E_θ)_i, of the same value and gradient, in which only F̄ is batch-wide: one
+  // shard's part of it is the mean over its draws, given F̄ from every shard's sums (LossInput::statistics).
+  const ad::Var<T> F = model_conjugate(draws);
+  double F_bar = 0;
+  if (in.statistics) {
+    F_bar = in.statistics->at(0) / in.statistics->at(1);
+  } else {
+    for (int64_t i = 0; i < F.numel(); ++i) F_bar += static_cast<double>(F.data()[i]) / static_cast<double>(F.numel());
+  }
+  const ad::Var<T> theta_data = ad::mean(options_.divergence.critic(bounded(sg(h_data) + e_data)));
+  const ad::Var<T> theta_model = ad::mean(F + (sg(F) - F_bar) * (sg(draws.e) - draws.e));
+  const ad::Var<T> theta_value = theta_data - theta_model;
   // ω's view: θ fixed, plain averages (w_i = 1/m).
-  const Parts omega_view = combine(h_data + sg(e_data), h_model + sg(e_model), in.tape.constant(ad::Shape{m}, T(0)));
-  const ad::Var<T> value = theta_view.value - omega_view.value + sg(omega_view.value);
+  const int64_t m = draws.h.numel();
+  const Parts omega_view = combine(h_data + sg(e_data), draws.h + sg(draws.e), in.tape.constant(ad::Shape{m}, T(0)));
+  const ad::Var<T> value = theta_value - omega_view.value + sg(omega_view.value);
   return {value,
-          {{"divergence", static_cast<double>(theta_view.value.item())},
-           {"data_term", static_cast<double>(theta_view.data_term.item())},
-           {"model_term", static_cast<double>(theta_view.model_term.item())},
+          {{"divergence", static_cast<double>(theta_value.item())},
+           {"data_term", static_cast<double>(theta_data.item())},
+           {"model_term", static_cast<double>(theta_model.item())},
            {"log_ratio_data", mean_term("", h_data + e_data).value},
-           {"log_ratio_model", mean_term("", h_model + e_model).value}}};
+           {"log_ratio_model", mean_term("", draws.h + draws.e).value}}};
 }
 
 template <class T>

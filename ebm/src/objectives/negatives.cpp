@@ -13,6 +13,7 @@
 #include <samplers/gibbs.hpp>
 
 #include "ebm/models/sampling.hpp"
+#include "ebm/objectives/objective.hpp"
 
 namespace ebm {
 
@@ -154,6 +155,18 @@ void NegativePhase<T>::poison_for_test(ad::Tensor<T>& chains) {
   ++draws_;
   const char* e = std::getenv("EBM_TEST_NAN_IN_CHAINS");
   if (e && std::atoll(e) == draws_ && chains.numel() > 0) chains[0] = std::numeric_limits<T>::quiet_NaN();
+}
+
+template <class T>
+NegativePhase<T> NegativePhase<T>::shard(int s, int count) const {
+  if (buffer_) throw std::logic_error("NegativePhase::shard: the pool exists already");
+  NegativePhase<T> part = *this;
+  if (count == 1) return part;
+  if (options_.count > 0) part.options_.count = shard_share(options_.count, s, count, "negatives");
+  if (options_.buffer.capacity > 0) part.options_.buffer.capacity = shard_share(options_.buffer.capacity, s, count, "buffer_size");
+  // Without a seed, each pool's follows from its shard's stream at its first draw, apart already.
+  if (seed_) part.seed_ = ad::Rng(*seed_, static_cast<uint64_t>(s)).next_u64();
+  return part;
 }
 
 namespace {

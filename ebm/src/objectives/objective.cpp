@@ -11,6 +11,14 @@ double Loss<T>::term(const std::string& name) const {
   throw std::out_of_range("Loss: no term named '" + name + "'");
 }
 
+int64_t shard_share(int64_t total, int s, int count, const std::string& what) {
+  const int64_t n = ad::split_rows(total, count).at(static_cast<size_t>(s)).size();
+  if (n < 1)
+    throw std::invalid_argument(what + " = " + std::to_string(total) + " in " + std::to_string(count) + " shards leaves shard " +
+                                std::to_string(s) + " none (at least one per shard)");
+  return n;
+}
+
 template <class T>
 LossAndGrad<T> loss_and_grad(ad::Tape<T>& tape, const Energy<T>& model, Objective<T>& objective, const ad::Tensor<T>& x,
                              ad::Rng& rng, const std::vector<int64_t>* labels) {

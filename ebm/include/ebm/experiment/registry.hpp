@@ -24,6 +24,7 @@
 #include "ebm/models/energy.hpp"
 #include "ebm/objectives/objective.hpp"
 #include "ebm/optim/optimizer.hpp"
+#include "ebm/optim/sharded_objective.hpp"
 
 namespace ebm::experiment {
 
@@ -72,9 +73,10 @@ struct ObjectiveEntry {
   std::string name, description;
   std::vector<Field> params;
   std::function<std::unique_ptr<Objective<double>>(const json& cfg, const Dataset& data)> make;
-  /// What the objective learned besides the model (NCE's log Z, f-EBM's density ratio), for summary.json
-  /// under "objective"; may be empty. Called after training with the trained model.
-  std::function<json(const Objective<double>& objective, const Energy<double>& model, const Dataset& data)> describe{};
+  /// What the objective learned besides the model (NCE's log Z, f-EBM's density ratio) and how its shards'
+  /// negative phases ran, for summary.json under "objective"; may be empty. Called after training with the
+  /// trained model.
+  std::function<json(const ShardedObjective<double>& trained, const Energy<double>& model, const Dataset& data)> describe{};
   /// Checks before training that the objective can serve the model (throws InputError naming the key); may be empty.
   std::function<void(const json& cfg, const Energy<double>& model)> check_model{};
   /// Tiny settings of the objective section ("type" implied) for a smoke run of a few steps, at least one; more

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "ebm/experiment/registry.hpp"
+#include "ebm/optim/sharded_objective.hpp"
 
 namespace ebm::experiment {
 
@@ -54,6 +55,9 @@ struct Session {
   Dataset data;
   std::unique_ptr<Energy<double>> model;
   std::unique_ptr<Objective<double>> objective;
+  /// The objective's row shards (training.shards): what a training step runs, and the owner of the objective's
+  /// state (persistent chains) during training.
+  std::unique_ptr<ShardedObjective<double>> shards;
   std::unique_ptr<Optimizer<double>> optimizer;
   const OptimizerEntry* optimizer_entry = nullptr;
   double base_lr = 0, base_min_lr = 0;

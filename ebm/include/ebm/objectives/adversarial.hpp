@@ -50,6 +50,13 @@ class AdversarialTraining : public Objective<T> {
   /// q starts as N(mean, diag var) of `data` when given (a start in the data's region), else N(0, I).
   AdversarialTraining(int64_t dim, AdversarialOptions options, const ad::Tensor<T>* data = nullptr);
   std::string name() const override { return "adversarial"; }
+  std::unique_ptr<Objective<T>> clone() const override { return std::make_unique<AdversarialTraining>(*this); }
+  /// The shard's share of `samples` (when set).
+  std::unique_ptr<Objective<T>> shard(int s, int count) const override {
+    auto part = std::make_unique<AdversarialTraining>(*this);
+    if (options_.samples > 0) part->options_.samples = shard_share(options_.samples, s, count, "samples");
+    return part;
+  }
   Loss<T> loss(const LossInput<T>& in) override;
   /// bound() on loss()'s base draws.
   ad::Var<T> gradcheck_value(const LossInput<T>& in) override;

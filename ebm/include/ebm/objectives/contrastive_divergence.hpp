@@ -19,6 +19,13 @@ class ContrastiveDivergence : public Objective<T> {
   ContrastiveDivergence(NegativePhase<T> negatives, double energy_reg = 0.0);
 
   std::string name() const override { return "cd"; }
+  std::unique_ptr<Objective<T>> clone() const override { return std::make_unique<ContrastiveDivergence>(*this); }
+  /// Its negative phase's shard (NegativePhase::shard).
+  std::unique_ptr<Objective<T>> shard(int s, int count) const override {
+    auto part = std::make_unique<ContrastiveDivergence>(*this);
+    part->negatives_ = negatives_.shard(s, count);
+    return part;
+  }
   Loss<T> loss(const LossInput<T>& in) override;
   /// Bernoulli RBMs without the energy regulariser: the free energy's closed-form gradients (no tape), the same
   /// negatives and terms as loss(); std::nullopt for any other model.

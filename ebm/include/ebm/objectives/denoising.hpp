@@ -29,6 +29,7 @@ class DenoisingScoreMatching : public Objective<T> {
  public:
   explicit DenoisingScoreMatching(double sigma, bool control_variate = false);
   std::string name() const override { return control_variate_ ? "dsm_cv" : "dsm"; }
+  std::unique_ptr<Objective<T>> clone() const override { return std::make_unique<DenoisingScoreMatching>(*this); }
   Loss<T> loss(const LossInput<T>& in) override;
   double sigma() const { return sigma_; }
 
@@ -45,6 +46,7 @@ class MultiScaleDenoisingScoreMatching : public Objective<T> {
  public:
   explicit MultiScaleDenoisingScoreMatching(std::vector<double> sigmas);
   std::string name() const override { return "dsm_ladder"; }
+  std::unique_ptr<Objective<T>> clone() const override { return std::make_unique<MultiScaleDenoisingScoreMatching>(*this); }
   /// Throws std::invalid_argument unless in.model is a NoiseConditionalEnergy.
   Loss<T> loss(const LossInput<T>& in) override;
   const std::vector<double>& sigmas() const { return sigmas_; }

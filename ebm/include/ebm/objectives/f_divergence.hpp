@@ -135,6 +135,14 @@ class FEbm : public Objective<T> {
  public:
   FEbm(int64_t dim, FEbmOptions options);
   std::string name() const override { return "f_ebm"; }
+  std::unique_ptr<Objective<T>> clone() const override { return std::make_unique<FEbm>(*this); }
+  /// The shard's share of model_samples (when set), as NegativePhase::shard.
+  std::unique_ptr<Objective<T>> shard(int s, int count) const override;
+  /// Note [f-EBM across shards]: the importance weights of θ's view are normalised over all the batch's model
+  /// draws, so the loss needs the batch's mean of F on them: shard_statistics draws the shard's samples and
+  /// returns {Σ F(ū), count}; loss() then uses the batch's mean.
+  bool has_shard_statistics() const override { return true; }
+  std::vector<double> shard_statistics(const LossInput<T>& in) override;
   Loss<T> loss(const LossInput<T>& in) override;
   /// bound() on loss()'s model draws, with the weights relative to the current (stored) θ.
   ad::Var<T> gradcheck_value(const LossInput<T>& in) override;
@@ -171,9 +179,17 @@ class FEbm : public Objective<T> {
   // L̂ from the pieces: u on data and on samples, and the log importance weights of the samples.
   Parts combine(const ad::Var<T>& u_data, const ad::Var<T>& u_model, const ad::Var<T>& log_w) const;
 
+  // The model side of a batch, drawn and recorded once: H and E on the draws (on the loss's tape).
+  struct ModelDraws {
+    ad::Var<T> h, e;
+  };
+  ModelDraws draw_model_side(const LossInput<T>& in) const;
+  ad::Var<T> model_conjugate(const ModelDraws& d) const;  // F(ū) on the draws, θ's view (H held fixed)
+
   FEbmOptions options_;
   int64_t dim_;
   std::vector<int64_t> widths_;
+  std::optional<ModelDraws> pending_;  // from shard_statistics, for the loss() that follows it
 };
 
 extern template class FEbm<float>;

@@ -16,6 +16,13 @@ class JointEnergyModel : public Objective<T> {
   JointEnergyModel(NegativePhase<T> negatives, double px_weight = 1.0, double energy_reg = 0.0);
 
   std::string name() const override { return "jem"; }
+  std::unique_ptr<Objective<T>> clone() const override { return std::make_unique<JointEnergyModel>(*this); }
+  /// Its negative phase's shard (NegativePhase::shard).
+  std::unique_ptr<Objective<T>> shard(int s, int count) const override {
+    auto part = std::make_unique<JointEnergyModel>(*this);
+    part->negatives_ = negatives_.shard(s, count);
+    return part;
+  }
   Loss<T> loss(const LossInput<T>& in) override;
   std::vector<uint8_t> save_state() const override { return negatives_.save_state(); }
   void load_state(const std::vector<uint8_t>& blob) override { negatives_.load_state(blob); }

@@ -49,6 +49,7 @@ class NoiseContrastiveEstimation : public Objective<T> {
   NoiseContrastiveEstimation(const ad::Tensor<T>& data, double noise_ratio = 1.0, double noise_scale = 1.0,
                              double init_log_z = 0.0);
   std::string name() const override { return "nce"; }
+  std::unique_ptr<Objective<T>> clone() const override { return std::make_unique<NoiseContrastiveEstimation>(*this); }
   Loss<T> loss(const LossInput<T>& in) override;
 
   /// The learnt log-normaliser c.

@@ -92,6 +92,11 @@ class NegativePhase {
   std::vector<uint8_t> save_state() const;
   void load_state(const std::vector<uint8_t>& blob);
 
+  /// The negative phase of row shard s of `count` (Note [Shards of an objective]): the shard's share of the
+  /// negatives per batch and of the pool's capacity (ad::split_rows), and a pool of its own, seeded apart from
+  /// the other shards'. Before the first draw only; std::invalid_argument when a share would be empty.
+  NegativePhase shard(int s, int count) const;
+
  private:
   samplers::ReplayBuffer<T>& pool(int64_t dim, int64_t count, ad::Rng& rng);
   SamplerFactory<T> sampler_;

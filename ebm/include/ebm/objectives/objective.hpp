@@ -12,6 +12,7 @@
 // hence it is not const; save_state/load_state carry that state through checkpoints, so a resumed run draws
 // exactly what an uninterrupted one would. Labels are passed for supervised objectives (JEM).
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ struct LossInput {
   const ad::Tensor<T>& x;                // the batch [B, d]
   ad::Rng& rng;
   const std::vector<int64_t>* labels = nullptr;  // one per row, for supervised objectives
+  /// The sums of every shard's shard_statistics(), in shard order, when the loss is one shard's part of a batch
+  /// (Note [Statistics across shards]); nullptr otherwise, and the loss computes them from its own rows.
+  const std::vector<double>* statistics = nullptr;
 };
 
 template <class T>
@@ -61,6 +65,27 @@ class Objective {
   /// True when the loss uses ∂²E/∂x² (exact and sliced score matching): relu energies are then degenerate.
   virtual bool uses_second_derivatives() const { return false; }
   virtual Loss<T> loss(const LossInput<T>& in) = 0;
+  /// A copy, state included.
+  virtual std::unique_ptr<Objective<T>> clone() const = 0;
+  /// Note [Shards of an objective]: a batch is trained in S row shards (ShardedObjective), and shard s is trained
+  /// by its own objective, this one's shard(s, S), with its own state: per-batch counts (negatives, model draws)
+  /// become the shard's share (ad::split_rows of the count) and persistent chains a pool of its own of the
+  /// shard's share of the capacity. Each shard's loss is the mean over its rows, and the batch's loss is the mean
+  /// of the shards' weighted by their rows. The default, for objectives without such counts or state, is a copy.
+  virtual std::unique_ptr<Objective<T>> shard(int s, int count) const {
+    (void)s, (void)count;
+    return clone();
+  }
+  /// Note [Statistics across shards]: a loss that is not a mean over rows (a product or a ratio of means over the
+  /// batch) needs batch-wide numbers before any shard records its part. An objective that says so here is run in
+  /// two phases: every shard computes shard_statistics() (sums over its rows, same length in every shard), the
+  /// sums are added in shard order, and then every shard's loss() sees them in LossInput::statistics. The same
+  /// `in` (tape, draws) serves both phases of a shard, so draws made in the first are kept for the second.
+  virtual bool has_shard_statistics() const { return false; }
+  virtual std::vector<double> shard_statistics(const LossInput<T>& in) {
+    (void)in;
+    return {};
+  }
   /// The scalar to gradcheck against finite differences (`ebm check-grad`): loss() itself for ordinary
   /// objectives. A min-max objective's surrogate descends θ and ascends its own parameters, which is the
   /// gradient of no single function; it returns its game value J(θ, ω) here instead, whose gradient equals
@@ -87,6 +112,10 @@ class Objective {
   std::vector<Param<T>> extra_;
 };
 
+
+/// Shard s's share of `total` per-batch draws (ad::split_rows) for Objective::shard; std::invalid_argument naming
+/// `what` when the share is empty (fewer draws than shards).
+int64_t shard_share(int64_t total, int s, int count, const std::string& what);
 
 /// Clears `tape`, binds the model's and the objective's parameters as variables, evaluates the loss on x and
 /// returns its value, terms and gradients.

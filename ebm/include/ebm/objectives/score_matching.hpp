@@ -16,6 +16,7 @@ class ScoreMatching : public Objective<T> {
   /// probes = 0: exact trace; probes > 0: Hutchinson with that many Rademacher probes (unbiased, noisier).
   explicit ScoreMatching(int hutchinson_probes = 0);
   std::string name() const override { return "sm"; }
+  std::unique_ptr<Objective<T>> clone() const override { return std::make_unique<ScoreMatching>(*this); }
   bool uses_second_derivatives() const override { return true; }
   Loss<T> loss(const LossInput<T>& in) override;
 

@@ -29,6 +29,7 @@ class SlicedScoreMatching : public Objective<T> {
   /// Throws std::invalid_argument for variance_reduced with sphere projections, or projections < 1.
   explicit SlicedScoreMatching(int projections = 1, Projection kind = Projection::gaussian, bool variance_reduced = false);
   std::string name() const override { return vr_ ? "ssm_vr" : "ssm"; }
+  std::unique_ptr<Objective<T>> clone() const override { return std::make_unique<SlicedScoreMatching>(*this); }
   bool uses_second_derivatives() const override { return true; }
   Loss<T> loss(const LossInput<T>& in) override;
 
