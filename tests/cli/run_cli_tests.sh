@@ -291,6 +291,30 @@ for ex in gaussian_cd_mala eight_gaussians_mh blobs_jem; do
   check "NaN in the negative phase's chains ($ex): rolled back, parameters finite" finite_run "$WORK/nanc_$ex"
 done
 
+# ---- 3b. row shards: the numbers depend on training.shards only ------------------------------------------------------
+# A replay-buffer CD run in 3 shards (each its own pool of chains): 1 and 2 threads give the same bits, and so does a
+# kill -9 after a checkpoint followed by a resume. More shards than rows, or fewer negatives than shards: exit 2.
+SH_ARGS=(--set training.shards=3 --set training.steps=40 --set training.checkpoint_every=10 --set training.log_every=10
+         --set sampler.chains=50 --set sampler.warmup=20 --set sampler.steps=40 --set evaluation.log_z=false)
+SH_EX="$SRC/examples/eight_gaussians_mh.json"
+"$EBM" run "$SH_EX" --out "$WORK/sh1" --quiet --threads 1 "${SH_ARGS[@]}"
+"$EBM" run "$SH_EX" --out "$WORK/sh2" --quiet --threads 2 "${SH_ARGS[@]}"
+check "3 shards: 1 and 2 threads give identical parameters" cmp -s "$WORK/sh1/parameters.json" "$WORK/sh2/parameters.json"
+check "3 shards: 1 and 2 threads give identical summaries" same_summary "$WORK/sh1/summary.json" "$WORK/sh2/summary.json"
+EBM_TEST_CRASH_AFTER_CHECKPOINT=20 "$EBM" run "$SH_EX" --out "$WORK/shk" --quiet "${SH_ARGS[@]}" 2>/dev/null
+"$EBM" run "$SH_EX" --out "$WORK/shk" --quiet --resume "${SH_ARGS[@]}"
+check "3 shards: killed after step 20 and resumed, identical parameters" cmp -s "$WORK/sh1/parameters.json" "$WORK/shk/parameters.json"
+check "3 shards: killed and resumed, identical samples" cmp -s "$WORK/sh1/samples.npy" "$WORK/shk/samples.npy"
+"$EBM" run "$SH_EX" --out "$WORK/sh_one" --quiet "${SH_ARGS[@]}" --set training.shards=1
+check "1 shard and 3 shards differ (the shard count is part of the experiment)" bash -c '! cmp -s "$1" "$2"' _ \
+  "$WORK/sh1/parameters.json" "$WORK/sh_one/parameters.json"
+"$EBM" run "$SH_EX" --out "$WORK/sh_bad" --quiet "${SH_ARGS[@]}" --set training.shards=129 2>"$WORK/sh_bad.err"
+check "more shards than batch rows: exit 2 naming training.shards" \
+  bash -c '[[ $1 -eq 2 ]] && grep -q "training.shards" "$2"' _ $? "$WORK/sh_bad.err"
+"$EBM" run "$SH_EX" --out "$WORK/sh_neg" --quiet "${SH_ARGS[@]}" --set objective.negatives=2 2>"$WORK/sh_neg.err"
+check "fewer negatives than shards: exit 2 naming objective.negatives" \
+  bash -c '[[ $1 -eq 2 ]] && grep -q "objective.negatives" "$2"' _ $? "$WORK/sh_neg.err"
+
 # ---- 4. a run-time failure: divergence with no retries left exits 1 and never looks complete -----------------------
 "$EBM" run "$EX" --out "$WORK/div" --quiet --set optimiser.type=sgd --set optimiser.lr=1e300 --set training.steps=300 \
   --set training.max_retries=1 2>"$WORK/div.err"

@@ -72,8 +72,10 @@ Node build_schema() {
                            {"shards", integer("row shards of a batch (Note [Sharded training step]): each trains on its own tape "
                                               "and random stream, with its share of the objective's negatives and chains, and "
                                               "their gradients add in shard order; the numbers depend on this, never on the "
-                                              "thread or process count",
-                                              2)
+                                              "thread or process count. 1 (the default) keeps each product whole; a shard repacks "
+                                              "every weight matrix it multiplies, so more shards pay where the rows outweigh the "
+                                              "weights (many chains, small layers) or where processes share the work",
+                                              1)
                                           .at_least(1)},
                            {"log_every", integer("steps between metrics.jsonl lines", 50).at_least(1)},
                            {"checkpoint_every", integer("steps between checkpoints (the last step always writes one)", 500).at_least(1)},
