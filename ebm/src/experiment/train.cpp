@@ -22,6 +22,7 @@
 #include "ebm/eval/exact_samples.hpp"
 #include "ebm/experiment/config.hpp"
 #include "ebm/experiment/rundir.hpp"
+#include "memory_budget.hpp"
 #include "ebm/experiment/runner.hpp"
 #include "ebm/models/mlp.hpp"
 #include "eval_likelihood.hpp"
@@ -45,6 +46,7 @@ Session build_session(const json& cfg) {
   const Registry& r = registry();
   uint64_t seed = cfg["seed"];
   ad::Rng data_rng(seed, kDataStream), init_rng(seed, kInitStream);
+  check_memory_budget(cfg, 0, sizeof(double));  // before the data exists: data.n alone may be too large
   try {
     s.data = r.data_source(cfg["data"]["type"]).load(cfg["data"], data_rng);
   } catch (const std::invalid_argument& e) {
@@ -52,6 +54,7 @@ Session build_session(const json& cfg) {
   }
   if (s.data.x.rank() != 2 || s.data.x.rows() < 1)
     throw InputError("data: expected at least one example, got shape " + s.data.x.shape().str());
+  check_memory_budget(cfg, s.data.x.cols(), sizeof(double));
   try {
     s.model = r.model(cfg["model"]["type"]).make(cfg["model"], s.data, init_rng);
     apply_model_init(cfg["model"]["init"], *s.model);
