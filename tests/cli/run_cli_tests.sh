@@ -585,6 +585,23 @@ PY
 check "eval prints log Z" grep -q quadrature "$WORK/eval.json"
 "$EBM" sample --run "$WORK/nope" 2>/dev/null
 check "sample on a missing run exits 2" test $? -eq 2
+# A run directory whose config.json was replaced by a deeply nested one, or cut short: bad input (exit 2), no crash.
+for bad in deep truncated; do
+  rm -rf "$WORK/badcfg_$bad" && cp -r "$WORK/t1" "$WORK/badcfg_$bad"
+  python3 - "$WORK/badcfg_$bad/config.json" "$bad" <<'PY'
+import sys
+path, kind = sys.argv[1], sys.argv[2]
+text = open(path).read()
+open(path, "w").write('{"seed": ' + "[" * 100000 + "]" * 100000 + "}" if kind == "deep" else text[: len(text) // 2])
+PY
+  for c in sample eval; do
+    out=(); [[ $c == sample ]] && out=(--out "$WORK/badcfg_$bad/s.npy")
+    "$EBM" "$c" --run "$WORK/badcfg_$bad" "${out[@]}" >/dev/null 2>"$WORK/badcfg.err"
+    rc=$?
+    check "$c on a run whose config.json is $bad: exit 2 naming config.json" \
+      bash -c '[[ $1 -eq 2 ]] && grep -q "config.json" "$2"' _ "$rc" "$WORK/badcfg.err"
+  done
+done
 for ex in gaussian_cd_mala eight_gaussians_mh blobs_jem rings_dsm_ladder fashion_rbm_pcd rings_nce mixture_1d_f_ebm two_moons_adversarial; do
   "$EBM" check-grad "$SRC/examples/$ex.json" --order 1 >"$WORK/cg_$ex.txt" 2>&1
   check "check-grad $ex (persistent chains and labels held fixed)" test $? -eq 0

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 namespace ebm::data {
@@ -72,9 +73,10 @@ std::string read_maybe_gzip(const std::filesystem::path& path) {
   if (!f) throw DataError(path, "cannot open for reading");
   gzbuffer(f, 1 << 17);
   std::string out;
-  std::vector<char> chunk(1 << 20);
+  constexpr size_t kChunk = 1 << 20;
+  const auto chunk = std::make_unique_for_overwrite<char[]>(kChunk);  // filled by gzread, never read before
   while (true) {
-    const int got = gzread(f, chunk.data(), static_cast<unsigned>(chunk.size()));
+    const int got = gzread(f, chunk.get(), static_cast<unsigned>(kChunk));
     if (got < 0) {
       int code = 0;
       const std::string msg = gzerror(f, &code);
@@ -82,7 +84,7 @@ std::string read_maybe_gzip(const std::filesystem::path& path) {
       throw DataError(path, "corrupt gzip stream after " + std::to_string(out.size()) + " bytes: " + msg);
     }
     if (got == 0) break;
-    out.append(chunk.data(), static_cast<size_t>(got));
+    out.append(chunk.get(), static_cast<size_t>(got));
   }
   // A truncated member ends with a short read and an error flagged only on the handle, so ask once more.
   int code = 0;

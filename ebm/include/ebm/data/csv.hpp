@@ -28,7 +28,9 @@ CsvData read_csv_table(const std::filesystem::path& path);
 inline ad::Tensor<double> read_csv(const std::filesystem::path& path) { return read_csv_table(path).values; }
 
 /// Writes a rank-2 tensor (rank 1 becomes one column) with shortest round-trip formatting, atomically.
-/// `header` must be empty or have one name per column (std::invalid_argument otherwise).
+/// `header` must be empty or have one name per column (std::invalid_argument otherwise); a name that would read back
+/// as something else (a number, an empty or blank-edged name, a leading '#') is written in double quotes, and
+/// read_csv_table strips them.
 void write_csv(const std::filesystem::path& path, const ad::Tensor<double>& values, const std::vector<std::string>& header = {});
 
 }  // namespace ebm::data

@@ -29,7 +29,8 @@ namespace ebm::experiment {
 void write_atomic(const std::filesystem::path& path, std::string_view bytes);
 /// Pretty-printed JSON plus a newline, atomically.
 void write_json(const std::filesystem::path& path, const json& j);
-/// Reads a JSON file; throws std::runtime_error naming it when it is missing or malformed.
+/// Reads a JSON file under Note [Input limits] (schema.hpp); throws std::runtime_error naming it when it cannot be
+/// opened, and InputError (bad input, exit 2) when it is malformed or breaks a limit.
 json read_json(const std::filesystem::path& path);
 
 inline constexpr const char* kCheckpointFile = "checkpoint.cbor";
