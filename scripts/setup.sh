@@ -2,7 +2,8 @@
 # Installs the Debian packages this project needs; quiet and quick when they are all present.
 # Usage: scripts/setup.sh [extra-package ...]
 set -euo pipefail
-need=(g++ cmake make libxsimd-dev libtbb-dev doctest-dev nlohmann-json3-dev zlib1g-dev libstb-dev dataset-fashion-mnist "$@")
+need=(g++ cmake make libxsimd-dev libtbb-dev doctest-dev nlohmann-json3-dev zlib1g-dev libstb-dev dataset-fashion-mnist
+      libopenmpi-dev openmpi-bin "$@")
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

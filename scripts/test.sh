@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the README's test command and what CI runs.
-#   scripts/test.sh            Release build in build/, then ctest
+#   scripts/test.sh            Release build in build/ (with MPI: the `mpi` suite runs 1 to 4 processes), then ctest
 #   EBM_SANITIZE=1 scripts/test.sh   also an ASan+UBSan build in build-asan/ and its tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DEBM_MPI=ON >/dev/null
 cmake --build build -j"$jobs"
 
 # The documents: docs/config.md as `build/ebm schema` renders it, no history citations, no machine paths.

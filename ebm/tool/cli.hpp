@@ -2,6 +2,7 @@
 // Shared pieces of the `ebm` subcommands: argument parsing and the error type for bad flags.
 // Exit codes (the contract): 0 fine; 2 bad input (config, data, flags); 1 failure at run time.
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -43,7 +44,8 @@ std::string run_dir_arg(const Args& a);
 ebm::experiment::Session session_of(const nlohmann::json& cfg, const std::string& file);
 
 using Command = int (*)(int argc, char** argv);
-int cmd_run(int argc, char** argv);
+/// `run` shares its shards with the other processes of an MPI job (processes.hpp).
+int cmd_run(int argc, char** argv, std::shared_ptr<const ebm::ShardComm> processes);
 int cmd_validate(int argc, char** argv);
 int cmd_sample(int argc, char** argv);
 int cmd_eval(int argc, char** argv);

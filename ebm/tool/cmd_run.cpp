@@ -38,7 +38,7 @@ std::string first_difference(json a, json b) {
 }
 }  // namespace
 
-int cmd_run(int argc, char** argv) {
+int cmd_run(int argc, char** argv, std::shared_ptr<const ebm::ShardComm> processes) {
   Args a = parse(argc, argv, 2,
                  {{"--out", true}, {"--resume", false}, {"--force", false}, {"--set", true}, {"--threads", true}, {"--quiet", false}, {"--help", false}});
   if (a.has("--help")) return std::fputs(kRunHelp, stdout), kOk;
@@ -77,12 +77,17 @@ int cmd_run(int argc, char** argv) {
   std::unique_ptr<ad::ThreadLimit> limit;
   if (threads > 0) limit = std::make_unique<ad::ThreadLimit>(threads);
   Session s = session_of(cfg, a.positional[0]);  // data and dimension problems surface here, before anything is written
-  if (force && !resume && fs::exists(dir / kConfigFile, ec)) fs::remove_all(dir, ec);  // after validation: a bad file keeps it
-  fs::create_directories(dir, ec);  // an unusable output path is bad input, like a bad config (exit 2)
-  if (ec) throw ebm::experiment::InputError(dir.string() + ": cannot create the run directory: " + ec.message());
-  if (!resume) write_json(dir / kConfigFile, cfg);
+  // Several processes: each trains its shards; the first alone writes the run directory (Note [Shards across processes]).
+  s.shards->distribute(processes);
+  const bool writer = processes->rank() == 0;
+  if (writer) {
+    if (force && !resume && fs::exists(dir / kConfigFile, ec)) fs::remove_all(dir, ec);  // after validation: a bad file keeps it
+    fs::create_directories(dir, ec);  // an unusable output path is bad input, like a bad config (exit 2)
+    if (ec) throw ebm::experiment::InputError(dir.string() + ": cannot create the run directory: " + ec.message());
+    if (!resume) write_json(dir / kConfigFile, cfg);
+  }
   json summary = run_experiment(s, RunOptions{dir, resume, quiet});
-  if (!quiet) {
+  if (!quiet && writer) {
     std::fprintf(stderr, "done: %s/summary.json", dir.c_str());
     for (const auto& p : summary["files"]["plots"]) std::fprintf(stderr, ", %s/%s", dir.c_str(), p.get<std::string>().c_str());
     std::fprintf(stderr, "\n");

@@ -2,6 +2,8 @@
 // exit codes of the contract: 2 for anything the user must fix (config, data, flags), 1 for run-time failures.
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include <autodiff/memory.hpp>
@@ -12,6 +14,7 @@
 #include <ebm/version.hpp>
 
 #include "cli.hpp"
+#include "processes.hpp"
 
 namespace cli {
 
@@ -102,37 +105,51 @@ int main(int argc, char** argv) {
     return argc < 2 ? cli::kBadInput : cli::kOk;
   }
   if (!std::strcmp(argv[1], "--version")) {
+#ifdef EBM_MPI
+    std::printf("ebm %s (MPI)\n", ebm::version());
+#else
     std::printf("ebm %s\n", ebm::version());
+#endif
     return cli::kOk;
   }
-  const std::pair<const char*, cli::Command> commands[] = {{"run", cli::cmd_run},           {"validate", cli::cmd_validate},
-                                                           {"sample", cli::cmd_sample},     {"eval", cli::cmd_eval},
-                                                           {"check-grad", cli::cmd_check_grad}, {"schema", cli::cmd_schema}};
   std::string cmd = argv[1];
+  std::shared_ptr<const ebm::ShardComm> processes;
+  // With several processes, bad input is found alike by every one (the same file, data and steps), so the first
+  // reports it and all end normally; a failure at run time may be one process's own (a full disk under the run
+  // directory), so that one reports it and ends them all, as the others would wait for it forever.
+  const auto fail = [&](int code, const std::function<void()>& report) {
+    if (!processes || processes->rank() == 0 || code == cli::kFailure) report();
+    if (code == cli::kFailure) cli::abort_processes(code);
+    return code;
+  };
   try {
+    processes = cli::join_processes(&argc, &argv);
+    const std::pair<const char*, std::function<int(int, char**)>> commands[] = {
+        {"run", [&](int c, char** v) { return cli::cmd_run(c, v, processes); }},
+        {"validate", cli::cmd_validate},
+        {"sample", cli::cmd_sample},
+        {"eval", cli::cmd_eval},
+        {"check-grad", cli::cmd_check_grad},
+        {"schema", cli::cmd_schema}};
     for (auto& [name, fn] : commands)
-      if (cmd == name) return fn(argc, argv);
+      if (cmd == name) return cmd == "run" || processes->rank() == 0 ? fn(argc, argv) : cli::kOk;  // the others: the first process alone
     std::vector<std::string> names;
     for (auto& [name, fn] : commands) names.push_back(name);
     std::string guess = ebm::experiment::did_you_mean(cmd, names);
     throw cli::UsageError("unknown command \"" + cmd + "\"" + (guess.empty() ? "" : " (did you mean \"" + guess + "\"?)"));
   } catch (const cli::UsageError& e) {
-    std::fprintf(stderr, "ebm %s: %s\n(see ebm %s --help)\n", cmd.c_str(), e.what(), cmd.c_str());
-    return cli::kBadInput;
+    return fail(cli::kBadInput, [&] { std::fprintf(stderr, "ebm %s: %s\n(see ebm %s --help)\n", cmd.c_str(), e.what(), cmd.c_str()); });
   } catch (const ebm::experiment::ConfigError& e) {
-    std::fprintf(stderr, "error: invalid experiment (%zu problem%s):\n%s\n", e.errors().size(), e.errors().size() == 1 ? "" : "s", e.what());
-    return cli::kBadInput;
+    return fail(cli::kBadInput, [&] {
+      std::fprintf(stderr, "error: invalid experiment (%zu problem%s):\n%s\n", e.errors().size(), e.errors().size() == 1 ? "" : "s", e.what());
+    });
   } catch (const ebm::DataError& e) {
-    std::fprintf(stderr, "error: bad data: %s\n", e.what());
-    return cli::kBadInput;
+    return fail(cli::kBadInput, [&] { std::fprintf(stderr, "error: bad data: %s\n", e.what()); });
   } catch (const ebm::experiment::InputError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return cli::kBadInput;
+    return fail(cli::kBadInput, [&] { std::fprintf(stderr, "error: %s\n", e.what()); });
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: run failed: %s\n", e.what());
-    return cli::kFailure;
+    return fail(cli::kFailure, [&] { std::fprintf(stderr, "error: run failed: %s\n", e.what()); });
   } catch (...) {  // nothing the tool calls should throw anything else; if it does, it is still a failure, not a crash
-    std::fprintf(stderr, "error: run failed: an exception of unknown type\n");
-    return cli::kFailure;
+    return fail(cli::kFailure, [&] { std::fprintf(stderr, "error: run failed: an exception of unknown type\n"); });
   }
 }

@@ -280,27 +280,31 @@ json run_experiment(Session& s, const RunOptions& opt) {
   double lr_scale = 1.0, elapsed0 = 0;
   json events = json::array();
   json last = {{"loss", nullptr}, {"terms", json::object()}, {"grad_norm", nullptr}};  // the latest step's numbers
+  // With several processes (Note [Shards across processes]) every one trains its shards and takes the same steps;
+  // the first alone writes the run directory, and samples and evaluates after training.
+  const bool writer = s.shards->comm().rank() == 0, quiet = opt.quiet || !writer;
   if (opt.resume) {
     if (auto ck = restore_latest(s, dir)) {
       step = (*ck)["step"];
       lr_scale = (*ck)["lr_scale"], retries = (*ck)["retries"], events = (*ck)["divergence_events"];
       elapsed0 = (*ck)["elapsed_seconds"];
       last = (*ck)["last"];
-      truncate_metrics(dir, step);
-      if (!opt.quiet) std::fprintf(stderr, "resuming %s from step %lld\n", dir.c_str(), (long long)step);
-    } else {
+      if (writer) truncate_metrics(dir, step);
+      if (!quiet) std::fprintf(stderr, "resuming %s from step %lld\n", dir.c_str(), (long long)step);
+    } else if (writer) {
       truncate_metrics(dir, 0);
     }
   }
-  if (!opt.quiet)
+  if (!quiet)
     if (auto* mlp = dynamic_cast<MlpEnergy<double>*>(s.model.get()))
       if (auto w = score_matching_warning(mlp->activation(), s.objective->uses_second_derivatives()))
         std::fprintf(stderr, "warning: %s\n", w->c_str());
 
-  std::ofstream metrics(dir / kMetricsFile, std::ios::app);
-  if (!metrics) throw std::runtime_error((dir / kMetricsFile).string() + ": cannot open for writing");
+  std::ofstream metrics;
+  if (writer) metrics.open(dir / kMetricsFile, std::ios::app);
+  if (writer && !metrics) throw std::runtime_error((dir / kMetricsFile).string() + ": cannot open for writing");
   json good = snapshot(s, step, lr_scale, retries, events, elapsed0, last);  // last known-good state, in memory
-  Progress progress(steps, opt.quiet);
+  Progress progress(steps, quiet);
   progress.start_at(step);
   const char* crash_env = std::getenv("EBM_TEST_CRASH_AFTER_CHECKPOINT");  // test hook: simulates kill -9
   const char* nan_env = std::getenv("EBM_TEST_NAN_GRAD_AT_STEP");            // test hook: fault injection
@@ -359,7 +363,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
       lr_scale *= tr["retry_lr_factor"].get<double>();
       s.set_lr_scale(lr_scale);
       events.push_back({{"step", step + 1}, {"restored_to", back_to}, {"lr_scale", lr_scale}});
-      if (!opt.quiet)
+      if (!quiet)
         std::fprintf(stderr, "\nnon-finite values at step %lld: restored step %lld, learning rate x%g\n", (long long)step + 1,
                      (long long)back_to, lr_scale);
       step = back_to;
@@ -377,21 +381,26 @@ json run_experiment(Session& s, const RunOptions& opt) {
       line["grad_norm"] = gnorm;
       line["lr"] = lr;
       line["wall_time"] = elapsed;
-      metrics << line.dump() << "\n" << std::flush;
-      if (!metrics)  // errno still holds the failed write's reason (ENOSPC, EIO)
+      if (writer) metrics << line.dump() << "\n" << std::flush;
+      if (writer && !metrics)  // errno still holds the failed write's reason (ENOSPC, EIO)
         throw std::runtime_error((dir / kMetricsFile).string() + ": write failed: " + std::strerror(errno) +
                                  "; the last checkpoint is intact and --resume continues from it");
       good = snapshot(s, step, lr_scale, retries, events, elapsed, last);
       progress.update(step, lg.loss, step == steps);
     }
     if (step % ck_every == 0 || step == steps) {
-      in_stage("checkpoint", [&] { save_checkpoint(dir, snapshot(s, step, lr_scale, retries, events, elapsed, last)); },
+      in_stage("checkpoint", [&] {
+                 const json ck = snapshot(s, step, lr_scale, retries, events, elapsed, last);  // collective: every shard's state
+                 if (writer) save_checkpoint(dir, ck);
+               },
                "step " + std::to_string(step) + "; the previous checkpoint is intact and --resume continues from it");
       if (crash_env && step >= std::atoll(crash_env)) std::raise(SIGKILL);
     }
   }
   progress.finish();
   double train_s = std::chrono::duration<double>(Clock::now() - t_train).count();
+  if (s.shards->comm().size() > 1) s.shards->sync_parts();  // the summary describes every shard's chains
+  if (!writer) return json::object();
 
   // The final parameters in plain JSON, for users and for comparing runs (the checkpoint also holds timings).
   json pj = json::object();
