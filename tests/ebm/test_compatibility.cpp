@@ -11,6 +11,9 @@
 //            runner documents it), the samples are finite, of shape [chains, d] and in the model's state space,
 //            and every closed form that applies holds (check_run below).
 // Anything else (an exception at run time, a late InputError, a non-finite number, a wrong log Z) fails the test.
+//
+// The matrix runs in the default dtype, float32; a float64 pass runs every model's first smoke experiment against
+// every sampler and objective (a pair's config may name its "dtype"; try_pair builds the session in it).
 #include <doctest/doctest.h>
 
 #include <algorithm>
