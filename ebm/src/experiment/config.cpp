@@ -58,8 +58,8 @@ Node build_schema() {
   std::vector<Field> top = {
       {"seed", integer("seed of every random stream (data, initialisation, training, sampling)", 0).non_negative()},
       {"dtype", enumeration("floating-point type of the model, objective, optimiser and samplers in training, sampling and "
-                            "evaluation (the data are read in float64 and converted); exact log Z, AIS, the pseudo-likelihood "
-                            "and the restoration demos always compute in float64. The checkpoint stores this dtype, and resume, "
+                            "evaluation (the data are read in float64 and converted); exact log Z, AIS and the pseudo-likelihood "
+                            "always compute in float64. The checkpoint stores this dtype, and resume, "
                             "sample and eval refuse a checkpoint of another",
                             {"float32", "float64"}, "float32")},
       {"data", one_of("the training data", "type", variants(r.data), "two_moons")},

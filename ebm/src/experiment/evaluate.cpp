@@ -42,14 +42,14 @@ std::vector<std::pair<double, double>> plot_box(const json& cfg, const Dataset& 
   return out;
 }
 
-// Note [Float64 evaluation]: log Z by enumeration or quadrature, AIS (its transitions and log-weights), exact
-// samples, the pseudo-likelihood and the restoration demos run on the model's parameters converted to float64
-// (model_in_float64), whatever the run's dtype. log Z sums exp(-E) over up to 2^25 states or quadrature nodes and
-// AIS accumulates log-weights over hundreds of intermediate distributions: float32's 7 digits would put errors into
-// the reported numbers of the order of their standard errors or more (and the eval library's partition-function,
-// pseudo-likelihood and restoration code is written in double). Converting float to double is exact, so these are
-// the float32 model's numbers without float32 rounding. Everything else (sampling, energies, accuracy, plots) runs
-// the model in the run's dtype; means and variances of its numbers are accumulated in double.
+// Note [Float64 evaluation]: log Z by enumeration or quadrature, AIS (its transitions and log-weights), the exact
+// samples of reverse AIS and the pseudo-likelihood run on the model's parameters converted to float64
+// (model_in_float64), whatever the run's dtype. log Z sums exp(-E) over up to 2^25 states or quadrature nodes, AIS
+// accumulates log-weights over hundreds of intermediate distributions, and the pseudo-likelihood subtracts energies
+// that can be hundreds of times larger than their difference (an RBM on images): float32's 7 digits would put errors
+// into these numbers of the order of their standard errors or more. Converting float to double is exact, so they are
+// the float32 model's numbers without float32 rounding. Everything else (sampling, the restoration demos, energies,
+// accuracy, plots) runs the model in the run's dtype; means and variances of its numbers are accumulated in double.
 template <class T>
 std::shared_ptr<const Energy<double>> model_in_float64(const Session<T>& s) {
   if constexpr (std::is_same_v<T, double>) {
@@ -196,15 +196,15 @@ json mmd_report(Session<T>& s, const ad::Tensor<T>& samples_t) {
 template <class T>
 json restore_report(Session<T>& s) {
   const json& c = s.cfg["evaluation"]["restore"];
-  const std::shared_ptr<const Energy<double>> model = model_in_float64(s);  // Note [Float64 evaluation]
-  const auto* nc = dynamic_cast<const NoiseConditionalEnergy<double>*>(model.get());
+  const auto* nc = dynamic_cast<const NoiseConditionalEnergy<T>*>(s.model.get());
   if (!nc || s.data.image_rows <= 0) throw std::logic_error("check_evaluation lets only noise-conditional image models through");
   const ad::Tensor<double>& h = s.held_out().x;
   const int64_t n = std::min(h.rows(), c["images"].get<int64_t>()), d = h.cols();
   const ad::Tensor<double> x(ad::Shape{n, d}, h.data());  // the first n held-out images
   ad::Rng rng(s.cfg["seed"].template get<uint64_t>(), kRestoreStream);
   const int rows = int(s.data.image_rows), cols = int(s.data.image_cols);
-  const samplers::NoiseConditionedEnergy<double> energy = sampler_energy(*nc);
+  // The model and its chains in the run's dtype; the images, the noise and the PSNRs in double.
+  const samplers::NoiseConditionedEnergy<T> energy = sampler_energy(*nc);
   const double sd = c["noise_sd"], sigma_min = c["sigma_min"];
   RefineOptions ro;
   ro.step_size = c["step_size"], ro.steps_per_level = c["steps_per_level"];
@@ -214,12 +214,12 @@ json restore_report(Session<T>& s) {
   const ad::Tensor<double> y = add_gaussian_noise(x, sd, rng.next_u64());
   ad::Tensor<double> y_clamped = y;
   for (double& v : y_clamped) v = std::clamp(v, 0.0, 1.0);
-  const ad::Tensor<double> tweedie = tweedie_denoise(energy, y, sd);
+  const ad::Tensor<double> tweedie = tweedie_denoise(energy, in_dtype<T>(y), sd).template cast<double>();
   // Posterior sampling given y: levels strictly below noise_sd (geometric from it, itself left out).
   ro.sigmas = samplers::AnnealedLangevinOptions::geometric(sd, sigma_min, c["denoise_levels"].get<int>() + 1);
   ro.sigmas.erase(ro.sigmas.begin());
   ro.seed = rng.next_u64(), ro.observation_sd = sd;
-  const ad::Tensor<double> langevin = refine_annealed(energy, y, ro);
+  const ad::Tensor<double> langevin = refine_annealed(energy, in_dtype<T>(y), ro).template cast<double>();
   ro.observation_sd = 0;
   int64_t improved = 0;
   for (int64_t r = 0; r < n; ++r) {
@@ -243,7 +243,7 @@ json restore_report(Session<T>& s) {
   const ad::Tensor<double> x0 = apply_mask(x, mask, c["fill"]);
   ro.sigmas = samplers::AnnealedLangevinOptions::geometric(c["sigma_max"], sigma_min, c["levels"]);
   ro.noise_observed = c["noise_observed"], ro.seed = rng.next_u64();
-  const ad::Tensor<double> inpainted = refine_annealed(energy, x0, ro, &mask);
+  const ad::Tensor<double> inpainted = refine_annealed(energy, in_dtype<T>(x0), ro, &mask).template cast<double>();
   double missing = 0;
   for (double v : mask) missing += v;
   json inp = {{"mask", c["mask"]},
