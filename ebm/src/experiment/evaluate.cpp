@@ -56,12 +56,14 @@ std::shared_ptr<const Energy<double>> model_in_float64(const Session<T>& s) {
     return std::shared_ptr<const Energy<double>>(std::shared_ptr<void>(), s.model.get());  // not owned: the session's own
   } else {
     ad::Rng unused(0, 0);  // the initial values are overwritten below
-    std::unique_ptr<Energy<double>> m = registry().model(s.cfg["model"]["type"]).make.template get<double>()(s.cfg["model"], s.data, unused);
+    const ModelEntry& entry = registry().model(s.cfg["model"]["type"]);
+    std::unique_ptr<Energy<double>> m = entry.make.get<double>()(s.cfg["model"], s.data, unused);
     auto& to = m->params();
     const auto& from = s.model->params();
     if (to.size() != from.size()) throw std::logic_error("model_in_float64: the float64 model has other parameters");
     for (size_t i = 0; i < to.size(); ++i) {
-      if (to[i].value.shape() != from[i].value.shape()) throw std::logic_error("model_in_float64: parameter " + to[i].name + " differs in shape");
+      if (to[i].value.shape() != from[i].value.shape())
+        throw std::logic_error("model_in_float64: parameter " + to[i].name + " differs in shape");
       std::copy(from[i].value.begin(), from[i].value.end(), to[i].value.begin());
     }
     return m;
@@ -88,7 +90,8 @@ ad::Tensor<T> draw_samples(Session<T>& s, const json& c, json& stats) {
   if (from_data) {
     for (int64_t i = 0; i < chains; ++i) {
       int64_t r = static_cast<int64_t>(base.below(static_cast<uint64_t>(s.data.x.rows())));
-      for (int64_t k = 0; k < d; ++k) state.x.at(i, k) = static_cast<T>((entry.binary ? 0.0 : double(state.x.at(i, k))) + s.data.x.at(r, k));
+      for (int64_t k = 0; k < d; ++k)
+        state.x.at(i, k) = static_cast<T>((entry.binary ? 0.0 : double(state.x.at(i, k))) + s.data.x.at(r, k));
     }
   }
   SamplerRun run = entry.run.template get<T>()(c, *s.model, state);
@@ -286,7 +289,8 @@ json evaluate_model(Session<T>& s, const ad::Tensor<T>& samples) {
   const json& ev = s.cfg["evaluation"];
   if (m.describe) out["parameters"] = in_stage("evaluation.parameters", [&] { return m.describe.template get<T>()(*s.model); });
   const ObjectiveEntry& o = registry().objective(s.cfg["objective"]["type"]);
-  if (o.describe) out["objective"] = in_stage("evaluation.objective", [&] { return o.describe.template get<T>()(*s.objective, *s.model, s.data); });
+  if (o.describe)
+    out["objective"] = in_stage("evaluation.objective", [&] { return o.describe.template get<T>()(*s.objective, *s.model, s.data); });
   // The held-out data every metric below uses (evaluation.held_out).
   out["held_out"] = in_stage("evaluation.held_out", [&] {
     return json{{"source", s.held_out_source()}, {"points", s.held_out().x.rows()}};
@@ -444,7 +448,8 @@ std::vector<std::string> write_plots(Session<T>& s, const ad::Tensor<T>& samples
   }
   if (const auto* clf = dynamic_cast<const ClassifierEnergy<T>*>(s.model.get()); clf && s.data.image_rows > 0) {
     const int64_t per_class = 8;
-    plot::image_grid(class_conditional_samples(s, *clf, per_class).template cast<double>(), int(s.data.image_rows), int(s.data.image_cols), int(per_class), 2)
+    plot::image_grid(class_conditional_samples(s, *clf, per_class).template cast<double>(), int(s.data.image_rows), int(s.data.image_cols),
+                     int(per_class), 2)
         .write_png(dir / "samples_by_class.png");
     names.push_back("samples_by_class.png");
   }

@@ -39,7 +39,8 @@ void apply_model_init(const json& init, Energy<T>& model) {
       throw InputError(key + ": expected shape " + want.str() + ", got " + t.shape().str());
     for (int64_t k = 0; k < t.numel(); ++k)
       if (!std::isfinite(static_cast<T>(t[k])))  // finite in double, it may still overflow float
-        throw InputError(key + ": value " + std::to_string(k) + " is not finite" + (std::isfinite(t[k]) ? std::string(" in ") + dtype_name<T>() : ""));
+        throw InputError(key + ": value " + std::to_string(k) + " is not finite" +
+                         (std::isfinite(t[k]) ? std::string(" in ") + dtype_name<T>() : ""));
     std::copy(t.data(), t.data() + t.numel(), target->value.data());  // converted to T
   }
 }

@@ -95,7 +95,7 @@ void register_models(Registry& r) {
   r.models.push_back({"boltzmann", "fully visible Boltzmann machine E(x) = -sum_{i<j} w_ij x_i x_j - b.x (train with cd + gibbs)",
                       {{"units", enumeration("unit values: binary {0,1} or spin {-1,+1}", {"binary", "spin"}, "binary")}},
                       [](auto tag, const json& cfg, const Dataset& data, ad::Rng&) -> EnergyPtr<decltype(tag)> {
-         using T = typename decltype(tag)::type;
+                        using T = typename decltype(tag)::type;
                         const bool spin = cfg["units"].get<std::string>() == "spin";
                         for (double x : data.x)
                           if (spin ? (x != -1.0 && x != 1.0) : (x != 0.0 && x != 1.0))

@@ -249,19 +249,20 @@ void register_objectives(Registry& r) {
                            {"projection", enumeration("distribution of the projections", {"gaussian", "rademacher", "sphere"}, "rademacher")},
                            {"variance_reduced", boolean("SSM-VR: closed-form first term (gaussian/rademacher only)", true)}},
                           [](auto tag, const json& c, const Dataset&) -> ObjectivePtr<decltype(tag)> {
-    using T = typename decltype(tag)::type;
+                            using T = typename decltype(tag)::type;
                             std::string p = c["projection"];
                             Projection kind = p == "gaussian" ? Projection::gaussian : p == "sphere" ? Projection::sphere : Projection::rademacher;
                             if (kind == Projection::sphere && c["variance_reduced"].get<bool>())
                               throw InputError("objective.variance_reduced: must be false with \"projection\": \"sphere\"");
-                            return std::make_unique<SlicedScoreMatching<T>>(c["projections"].get<int>(), kind, c["variance_reduced"].get<bool>());
+                            return std::make_unique<SlicedScoreMatching<T>>(c["projections"].get<int>(), kind,
+                                                                            c["variance_reduced"].get<bool>());
                           }});
   r.objectives.back().check_model = continuous_only("\"ssm\" fits the score (the gradient in x) of a density on continuous states");
   r.objectives.back().smoke = {json::object()};
   r.objectives.push_back({"sm", "exact score matching (Hyvarinen 2005); d Hessian-vector products per batch",
                           {{"hutchinson_probes", integer("0: exact trace; > 0: Hutchinson estimate with that many probes", 0).non_negative()}},
                           [](auto tag, const json& c, const Dataset&) -> ObjectivePtr<decltype(tag)> {
-    using T = typename decltype(tag)::type;
+                            using T = typename decltype(tag)::type;
                             return std::make_unique<ScoreMatching<T>>(c["hutchinson_probes"].get<int>());
                           }});
   r.objectives.back().check_model = continuous_only("\"sm\" fits the score (the gradient in x) of a density on continuous states");
@@ -270,7 +271,7 @@ void register_objectives(Registry& r) {
                           {{"sigma", number("noise stddev", 0.1).positive()},
                            {"control_variate", boolean("subtract the small-sigma control variate (Song & Kingma 2021)", false)}},
                           [](auto tag, const json& c, const Dataset&) -> ObjectivePtr<decltype(tag)> {
-    using T = typename decltype(tag)::type;
+                            using T = typename decltype(tag)::type;
                             return std::make_unique<DenoisingScoreMatching<T>>(c["sigma"].get<double>(), c["control_variate"].get<bool>());
                           }});
   r.objectives.back().check_model = continuous_only("\"dsm\" fits the score of the data with Gaussian noise added");
@@ -280,7 +281,7 @@ void register_objectives(Registry& r) {
                            {"noise_scale", number("widen the fitted noise by this factor", 1.0).positive()},
                            {"init_log_z", number("initial log Z", 0.0)}},
                           [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
-    using T = typename decltype(tag)::type;
+                            using T = typename decltype(tag)::type;
                             const double ratio = c["noise_ratio"], scale = c["noise_scale"], log_z = c["init_log_z"];
                             try {
                               return std::make_unique<NoiseContrastiveEstimation<T>>(in_dtype<T>(d.x), ratio, scale, log_z);
@@ -300,7 +301,7 @@ void register_objectives(Registry& r) {
                            {"sigma_min", number("smallest noise level", 0.01).positive()},
                            {"levels", integer("noise levels", 10).at_least(2)}},
                           [](auto tag, const json& c, const Dataset&) -> ObjectivePtr<decltype(tag)> {
-    using T = typename decltype(tag)::type;
+                            using T = typename decltype(tag)::type;
                             if (!(c["sigma_min"].get<double>() < c["sigma_max"].get<double>()))
                               throw InputError("objective.sigma_min: expected a number below objective.sigma_max");
                             return std::make_unique<MultiScaleDenoisingScoreMatching<T>>(
@@ -315,7 +316,7 @@ void register_objectives(Registry& r) {
   r.objectives.push_back({"cd", "maximum likelihood with MCMC negatives: CD-k (start: data), PCD or a replay buffer (start: persistent), any sampler",
                           negative_fields(1, "data", 0, 0.0, "langevin", 0.0),
                           [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
-    using T = typename decltype(tag)::type;
+                            using T = typename decltype(tag)::type;
                             return std::make_unique<ContrastiveDivergence<T>>(negative_phase<T>(c, d), c["energy_reg"].get<double>());
                           },
                           describe_negatives<ContrastiveDivergence>(),
@@ -329,7 +330,7 @@ void register_objectives(Registry& r) {
     r.objectives.push_back({"jem", "JEM: cross-entropy of p(y|x) plus maximum likelihood of p(x) with SGLD on a replay buffer (classifier model, labelled data)",
                             std::move(f),
                             [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
-    using T = typename decltype(tag)::type;
+                              using T = typename decltype(tag)::type;
                               if (d.labels.empty()) throw InputError("objective.type: \"jem\" needs labelled data (this data source has no labels)");
                               return std::make_unique<JointEnergyModel<T>>(negative_phase<T>(c, d), c["px_weight"].get<double>(),
                                                                                 c["energy_reg"].get<double>());
@@ -356,7 +357,7 @@ void register_objectives(Registry& r) {
         {"exponent_bound", number("K: the log ratio u that T and F exponentiate is bounded so that no exponent exceeds K + 1 "
                                   "(f_divergence.hpp, Note [Bounded exponents]); 0: unbounded", 4.0).non_negative()}},
        [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
-    using T = typename decltype(tag)::type;
+         using T = typename decltype(tag)::type;
          FEbmOptions o;
          o.exponent_bound = c["exponent_bound"].get<double>();
          o.divergence = {f_divergence_from_string(c["divergence"].get<std::string>()), c["alpha"].get<double>()};
@@ -382,7 +383,7 @@ void register_objectives(Registry& r) {
         {"samples", integer("draws from q per step (0: the batch size)", 0).non_negative()},
         {"init_seed", integer("seed of the flow's initialisation", 0).non_negative()}},
        [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
-    using T = typename decltype(tag)::type;
+         using T = typename decltype(tag)::type;
          AdversarialOptions o;
          o.family = c["q"].get<std::string>() == "flow" ? SamplerFamily::flow : SamplerFamily::gaussian;
          if (o.family == SamplerFamily::flow && d.x.cols() < 2) throw InputError("objective.q: the flow needs data of dimension >= 2");
