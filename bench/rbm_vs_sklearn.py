@@ -165,6 +165,7 @@ def ebm_config(hidden, steps, persist, seed):
     per_epoch = max(ARGS.train // ARGS.batch_size, 1)
     return {
         "seed": seed,
+        "dtype": "float64",  # scikit-learn fits in x_train's dtype, float64: both sides in the same precision
         "data": {"type": "fashion_mnist", "split": "train", "subset": ARGS.train, "pixels": "binarized"},
         "model": {"type": "rbm", "visible": "bernoulli", "hidden": hidden, "init_std": 0.01},
         "objective": {"type": "cd", "sampler": {"type": "gibbs"}, "start": "persistent", "steps": 1,

@@ -41,7 +41,16 @@ std::string run_dir_arg(const Args& a);
 
 /// build_session for the experiment read from `file`: the input errors it finds (a model the objective cannot
 /// train, data that do not fit the model, ...) name the file, as the config checker's do.
-ebm::experiment::Session session_of(const nlohmann::json& cfg, const std::string& file);
+template <class T>
+ebm::experiment::Session<T> session_of(const nlohmann::json& cfg, const std::string& file) {
+  try {
+    return ebm::experiment::build_session<T>(cfg);
+  } catch (const ebm::experiment::InputError& e) {
+    const std::string what = e.what();
+    if (what.rfind(file + ":", 0) == 0) throw;
+    throw ebm::experiment::InputError(file + ": " + what);
+  }
+}
 
 using Command = int (*)(int argc, char** argv);
 /// `run` shares its shards with the other processes of an MPI job (processes.hpp).

@@ -29,7 +29,9 @@ int cmd_check_grad(int argc, char** argv) {
   long long batch = a.get_int("--batch", 8);
   std::vector<std::string> sets = a.has("--set") ? a.values.at("--set") : std::vector<std::string>{};
   json cfg = load_config(a.positional[0], sets);
-  Session s = session_of(cfg, a.positional[0]);
+  // Always float64, whatever the experiment's dtype: finite differences in float32 would measure its rounding.
+  cfg["dtype"] = "float64";
+  Session<double> s = session_of<double>(cfg, a.positional[0]);
   int64_t b = std::min<int64_t>(batch, s.data.x.rows()), d = s.data.x.cols();
   ad::Tensor<double> x(ad::Shape{b, d}, s.data.x.data());
   std::vector<int64_t> labels(s.data.labels.begin(), s.data.labels.begin() + (s.data.labels.empty() ? 0 : b));

@@ -36,6 +36,32 @@ std::string first_difference(json a, json b) {
   json patch = json::diff(a, b);
   return patch.empty() ? "" : patch[0]["path"].get<std::string>();
 }
+// The run in the experiment's dtype, from building its session (where data and dimension problems surface, before
+// anything is written) to summary.json. `replace`: --force, the old run directory is deleted once the input is valid.
+// With several processes each trains its shards, and the first alone writes the run directory (Note [Shards across
+// processes]).
+template <class T>
+int train(const json& cfg, const std::string& file, const fs::path& dir, bool replace, const RunOptions& opt,
+          std::shared_ptr<const ebm::ShardComm> processes) {
+  Session<T> s = session_of<T>(cfg, file);
+  s.shards->distribute(processes);
+  const bool writer = processes->rank() == 0;
+  std::error_code ec;
+  if (writer) {
+    if (replace && fs::exists(dir / kConfigFile, ec)) fs::remove_all(dir, ec);  // after validation: a bad file keeps it
+    fs::create_directories(dir, ec);  // an unusable output path is bad input, like a bad config (exit 2)
+    if (ec) throw ebm::experiment::InputError(dir.string() + ": cannot create the run directory: " + ec.message());
+    if (!opt.resume) write_json(dir / kConfigFile, cfg);
+  }
+  json summary = run_experiment(s, opt);
+  if (!opt.quiet && writer) {
+    std::fprintf(stderr, "done: %s/summary.json", dir.c_str());
+    for (const auto& p : summary["files"]["plots"]) std::fprintf(stderr, ", %s/%s", dir.c_str(), p.get<std::string>().c_str());
+    std::fprintf(stderr, "\n");
+  }
+  return kOk;
+}
+
 }  // namespace
 
 int cmd_run(int argc, char** argv, std::shared_ptr<const ebm::ShardComm> processes) {
@@ -55,7 +81,13 @@ int cmd_run(int argc, char** argv, std::shared_ptr<const ebm::ShardComm> process
   if (resume) {
     if (!fs::exists(dir / kConfigFile, ec))
       throw UsageError("--resume: " + dir.string() + " is not a run directory (no config.json)");
-    std::string diff = first_difference(read_json(dir / kConfigFile), cfg);
+    json stored = read_json(dir / kConfigFile);
+    if (stored.is_object() && !stored.contains("dtype")) stored["dtype"] = "float64";  // written before the key: float64
+    std::string diff = first_difference(stored, cfg);
+    if (diff == "/dtype")
+      throw UsageError("--resume: " + dir.string() + " was trained in " + stored["dtype"].dump() + " and the experiment says \"dtype\": " +
+                       cfg["dtype"].dump() + "; a run continues in the dtype it started in (--set dtype=" +
+                       (stored["dtype"].is_string() ? stored["dtype"].get<std::string>() : "float64") + ")");
     if (!diff.empty())
       throw UsageError("--resume: the experiment differs from " + (dir / kConfigFile).string() + " at " + diff +
                        "; resume with the same file and --set options");
@@ -76,23 +108,9 @@ int cmd_run(int argc, char** argv, std::shared_ptr<const ebm::ShardComm> process
     throw UsageError("--out " + dir.string() + ": exists and is not a directory");
   std::unique_ptr<ad::ThreadLimit> limit;
   if (threads > 0) limit = std::make_unique<ad::ThreadLimit>(threads);
-  Session s = session_of(cfg, a.positional[0]);  // data and dimension problems surface here, before anything is written
-  // Several processes: each trains its shards; the first alone writes the run directory (Note [Shards across processes]).
-  s.shards->distribute(processes);
-  const bool writer = processes->rank() == 0;
-  if (writer) {
-    if (force && !resume && fs::exists(dir / kConfigFile, ec)) fs::remove_all(dir, ec);  // after validation: a bad file keeps it
-    fs::create_directories(dir, ec);  // an unusable output path is bad input, like a bad config (exit 2)
-    if (ec) throw ebm::experiment::InputError(dir.string() + ": cannot create the run directory: " + ec.message());
-    if (!resume) write_json(dir / kConfigFile, cfg);
-  }
-  json summary = run_experiment(s, RunOptions{dir, resume, quiet});
-  if (!quiet && writer) {
-    std::fprintf(stderr, "done: %s/summary.json", dir.c_str());
-    for (const auto& p : summary["files"]["plots"]) std::fprintf(stderr, ", %s/%s", dir.c_str(), p.get<std::string>().c_str());
-    std::fprintf(stderr, "\n");
-  }
-  return kOk;
+  return with_dtype(config_dtype(cfg), [&](auto tag) {
+    return train<typename decltype(tag)::type>(cfg, a.positional[0], dir, force && !resume, RunOptions{dir, resume, quiet}, processes);
+  });
 }
 
 }  // namespace cli

@@ -25,10 +25,13 @@ int cmd_validate(int argc, char** argv) {
   if (a.positional.size() != 1) throw UsageError("expected one experiment file, got " + std::to_string(a.positional.size()));
   std::vector<std::string> sets = a.has("--set") ? a.values.at("--set") : std::vector<std::string>{};
   json cfg = load_config(a.positional[0], sets);
-  Session s = session_of(cfg, a.positional[0]);  // loads the data: catches missing or corrupt files and dimension mismatches
-  std::fprintf(stderr, "%s: OK (%lld examples x %lld dims, model %s with %lld parameters, objective %s)\n", a.positional[0].c_str(),
-               (long long)s.data.x.rows(), (long long)s.data.x.cols(), s.model->name().c_str(), (long long)s.model->num_parameters(),
-               s.objective->name().c_str());
+  with_dtype(config_dtype(cfg), [&](auto tag) {
+    // Loads the data: catches missing or corrupt files and dimension mismatches.
+    auto s = session_of<typename decltype(tag)::type>(cfg, a.positional[0]);
+    std::fprintf(stderr, "%s: OK (%lld examples x %lld dims, model %s with %lld parameters, objective %s, %s)\n", a.positional[0].c_str(),
+                 (long long)s.data.x.rows(), (long long)s.data.x.cols(), s.model->name().c_str(), (long long)s.model->num_parameters(),
+                 s.objective->name().c_str(), config_dtype(cfg).c_str());
+  });
   if (a.has("--print")) std::printf("%s\n", cfg.dump(2).c_str());
   return kOk;
 }

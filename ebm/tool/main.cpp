@@ -33,16 +33,6 @@ long long Args::get_int(const std::string& f, long long def, long long min) cons
   return n;
 }
 
-ebm::experiment::Session session_of(const nlohmann::json& cfg, const std::string& file) {
-  try {
-    return ebm::experiment::build_session(cfg);
-  } catch (const ebm::experiment::InputError& e) {
-    const std::string what = e.what();
-    if (what.rfind(file + ":", 0) == 0) throw;
-    throw ebm::experiment::InputError(file + ": " + what);
-  }
-}
-
 std::string run_dir_arg(const Args& a) {
   if (!a.has("--run")) throw UsageError("--run DIR is required");
   if (!a.positional.empty()) throw UsageError("unexpected argument \"" + a.positional[0] + "\"");

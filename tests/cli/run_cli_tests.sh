@@ -6,6 +6,7 @@
 #   4. --threads 1 and --threads 2 give identical results
 #   5. PNGs are valid images of the stated size with non-constant content
 #   6. the other subcommands: validate, schema, sample, eval, check-grad, --help, --version
+#   7. dtype: recorded in summary.json and the checkpoint, followed by sample and eval, a mismatch refused
 # Prints "N passed, M failed" last and exits non-zero on any failure.
 set -u
 EBM=$(realpath "$1")
@@ -617,6 +618,50 @@ done
 check "--version" test $? -eq 0
 "$EBM" frobnicate 2>/dev/null
 check "unknown command exits 2" test $? -eq 2
+
+# ---- 7. dtype ------------------------------------------------------------------------------------------------------
+# float32 by default, float64 on request: recorded in summary.json and the checkpoint; sample and eval follow the run's
+# dtype; a resume or a checkpoint of another dtype than the config's is refused (exit 2) naming both.
+dtype_of() { py "$1" <<'PY'
+import json, sys
+print(json.load(open(sys.argv[1])).get("dtype"))
+PY
+}
+check "summary.json records dtype float32 by default" test "$(dtype_of "$WORK/g_tiny/summary.json")" = float32
+check "the float32 checkpoint records its dtype" grep -qa float32 "$WORK/g_tiny/checkpoint.cbor"
+check "a float32 run writes float32 samples" bash -c 'head -c 128 "$1" | grep -qa "<f4"' _ "$WORK/g_tiny/samples.npy"
+"$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/g64" --quiet --set training.steps=5 --set sampler.steps=5 --set dtype=float64
+check "--set dtype=float64 runs" test $? -eq 0
+check "summary.json records dtype float64" test "$(dtype_of "$WORK/g64/summary.json")" = float64
+check "a float64 run writes float64 samples" bash -c 'head -c 128 "$1" | grep -qa "<f8"' _ "$WORK/g64/samples.npy"
+"$EBM" sample --run "$WORK/g_tiny" --n 16 --steps 5 --out "$WORK/s32.npy" >/dev/null
+check "sample on a float32 run" bash -c '[[ $1 -eq 0 ]] && head -c 128 "$2" | grep -qa "(16, 2)"' _ $? "$WORK/s32.npy"
+"$EBM" eval --run "$WORK/g_tiny" >"$WORK/eval32.json"
+check "eval on a float32 run" bash -c '[[ $1 -eq 0 ]] && grep -q quadrature "$2"' _ $? "$WORK/eval32.json"
+"$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/g_tiny" --quiet --resume --set training.steps=5 --set sampler.steps=5 \
+  --set dtype=float64 2>"$WORK/resume64.err"
+check "resume of a float32 run as float64: exit 2 naming both dtypes" \
+  bash -c '[[ $1 -eq 2 ]] && grep -q "float32" "$2" && grep -q "float64" "$2"' _ $? "$WORK/resume64.err"
+# A config.json edited to another dtype than its checkpoint's: eval, sample and resume refuse the checkpoint.
+cp -r "$WORK/g_tiny" "$WORK/g_edit" && rm "$WORK/g_edit/summary.json"
+py "$WORK/g_edit/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["dtype"] = "float64"; json.dump(c, open(sys.argv[1], "w"))
+PY
+for cmd in "eval --run $WORK/g_edit" "sample --run $WORK/g_edit --n 4 --out $WORK/s_edit.npy" \
+           "run $WORK/g_edit/config.json --out $WORK/g_edit --resume --quiet"; do
+  # shellcheck disable=SC2086  # the command's words
+  "$EBM" $cmd >/dev/null 2>"$WORK/edit.err"
+  check "${cmd%% *} with a float32 checkpoint under a float64 config: exit 2 naming both dtypes" \
+    bash -c '[[ $1 -eq 2 ]] && grep -q "checkpoint holds float32 parameters but the experiment.s dtype is float64" "$2"' _ $? "$WORK/edit.err"
+done
+# A run directory written before the key existed (config.json without "dtype") was float64.
+py "$WORK/g64/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); del c["dtype"]; json.dump(c, open(sys.argv[1], "w"))
+PY
+"$EBM" eval --run "$WORK/g64" >/dev/null 2>&1
+check "eval of a run whose config.json has no dtype reads it as float64" test $? -eq 0
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

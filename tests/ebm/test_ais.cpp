@@ -241,9 +241,11 @@ TEST_CASE("runner: evaluation.ais and evaluation.mmd in evaluate_model (continuo
   using namespace ebm::experiment;
   const json cfg = resolve_config(
       R"({"data": {"type": "mixture_1d", "n": 500, "means": [-1.0, 1.5], "stds": [0.5, 0.7]}, "model": {"type": "gaussian"},
-          "evaluation": {"ais": {"enabled": true, "chains": 128, "steps": 500}, "mmd": true, "mmd_points": 300}})",
+          "evaluation": {"ais": {"enabled": true, "chains": 128, "steps": 500}, "mmd": true, "mmd_points": 300},
+          "dtype": "float64"})",
       "x.json", {}, ".");
-  Session s = build_session(cfg);
+  // float64: the test swaps a float64 RBM (test_rbm()) into the session below.
+  Session<double> s = build_session<double>(cfg);
   // The untrained Gaussian energy is N(0, 1): log Z = ½ log 2π. Its samples against the mixture data: MMD² > 0.
   ad::Rng rng(2);
   Tensor<double> samples(Shape{300, 1});

@@ -11,6 +11,9 @@
 //            runner documents it), the samples are finite, of shape [chains, d] and in the model's state space,
 //            and every closed form that applies holds (check_run below).
 // Anything else (an exception at run time, a late InputError, a non-finite number, a wrong log Z) fails the test.
+//
+// The matrix runs in the default dtype, float32; a float64 pass runs every model's first smoke experiment against
+// every sampler and objective (a pair's config may name its "dtype"; try_pair builds the session in it).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -243,21 +246,24 @@ double ais_tolerance(double se) { return 4 * se + se * se / 2 + 1e-3; }
 
 // log Z on the reported quadrature box widened `factor` times about its centre, with twice the panels (the
 // panels far out hold little mass, and 16 Gauss-Legendre nodes still resolve a unit-scale bump on each).
-double quadrature_widened(Session& s, const json& box, int factor) {
+// On the float64 copy of the model, as the runner's own quadrature (evaluate.cpp, Note [Float64 evaluation]).
+template <class T>
+double quadrature_widened(Session<T>& s, const json& box, int factor) {
   std::vector<double> lo, hi;
   for (const json& b : box) {
     const double a = b[0], c = b[1], mid = (a + c) / 2, half = (c - a) / 2;
     lo.push_back(mid - factor * half), hi.push_back(mid + factor * half);
   }
   ebm::QuadratureOptions q;
-  q.panels = 2 * s.cfg["evaluation"]["quadrature_panels"].get<int>(), q.order = s.cfg["evaluation"]["quadrature_order"];
-  return ebm::log_partition_quadrature(*s.model, lo, hi, q);
+  q.panels = 2 * s.cfg["evaluation"]["quadrature_panels"].template get<int>(), q.order = s.cfg["evaluation"]["quadrature_order"];
+  return ebm::log_partition_quadrature(*model_in_float64(s), lo, hi, q);
 }
 
 // The exact log Z of the pair's trained model, if there is one: the enumeration; or the quadrature on the reported
 // box, or on a box 3 or 9 times as wide, whichever first holds the mass (widening it threefold more adds less than
 // 1e-3 to log Z). An energy whose integral keeps growing (an MLP that does not decay) has no log Z to compare with.
-std::optional<double> exact_log_z(Session& s, const json& log_z) {
+template <class T>
+std::optional<double> exact_log_z(Session<T>& s, const json& log_z) {
   if (log_z.contains("enumeration")) return log_z["enumeration"].get<double>();
   if (!log_z.contains("quadrature")) return std::nullopt;
   double q = log_z["quadrature"];
@@ -270,7 +276,8 @@ std::optional<double> exact_log_z(Session& s, const json& log_z) {
 }
 
 // The sanity checks of a pair that ran.
-void check_run(Session& s, const json& summary, const fs::path& dir, Checks& c) {
+template <class T>
+void check_run(Session<T>& s, const json& summary, const fs::path& dir, Checks& c) {
   c.expect(summary.value("complete", false) == true, "summary: complete is not true");
   std::vector<std::string> bad;
   non_finite_numbers(summary, "", bad);
@@ -289,7 +296,7 @@ void check_run(Session& s, const json& summary, const fs::path& dir, Checks& c) 
   c.expect(std::all_of(x.begin(), x.end(), [](double v) { return std::isfinite(v); }), "samples.npy: non-finite values");
   // A binary model's units are 1 or "off": 0, or -1 for a Boltzmann machine's spins.
   const bool binary = discrete_model(*s.model);
-  const auto* bc = dynamic_cast<const samplers::BinaryConditionals<double>*>(s.model.get());
+  const auto* bc = dynamic_cast<const samplers::BinaryConditionals<T>*>(s.model.get());
   const double off = bc && bc->units() == samplers::BinaryUnits::plus_minus_one ? -1.0 : 0.0;
   if (binary)
     c.expect(std::all_of(x.begin(), x.end(), [off](double v) { return v == off || v == 1.0; }),
@@ -298,13 +305,15 @@ void check_run(Session& s, const json& summary, const fs::path& dir, Checks& c) 
   const json& ev = summary["evaluation"];
   const json& params = summary["parameters"];
   // A small binary model: every state enumerated from its energies, for log Z (against the runner's enumeration,
-  // which sums one layer of an RBM in closed form) and the exact means of the units (against the samples).
+  // which sums one layer of an RBM in closed form) and the exact means of the units (against the samples). Both on
+  // the model's parameters in float64, as the runner's enumeration (Note [Float64 evaluation]), so that they agree
+  // to double rounding in either dtype.
   if (binary && d <= 16) {
     const int64_t states = int64_t{1} << d;
     ad::Tensor<double> all(ad::Shape{states, d});
     for (int64_t i = 0; i < states; ++i)
       for (int64_t k = 0; k < d; ++k) all.at(i, k) = (i >> k) & 1 ? 1.0 : off;
-    const ad::Tensor<double> e = s.model->evaluate(all);
+    const ad::Tensor<double> e = model_in_float64(s)->evaluate(all);
     const double e_min = *std::min_element(e.begin(), e.end());
     double z = 0;
     std::vector<double> mean(size_t(d), 0.0);
@@ -438,34 +447,50 @@ struct Outcome {
   std::vector<std::string> notes;
 };
 
-// Validation, then (if it passes) the run and its checks.
-Outcome try_pair(const Pair& p, const fs::path& dir) {
-  Outcome o;
+// Building the session in the pair's dtype, then (if it passes) the run and its checks.
+template <class T>
+void try_session(const Pair& p, const json& cfg, const fs::path& dir, Outcome& o) {
   auto refused = [&](const std::string& what) {
     o.refused = true, o.message = what;
     if (what.find(p.path) == std::string::npos) o.failure = "refused without naming " + p.path + ": " + what;
   };
-  std::optional<Session> s;
+  std::optional<Session<T>> s;
   try {
-    s.emplace(build_session(resolve_config(p.config.dump(), "pair.json", {}, ".")));
-  } catch (const ConfigError& e) {
-    refused(e.what());
+    s.emplace(build_session<T>(cfg));
   } catch (const InputError& e) {
     refused(e.what());
   } catch (const std::exception& e) {
     o.failure = std::string("validation threw a non-input error: ") + e.what();
   }
-  if (!s) return o;
+  if (!s) return;
   try {
     fs::create_directories(dir);
     const json summary = run_experiment(*s, RunOptions{dir, false, true});
     Checks c;
     check_run(*s, summary, dir, c);
+    c.expect(summary.value("dtype", "") == dtype_name<T>(), "summary: dtype is not " + std::string(dtype_name<T>()));
     for (const std::string& q : c.problems) o.failure += (o.failure.empty() ? "" : "; ") + q;
     o.closed_form = c.closed_form, o.notes = c.notes;
   } catch (const std::exception& e) {  // an InputError here is a refusal that came after the work had started
     o.failure = std::string("run failed: ") + e.what();
   }
+}
+
+// Validation, then (if it passes) the run and its checks, in the dtype the pair's config names.
+Outcome try_pair(const Pair& p, const fs::path& dir) {
+  Outcome o;
+  json cfg;
+  try {
+    cfg = resolve_config(p.config.dump(), "pair.json", {}, ".");
+  } catch (const ConfigError& e) {
+    o.refused = true, o.message = e.what();
+    if (o.message.find(p.path) == std::string::npos) o.failure = "refused without naming " + p.path + ": " + o.message;
+    return o;
+  } catch (const std::exception& e) {
+    o.failure = std::string("validation threw a non-input error: ") + e.what();
+    return o;
+  }
+  with_dtype(config_dtype(cfg), [&](auto tag) { try_session<typename decltype(tag)::type>(p, cfg, dir, o); });
   return o;
 }
 
@@ -554,6 +579,20 @@ TEST_CASE("compatibility matrix: every model against every sampler, objective an
       {"noise_conditional#0 x objective nce", "objective.type"},
   };
   run_matrix(all_pairs(Crossing::one_at_a_time, true), regressions);
+}
+
+TEST_CASE("compatibility matrix in float64: every model's first smoke experiment against every sampler and objective") {
+  // The matrix above runs in the default dtype, float32. The components' code is the same for both dtypes (one
+  // registration, two instantiations), so float64 needs no second full matrix: every model, sampler and objective
+  // once more (the evaluation methods compute log Z, AIS and the pseudo-likelihood in float64 either way).
+  std::vector<Pair> pairs;
+  for (Pair& p : all_pairs(Crossing::one_at_a_time, true))
+    if (p.category != "evaluation" && p.label.find("#0 x ") != std::string::npos) {
+      p.config["dtype"] = "float64";
+      p.label = "float64 " + p.label;
+      pairs.push_back(std::move(p));
+    }
+  run_matrix(pairs);
 }
 
 TEST_CASE("compatibility matrix, evaluation methods with their settings crossed in full" * doctest::test_suite("long")) {

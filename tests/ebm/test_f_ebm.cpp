@@ -444,7 +444,7 @@ TEST_CASE("f-EBM through the runner on the paper's §6.1 data, from the model's 
         "training": {"steps": 3000, "batch_size": 1000, "log_every": 1000, "checkpoint_every": 3000},
         "sampler": {"type": "mala", "chains": 10, "warmup": 5, "steps": 5},
         "evaluation": {"log_z": false}, "output": {"plots": false}})";
-    Session s = build_session(resolve_config(text, (dir / "x.json").string(), {}, dir));
+    Session<float> s = build_session<float>(resolve_config(text, (dir / "x.json").string(), {}, dir));  // the default dtype
     RunOptions opt;
     opt.dir = dir / name;
     opt.quiet = true;

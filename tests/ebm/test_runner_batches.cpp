@@ -26,27 +26,28 @@ namespace {
 constexpr int64_t kRows = 250, kCols = 400, kBatch = 100, kSteps = 7;  // 100 × 400 values: over the overlap threshold
 
 // The spec of a training step's batch and stream, then the sharded step (Note [Sharded training step]) and the
-// optimiser; nothing overlapped.
-std::vector<Tensor<double>> reference_parameters(const json& cfg) {
-  Session s = build_session(cfg);
+// optimiser; nothing overlapped. In the default dtype, float32: the rows are converted as they are copied, as the
+// runner converts them.
+std::vector<Tensor<float>> reference_parameters(const json& cfg) {
+  Session<float> s = build_session<float>(cfg);
   const uint64_t seed = cfg["seed"];
   const bool with_replacement = cfg["training"]["batches"] == "with_replacement";
   ebm::data::EpochOrder order(kRows, seed, kEpochStream, cfg["training"]["batches"] == "epochs");
   for (int64_t t = 0; t < kSteps; ++t) {
     ad::Rng rng = ad::Rng(seed, kTrainStream).split(static_cast<uint64_t>(t));
-    Tensor<double> x(Shape{kBatch, kCols});
+    Tensor<float> x(Shape{kBatch, kCols});
     for (int64_t i = 0; i < kBatch; ++i) {
       const int64_t r = with_replacement ? static_cast<int64_t>(rng.below(kRows)) : order.row(t * kBatch + i);
       std::copy(s.data.x.data() + r * kCols, s.data.x.data() + (r + 1) * kCols, x.data() + i * kCols);
     }
     (void)s.optimizer->next_lr();
-    ebm::LossAndGrad<double> lg = s.shards->loss_and_grad(*s.model, x, rng, nullptr);
-    std::vector<Tensor<double>> grads = std::move(lg.grad_theta);
+    ebm::LossAndGrad<float> lg = s.shards->loss_and_grad(*s.model, x, rng, nullptr);
+    std::vector<Tensor<float>> grads = std::move(lg.grad_theta);
     grads.insert(grads.end(), lg.grad_extra.begin(), lg.grad_extra.end());
     s.optimizer->step(s.parameters(), grads);
   }
-  std::vector<Tensor<double>> out;
-  for (const Tensor<double>* p : s.parameters()) out.push_back(*p);
+  std::vector<Tensor<float>> out;
+  for (const Tensor<float>* p : s.parameters()) out.push_back(*p);
   return out;
 }
 
@@ -81,15 +82,15 @@ TEST_CASE("runner: each step trains on its own batch and stream when the next ba
         "evaluation": {"log_z": false, "ais": {"enabled": false}, "pseudo_likelihood": {"enabled": false}},
         "output": {"plots": false}})";
       const json cfg = resolve_config(text, (dir / "x.json").string(), {}, dir);
-      Session s = build_session(cfg);
+      Session<float> s = build_session<float>(cfg);
       RunOptions opt;
       opt.dir = dir / "run";
       opt.quiet = true;
       fs::remove_all(opt.dir);
       fs::create_directories(opt.dir);
       run_experiment(s, opt);
-      const std::vector<Tensor<double>> expected = reference_parameters(cfg);
-      const std::vector<Tensor<double>*> got = s.parameters();
+      const std::vector<Tensor<float>> expected = reference_parameters(cfg);
+      const std::vector<Tensor<float>*> got = s.parameters();
       REQUIRE(got.size() == expected.size());
       for (size_t k = 0; k < got.size(); ++k) {
         CAPTURE(k);

@@ -72,17 +72,21 @@ ad::Tensor<double> gaussian_exact_samples(const GaussianEnergy<double>& model, i
   return out;
 }
 
-std::string exact_sampling_unsupported(const Energy<double>& model) {
-  if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(&model)) {
+template <class T>
+std::string exact_sampling_unsupported(const Energy<T>& model) {
+  if (const auto* rbm = dynamic_cast<const BernoulliRbm<T>*>(&model)) {
     if (std::min(rbm->visible(), rbm->hidden()) <= kMaxExactSampleUnits) return "";
     return "exact samples of a Bernoulli RBM need a layer of at most " + std::to_string(kMaxExactSampleUnits) +
            " units to enumerate (this one has " + std::to_string(rbm->visible()) + " visible and " +
            std::to_string(rbm->hidden()) + " hidden)";
   }
-  if (dynamic_cast<const GaussianEnergy<double>*>(&model)) return "";
+  if (dynamic_cast<const GaussianEnergy<T>*>(&model)) return "";
   return "exact samples need a Bernoulli RBM with a layer of at most " + std::to_string(kMaxExactSampleUnits) +
          " units or a Gaussian energy, not the model \"" + model.name() + "\"";
 }
+
+template std::string exact_sampling_unsupported(const Energy<float>&);
+template std::string exact_sampling_unsupported(const Energy<double>&);
 
 ad::Tensor<double> exact_samples(const Energy<double>& model, int64_t n, uint64_t seed) {
   if (const std::string why = exact_sampling_unsupported(model); !why.empty()) throw std::invalid_argument(why);

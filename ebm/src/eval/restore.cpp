@@ -84,31 +84,31 @@ ad::Tensor<double> apply_mask(const ad::Tensor<double>& x, const ad::Tensor<doub
   return y;
 }
 
-ad::Tensor<double> tweedie_denoise(const samplers::NoiseConditionedEnergy<double>& energy, const ad::Tensor<double>& y,
-                                   double sigma, bool clamp, int64_t batch) {
+template <class T>
+ad::Tensor<T> tweedie_denoise(const samplers::NoiseConditionedEnergy<T>& energy, const ad::Tensor<T>& y, double sigma, bool clamp,
+                              int64_t batch) {
   if (!(sigma > 0)) throw std::invalid_argument("tweedie_denoise: sigma must be positive");
   if (batch < 1) throw std::invalid_argument("tweedie_denoise: batch must be positive");
   const int64_t n = y.rows(), d = y.cols();
-  const samplers::BatchEnergy<double> level = [&energy, sigma](ad::Tape<double>& tape, const ad::Var<double>& x) {
-    return energy(tape, x, sigma);
-  };
-  samplers::EnergyEvaluator<double> eval;
-  std::vector<double> e;
-  ad::Tensor<double> g, out = y;
+  const samplers::BatchEnergy<T> level = [&energy, sigma](ad::Tape<T>& tape, const ad::Var<T>& x) { return energy(tape, x, sigma); };
+  samplers::EnergyEvaluator<T> eval;
+  std::vector<T> e;
+  ad::Tensor<T> g, out = y;
   for (int64_t start = 0; start < n; start += batch) {
     const int64_t b = std::min(batch, n - start);
-    const ad::Tensor<double> x(ad::Shape{b, d}, y.data() + start * d);
+    const ad::Tensor<T> x(ad::Shape{b, d}, y.data() + start * d);
     eval.energy_grad(level, x, e, g);
     for (int64_t i = 0; i < b * d; ++i) {
-      double v = x[i] - sigma * sigma * g[i];
-      out[start * d + i] = clamp ? std::clamp(v, 0.0, 1.0) : v;
+      double v = double(x[i]) - sigma * sigma * double(g[i]);
+      out[start * d + i] = static_cast<T>(clamp ? std::clamp(v, 0.0, 1.0) : v);
     }
   }
   return out;
 }
 
-ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double>& energy, const ad::Tensor<double>& x0,
-                                   const RefineOptions& o, const ad::Tensor<double>* mask) {
+template <class T>
+ad::Tensor<T> refine_annealed(const samplers::NoiseConditionedEnergy<T>& energy, const ad::Tensor<T>& x0, const RefineOptions& o,
+                              const ad::Tensor<double>* mask) {
   const auto& s = o.sigmas;
   if (s.empty()) throw std::invalid_argument("refine_annealed: no noise levels given");
   for (size_t i = 0; i < s.size(); ++i)
@@ -124,11 +124,11 @@ ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double
 
   std::vector<ad::Rng> rngs;
   for (int64_t r = 0; r < n; ++r) rngs.emplace_back(o.seed, uint64_t(r));
-  samplers::EnergyEvaluator<double> eval;
-  std::vector<double> e;
-  ad::Tensor<double> x = x0, g;
+  samplers::EnergyEvaluator<T> eval;
+  std::vector<T> e;
+  ad::Tensor<T> x = x0, g;
   // obs_precision: 1 / (s² − σ_i²), the weight of the observation term (0: none).
-  auto step = [&](const samplers::BatchEnergy<double>& level, double alpha, bool noise, double obs_precision) {
+  auto step = [&](const samplers::BatchEnergy<T>& level, double alpha, bool noise, double obs_precision) {
     eval.energy_grad(level, x, e, g);
     for (int64_t r = 0; r < n; ++r) {
       bool finite = std::isfinite(e[size_t(r)]);
@@ -138,9 +138,9 @@ ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double
         // The noise is drawn even for a rejected (non-finite) row, so a row's stream never depends on it.
         const double z = noise ? rngs[size_t(r)].normal() : 0.0;
         if (!finite) continue;
-        const double drift = -g.at(r, k) + obs_precision * (x0.at(r, k) - x.at(r, k));
-        double v = x.at(r, k) + 0.5 * alpha * drift + std::sqrt(alpha) * z;
-        x.at(r, k) = o.clamp ? std::clamp(v, 0.0, 1.0) : v;
+        const double drift = -double(g.at(r, k)) + obs_precision * (double(x0.at(r, k)) - double(x.at(r, k)));
+        double v = double(x.at(r, k)) + 0.5 * alpha * drift + std::sqrt(alpha) * z;
+        x.at(r, k) = static_cast<T>(o.clamp ? std::clamp(v, 0.0, 1.0) : v);
       }
     }
   };
@@ -149,8 +149,8 @@ ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double
     if (mask && o.noise_observed)
       for (int64_t row = 0; row < n; ++row)
         for (int64_t k = 0; k < d; ++k)
-          if (!is_free(k)) x.at(row, k) = x0.at(row, k) + sigma * rngs[size_t(row)].normal();
-    const samplers::BatchEnergy<double> level = [&energy, sigma](ad::Tape<double>& tape, const ad::Var<double>& v) {
+          if (!is_free(k)) x.at(row, k) = static_cast<T>(double(x0.at(row, k)) + sigma * rngs[size_t(row)].normal());
+    const samplers::BatchEnergy<T> level = [&energy, sigma](ad::Tape<T>& tape, const ad::Var<T>& v) {
       return energy(tape, v, sigma);
     };
     const double obs = o.observation_sd > 0 ? 1 / (o.observation_sd * o.observation_sd - sigma * sigma) : 0.0;
@@ -159,9 +159,7 @@ ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double
   if (o.denoise) {
     // x − σ_L² ∇E(x; σ_L): a step with α = 2σ_L² and no noise.
     const double sigma = s.back();
-    const samplers::BatchEnergy<double> level = [&energy, sigma](ad::Tape<double>& tape, const ad::Var<double>& v) {
-      return energy(tape, v, sigma);
-    };
+    const samplers::BatchEnergy<T> level = [&energy, sigma](ad::Tape<T>& tape, const ad::Var<T>& v) { return energy(tape, v, sigma); };
     step(level, 2 * sigma * sigma, false, 0.0);
   }
   if (mask)
@@ -170,5 +168,13 @@ ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double
         if (!is_free(k)) x.at(r, k) = x0.at(r, k);
   return x;
 }
+
+template ad::Tensor<float> tweedie_denoise(const samplers::NoiseConditionedEnergy<float>&, const ad::Tensor<float>&, double, bool, int64_t);
+template ad::Tensor<double> tweedie_denoise(const samplers::NoiseConditionedEnergy<double>&, const ad::Tensor<double>&, double, bool,
+                                            int64_t);
+template ad::Tensor<float> refine_annealed(const samplers::NoiseConditionedEnergy<float>&, const ad::Tensor<float>&, const RefineOptions&,
+                                           const ad::Tensor<double>*);
+template ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double>&, const ad::Tensor<double>&,
+                                            const RefineOptions&, const ad::Tensor<double>*);
 
 }  // namespace ebm

@@ -57,6 +57,11 @@ Node build_schema() {
   const Registry& r = registry();
   std::vector<Field> top = {
       {"seed", integer("seed of every random stream (data, initialisation, training, sampling)", 0).non_negative()},
+      {"dtype", enumeration("floating-point type of the model, objective, optimiser and samplers in training, sampling and "
+                            "evaluation (the data are read in float64 and converted); exact log Z, AIS and the pseudo-likelihood "
+                            "always compute in float64. The checkpoint stores this dtype, and resume, "
+                            "sample and eval refuse a checkpoint of another",
+                            {"float32", "float64"}, "float32")},
       {"data", one_of("the training data", "type", variants(r.data), "two_moons")},
       {"model", one_of("the energy model E(x)", "type", with_field(variants(r.models), {"init", model_init_schema()}), "mlp")},
       {"objective", one_of("the training objective", "type", variants(r.objectives), "ssm")},

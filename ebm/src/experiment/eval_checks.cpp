@@ -10,25 +10,29 @@
 
 namespace ebm::experiment {
 
-bool discrete_model(const Energy<double>& model) {
-  return dynamic_cast<const BernoulliRbm<double>*>(&model) || dynamic_cast<const BoltzmannMachine<double>*>(&model);
+template <class T>
+bool discrete_model(const Energy<T>& model) {
+  return dynamic_cast<const BernoulliRbm<T>*>(&model) || dynamic_cast<const BoltzmannMachine<T>*>(&model);
 }
 
-std::string exact_log_z_method(const Energy<double>& model) {
-  if (const auto* bm = dynamic_cast<const BoltzmannMachine<double>*>(&model))
+template <class T>
+std::string exact_log_z_method(const Energy<T>& model) {
+  if (const auto* bm = dynamic_cast<const BoltzmannMachine<T>*>(&model))
     return bm->dim() <= kMaxEnumeratedBoltzmannUnits ? "enumeration" : "";
-  if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(&model))
+  if (const auto* rbm = dynamic_cast<const BernoulliRbm<T>*>(&model))
     return std::min(rbm->visible(), rbm->hidden()) <= kMaxEnumeratedRbmUnits ? "enumeration" : "";
   return model.dim() <= 2 ? "quadrature" : "";
 }
 
-std::string ais_transition(const json& cfg, const Energy<double>& model) {
+template <class T>
+std::string ais_transition(const json& cfg, const Energy<T>& model) {
   const std::string t = cfg["evaluation"]["ais"]["transition"];
   if (t != "auto") return t;
   return discrete_model(model) ? "gibbs" : "mala";
 }
 
-void check_evaluation(const json& cfg, const Energy<double>& model, const Dataset& data) {
+template <class T>
+void check_evaluation(const json& cfg, const Energy<T>& model, const Dataset& data) {
   const json& ev = cfg["evaluation"];
   const std::string name = "the model \"" + cfg["model"]["type"].get<std::string>() + "\"";
   const json& ais = ev["ais"];
@@ -45,8 +49,8 @@ void check_evaluation(const json& cfg, const Energy<double>& model, const Datase
         throw InputError("evaluation.ais.reverse: \"exact\": " + why + "; use \"data\" (approximate) or \"none\"");
   }
   if (ev["pseudo_likelihood"]["enabled"].get<bool>()) {
-    const auto* bc = dynamic_cast<const samplers::BinaryConditionals<double>*>(&model);
-    const bool zero_one = dynamic_cast<const BernoulliRbm<double>*>(&model) || (bc && bc->units() == samplers::BinaryUnits::zero_one);
+    const auto* bc = dynamic_cast<const samplers::BinaryConditionals<T>*>(&model);
+    const bool zero_one = dynamic_cast<const BernoulliRbm<T>*>(&model) || (bc && bc->units() == samplers::BinaryUnits::zero_one);
     if (!zero_one)
       throw InputError("evaluation.pseudo_likelihood.enabled: the pseudo-likelihood flips bits of {0,1} data; it needs a "
                        "Bernoulli RBM or a Boltzmann machine with binary units, not " + name);
@@ -56,7 +60,7 @@ void check_evaluation(const json& cfg, const Energy<double>& model, const Datase
                          " holds " + std::to_string(data.x[k]));
   }
   if (ev["restore"]["enabled"].get<bool>()) {
-    if (!dynamic_cast<const NoiseConditionalEnergy<double>*>(&model))
+    if (!dynamic_cast<const NoiseConditionalEnergy<T>*>(&model))
       throw InputError("evaluation.restore.enabled: denoising and inpainting need model.type \"noise_conditional\", not " + name);
     if (data.image_rows <= 0) throw InputError("evaluation.restore.enabled: denoising and inpainting need image data");
   }
@@ -64,5 +68,14 @@ void check_evaluation(const json& cfg, const Energy<double>& model, const Datase
     throw InputError("evaluation.mmd: MMD² needs at least two samples; sampler.chains is " +
                      std::to_string(cfg["sampler"]["chains"].get<int64_t>()));
 }
+
+#define EBM_EVAL_CHECKS(T)                                                                   \
+  template bool discrete_model(const Energy<T>&);                                            \
+  template std::string exact_log_z_method(const Energy<T>&);                                 \
+  template std::string ais_transition(const json&, const Energy<T>&);                        \
+  template void check_evaluation(const json&, const Energy<T>&, const Dataset&);
+EBM_EVAL_CHECKS(float)
+EBM_EVAL_CHECKS(double)
+#undef EBM_EVAL_CHECKS
 
 }  // namespace ebm::experiment

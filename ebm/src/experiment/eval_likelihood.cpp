@@ -17,11 +17,12 @@ json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 // Where reverse AIS starts (evaluation.ais.reverse): `n` exact samples of the model, or up to `n` distinct rows of
 // the held-out data drawn at random. `label` says which.
-ad::Tensor<double> reverse_starts(Session& s, int64_t n, std::string& label) {
+template <class T>
+ad::Tensor<double> reverse_starts(Session<T>& s, const Energy<double>& model, int64_t n, std::string& label) {
   const uint64_t seed = s.cfg["seed"];
   if (s.cfg["evaluation"]["ais"]["reverse"] == "exact") {
     label = "exact";
-    return exact_samples(*s.model, n, ad::Rng(seed, kAisStream).split(1).next_u64());
+    return exact_samples(model, n, ad::Rng(seed, kAisStream).split(1).next_u64());
   }
   const ad::Tensor<double>& h = s.held_out().x;
   label = s.held_out_is_training_data() ? "training_data" : "held_out_data";
@@ -43,27 +44,30 @@ ad::Tensor<double> reverse_starts(Session& s, int64_t n, std::string& label) {
 // machines by single-site Gibbs from independent units with the data's base rates (ais.hpp, Note [Boltzmann AIS]); any other
 // model by MALA/HMC from a Gaussian fitted to the data, widened by base_std_scale. Reverse runs share the forward
 // run's path, base, schedule, seed and (continuous) steps; only their chains' streams differ (ais.hpp).
-json ais_report(Session& s) {
+// In float64 for either dtype (evaluate.cpp, Note [Float64 evaluation]).
+template <class T>
+json ais_report(Session<T>& s) {
+  const std::shared_ptr<const Energy<double>> model = model_in_float64(s);
   const json& c = s.cfg["evaluation"]["ais"];
   const ad::Tensor<double>& x = s.data.x;
   AisOptions common;
   common.chains = c["chains"], common.steps = c["steps"], common.transitions = c["transitions"];
   common.schedule = parse_beta_schedule(c["schedule"]);
-  common.seed = ad::Rng(s.cfg["seed"].get<uint64_t>(), kAisStream).next_u64();
-  const std::string transition = ais_transition(s.cfg, *s.model);
-  if (discrete_model(*s.model) != (transition == "gibbs"))  // check_evaluation refuses this before training
-    throw std::invalid_argument("evaluation.ais.transition \"" + transition + "\" cannot anneal the model \"" + s.model->name() + "\"");
+  common.seed = ad::Rng(s.cfg["seed"].template get<uint64_t>(), kAisStream).next_u64();
+  const std::string transition = ais_transition(s.cfg, *model);
+  if (discrete_model(*model) != (transition == "gibbs"))  // check_evaluation refuses this before training
+    throw std::invalid_argument("evaluation.ais.transition \"" + transition + "\" cannot anneal the model \"" + model->name() + "\"");
   const bool reverse = c["reverse"] != "none";
   // The reverse run, once the forward one has set up its options.
   std::function<AisResult(const ad::Tensor<double>&)> run_reverse;
   AisResult r;
-  if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(s.model.get())) {
+  if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(model.get())) {
     RbmAisOptions o;
     static_cast<AisOptions&>(o) = common;
     o.base_visible_bias = rbm_base_bias(x);
     r = ais_log_partition_rbm(*rbm, o);
     run_reverse = [rbm, o](const ad::Tensor<double>& starts) { return ais_reverse_log_partition_rbm(*rbm, starts, o); };
-  } else if (const auto* bm = dynamic_cast<const BoltzmannMachine<double>*>(s.model.get())) {
+  } else if (const auto* bm = dynamic_cast<const BoltzmannMachine<double>*>(model.get())) {
     BoltzmannAisOptions o;
     static_cast<AisOptions&>(o) = common;
     o.base_bias = boltzmann_base_bias(x, bm->unit_kind());
@@ -82,8 +86,8 @@ json ais_report(Session& s) {
       o.base_mean.push_back(m);
       o.base_std.push_back(widen * (v > 0 ? std::sqrt(v) : 1.0));
     }
-    r = ais_log_partition(*s.model, o);
-    run_reverse = [&s, o](const ad::Tensor<double>& starts) { return ais_reverse_log_partition(*s.model, starts, o); };
+    r = ais_log_partition(*model, o);
+    run_reverse = [model, o](const ad::Tensor<double>& starts) { return ais_reverse_log_partition(*model, starts, o); };
   }
   json out = {{"estimate", num(r.log_z)},       {"stderr", num(r.stderr_log_z)},
               {"ess", r.ess},                   {"lower_bound", num(r.lower_bound)},
@@ -93,7 +97,7 @@ json ais_report(Session& s) {
               {"acceptance_rate", r.acceptance_rate}};
   if (!reverse) return out;
   std::string starts_label;
-  const ad::Tensor<double> starts = reverse_starts(s, common.chains, starts_label);
+  const ad::Tensor<double> starts = reverse_starts(s, *model, common.chains, starts_label);
   const AisResult rev = run_reverse(starts);
   const bool exact = starts_label == "exact";
   out["reverse"] = {{"samples", starts_label},
@@ -114,7 +118,8 @@ json ais_report(Session& s) {
   return out;
 }
 
-json likelihood_report(Session& s, const json& ais, const json& exact_log_z) {
+template <class T>
+json likelihood_report(Session<T>& s, const json& ais, const json& exact_log_z) {
   const json& ev = s.cfg["evaluation"];
   const uint64_t seed = s.cfg["seed"];
   std::vector<std::pair<std::string, const ad::Tensor<double>*>> sets = {{"train", &s.data.x}};
@@ -125,10 +130,10 @@ json likelihood_report(Session& s, const json& ais, const json& exact_log_z) {
   for (const auto& [name, xp] : sets) {
     const ad::Tensor<double>& x = *xp;
     json r = {{"points", x.rows()}};
-    const ad::Tensor<double> e = s.model->evaluate(x);
+    const ad::Tensor<T> e = s.model->evaluate(in_dtype<T>(x));  // in the run's dtype, summed in double
     double m = 0, v = 0;
-    for (double ei : e) m += ei / double(e.numel());
-    for (double ei : e) v += (ei - m) * (ei - m) / double(std::max<int64_t>(e.numel() - 1, 1));
+    for (T ei : e) m += double(ei) / double(e.numel());
+    for (T ei : e) v += (double(ei) - m) * (double(ei) - m) / double(std::max<int64_t>(e.numel() - 1, 1));
     r["energy_mean"] = m;
     r["energy_mean_stderr"] = std::sqrt(v / double(e.numel()));
     if (exact_log_z.is_number()) r["log_likelihood_exact"] = -m - exact_log_z.get<double>();
@@ -142,12 +147,13 @@ json likelihood_report(Session& s, const json& ais, const json& exact_log_z) {
                                         {"lower_guaranteed", ais["sandwich"]["upper_guaranteed"]}};
     if (ev["pseudo_likelihood"]["enabled"].get<bool>()) {
       ad::Rng rng(seed, 0x504c);  // "PL": the same flips for every data set of the same size
-      const ad::Tensor<double> pl = pseudo_likelihood_one_bit(*s.model, x, random_flip_indices(x.rows(), x.cols(), rng));
+      const std::shared_ptr<const Energy<double>> model = model_in_float64(s);  // Note [Float64 evaluation]
+      const ad::Tensor<double> pl = pseudo_likelihood_one_bit(*model, x, random_flip_indices(x.rows(), x.cols(), rng));
       double pm = 0;
       for (double p : pl) pm += p / double(pl.numel());
       r["pseudo_likelihood"] = pm;
       const int64_t k = std::min(ev["pseudo_likelihood"]["all_bits_points"].get<int64_t>(), x.rows());
-      if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(s.model.get()); rbm && k > 0) {
+      if (const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(model.get()); rbm && k > 0) {
         const ad::Tensor<double> all = pseudo_likelihood_all_bits(*rbm, ad::Tensor<double>(ad::Shape{k, x.cols()}, x.data()));
         double am = 0;
         for (double p : all) am += p / double(k);
@@ -159,5 +165,10 @@ json likelihood_report(Session& s, const json& ais, const json& exact_log_z) {
   }
   return out;
 }
+
+template json ais_report(Session<float>&);
+template json ais_report(Session<double>&);
+template json likelihood_report(Session<float>&, const json&, const json&);
+template json likelihood_report(Session<double>&, const json&, const json&);
 
 }  // namespace ebm::experiment

@@ -25,9 +25,9 @@ namespace ebm::experiment {
 
 namespace fs = std::filesystem;
 
-std::vector<std::pair<double, double>> plot_box(const Session& s) {
-  const json& box = s.cfg["evaluation"]["box"];
-  const ad::Tensor<double>& x = s.data.x;
+std::vector<std::pair<double, double>> plot_box(const json& cfg, const Dataset& data) {
+  const json& box = cfg["evaluation"]["box"];
+  const ad::Tensor<double>& x = data.x;
   std::vector<std::pair<double, double>> out;
   for (int64_t k = 0; k < x.cols(); ++k) {
     if (!box.is_null()) {
@@ -42,18 +42,47 @@ std::vector<std::pair<double, double>> plot_box(const Session& s) {
   return out;
 }
 
-ad::Tensor<double> draw_samples(Session& s, const json& c, json& stats) {
+// Note [Float64 evaluation]: log Z by enumeration or quadrature, AIS (its transitions and log-weights), the exact
+// samples of reverse AIS and the pseudo-likelihood run on the model's parameters converted to float64
+// (model_in_float64), whatever the run's dtype. log Z sums exp(-E) over up to 2^25 states or quadrature nodes, AIS
+// accumulates log-weights over hundreds of intermediate distributions, and the pseudo-likelihood subtracts energies
+// that can be hundreds of times larger than their difference (an RBM on images): float32's 7 digits would put errors
+// into these numbers of the order of their standard errors or more. Converting float to double is exact, so they are
+// the float32 model's numbers without float32 rounding. Everything else (sampling, the restoration demos, energies,
+// accuracy, plots) runs the model in the run's dtype; means and variances of its numbers are accumulated in double.
+template <class T>
+std::shared_ptr<const Energy<double>> model_in_float64(const Session<T>& s) {
+  if constexpr (std::is_same_v<T, double>) {
+    return std::shared_ptr<const Energy<double>>(std::shared_ptr<void>(), s.model.get());  // not owned: the session's own
+  } else {
+    ad::Rng unused(0, 0);  // the initial values are overwritten below
+    const ModelEntry& entry = registry().model(s.cfg["model"]["type"]);
+    std::unique_ptr<Energy<double>> m = entry.make.get<double>()(s.cfg["model"], s.data, unused);
+    auto& to = m->params();
+    const auto& from = s.model->params();
+    if (to.size() != from.size()) throw std::logic_error("model_in_float64: the float64 model has other parameters");
+    for (size_t i = 0; i < to.size(); ++i) {
+      if (to[i].value.shape() != from[i].value.shape())
+        throw std::logic_error("model_in_float64: parameter " + to[i].name + " differs in shape");
+      std::copy(from[i].value.begin(), from[i].value.end(), to[i].value.begin());
+    }
+    return m;
+  }
+}
+
+template <class T>
+ad::Tensor<T> draw_samples(Session<T>& s, const json& c, json& stats) {
   const SamplerEntry& entry = registry().sampler(c["type"]);
   int64_t chains = c["chains"], d = s.data.x.cols();
   uint64_t seed = s.cfg["seed"];
   // Chain c draws from Rng(chain_seed, c) only (samplers' Note [One stream per chain]).
   ad::Rng base(seed, kSampleStream);
   uint64_t chain_seed = base.next_u64();
-  samplers::ChainState<double> state(chains, d, chain_seed);
+  samplers::ChainState<T> state(chains, d, chain_seed);
   const bool from_data = c["init"].get<std::string>() == "data";
   if (entry.binary) {
     // Coin flips in the model's unit values (data rows, when asked, replace them below).
-    const auto* bm = dynamic_cast<const samplers::BinaryConditionals<double>*>(s.model.get());
+    const auto* bm = dynamic_cast<const samplers::BinaryConditionals<T>*>(s.model.get());
     samplers::fill_binary(state, bm ? bm->units() : samplers::BinaryUnits::zero_one);
   } else {
     state.fill_normal(0.0, c["init_sd"].get<double>());
@@ -61,10 +90,11 @@ ad::Tensor<double> draw_samples(Session& s, const json& c, json& stats) {
   if (from_data) {
     for (int64_t i = 0; i < chains; ++i) {
       int64_t r = static_cast<int64_t>(base.below(static_cast<uint64_t>(s.data.x.rows())));
-      for (int64_t k = 0; k < d; ++k) state.x.at(i, k) = (entry.binary ? 0.0 : state.x.at(i, k)) + s.data.x.at(r, k);
+      for (int64_t k = 0; k < d; ++k)
+        state.x.at(i, k) = static_cast<T>((entry.binary ? 0.0 : double(state.x.at(i, k))) + s.data.x.at(r, k));
     }
   }
-  SamplerRun run = entry.run(c, *s.model, state);
+  SamplerRun run = entry.run.template get<T>()(c, *s.model, state);
   stats = {{"type", c["type"]},
            {"chains", chains},
            {"steps", c.contains("steps") ? c["steps"] : json(nullptr)},
@@ -103,8 +133,9 @@ ad::Tensor<double> draw_samples(Session& s, const json& c, json& stats) {
 
 namespace {
 
-double classification_accuracy(const ClassifierEnergy<double>& clf, const Dataset& d) {
-  const ad::Tensor<double> p = clf.class_probabilities(d.x);
+template <class T>
+double classification_accuracy(const ClassifierEnergy<T>& clf, const Dataset& d) {
+  const ad::Tensor<T> p = clf.class_probabilities(in_dtype<T>(d.x));
   int64_t right = 0;
   for (int64_t i = 0; i < p.rows(); ++i) {
     int64_t best = 0;
@@ -118,10 +149,11 @@ double classification_accuracy(const ClassifierEnergy<double>& clf, const Datase
 // Class-conditional samples of a classifier energy, E(x, y) = −f(x)[y]: `per_class` Langevin chains per class from
 // uniform noise on the data's range, with the experiment's Langevin settings when its sampler is Langevin.
 // Rows are ordered class by class.
-ad::Tensor<double> class_conditional_samples(Session& s, const ClassifierEnergy<double>& clf, int64_t per_class) {
+template <class T>
+ad::Tensor<T> class_conditional_samples(Session<T>& s, const ClassifierEnergy<T>& clf, int64_t per_class) {
   const int64_t k = clf.classes(), d = s.data.x.cols(), n = k * per_class;
   double lo = *std::min_element(s.data.x.begin(), s.data.x.end()), hi = *std::max_element(s.data.x.begin(), s.data.x.end());
-  samplers::ChainState<double> chains(n, d, ad::Rng(s.cfg["seed"].get<uint64_t>(), kSampleStream).split(1).next_u64());
+  samplers::ChainState<T> chains(n, d, ad::Rng(s.cfg["seed"].template get<uint64_t>(), kSampleStream).split(1).next_u64());
   chains.fill_uniform(lo, hi);
   std::vector<int64_t> labels;
   for (int64_t c = 0; c < k; ++c) labels.insert(labels.end(), size_t(per_class), c);
@@ -133,8 +165,8 @@ ad::Tensor<double> class_conditional_samples(Session& s, const ClassifierEnergy<
     if (!sc["noise_scale"].is_null()) o.noise_scale = sc["noise_scale"];
   }
   o.clamp = true, o.lo = lo, o.hi = hi;
-  samplers::Langevin<double> l(
-      [&clf, &labels](ad::Tape<double>& tape, const ad::Var<double>& x) {
+  samplers::Langevin<T> l(
+      [&clf, &labels](ad::Tape<T>& tape, const ad::Var<T>& x) {
         return clf.energy_xy(bind_params(tape, clf.params(), Bind::constant), x, labels);
       },
       o);
@@ -144,7 +176,9 @@ ad::Tensor<double> class_conditional_samples(Session& s, const ClassifierEnergy<
 
 // evaluation.mmd: MMD² (Gaussian kernels at 0.5, 1 and 2 × the median distance) between the samples and data
 // the model was not trained on (Session::held_out).
-json mmd_report(Session& s, const ad::Tensor<double>& samples) {
+template <class T>
+json mmd_report(Session<T>& s, const ad::Tensor<T>& samples_t) {
+  const ad::Tensor<double> samples = samples_t.template cast<double>();  // MMD² is computed in double (mmd.hpp)
   const int64_t most = s.cfg["evaluation"]["mmd_points"];
   const ad::Tensor<double>& ref = s.held_out().x;
   const std::string reference = s.held_out_is_training_data() ? "training_data" : "held_out";
@@ -162,16 +196,18 @@ json mmd_report(Session& s, const ad::Tensor<double>& samples) {
 // E(x; σ) (ebm/eval/restore.hpp). The numbers go to the report; the grids (clean | corrupted | restored rows)
 // to s.figures for write_plots.
 
-json restore_report(Session& s) {
+template <class T>
+json restore_report(Session<T>& s) {
   const json& c = s.cfg["evaluation"]["restore"];
-  const auto* nc = dynamic_cast<const NoiseConditionalEnergy<double>*>(s.model.get());
+  const auto* nc = dynamic_cast<const NoiseConditionalEnergy<T>*>(s.model.get());
   if (!nc || s.data.image_rows <= 0) throw std::logic_error("check_evaluation lets only noise-conditional image models through");
   const ad::Tensor<double>& h = s.held_out().x;
   const int64_t n = std::min(h.rows(), c["images"].get<int64_t>()), d = h.cols();
   const ad::Tensor<double> x(ad::Shape{n, d}, h.data());  // the first n held-out images
-  ad::Rng rng(s.cfg["seed"].get<uint64_t>(), kRestoreStream);
+  ad::Rng rng(s.cfg["seed"].template get<uint64_t>(), kRestoreStream);
   const int rows = int(s.data.image_rows), cols = int(s.data.image_cols);
-  const samplers::NoiseConditionedEnergy<double> energy = sampler_energy(*nc);
+  // The model and its chains in the run's dtype; the images, the noise and the PSNRs in double.
+  const samplers::NoiseConditionedEnergy<T> energy = sampler_energy(*nc);
   const double sd = c["noise_sd"], sigma_min = c["sigma_min"];
   RefineOptions ro;
   ro.step_size = c["step_size"], ro.steps_per_level = c["steps_per_level"];
@@ -181,12 +217,12 @@ json restore_report(Session& s) {
   const ad::Tensor<double> y = add_gaussian_noise(x, sd, rng.next_u64());
   ad::Tensor<double> y_clamped = y;
   for (double& v : y_clamped) v = std::clamp(v, 0.0, 1.0);
-  const ad::Tensor<double> tweedie = tweedie_denoise(energy, y, sd);
+  const ad::Tensor<double> tweedie = tweedie_denoise(energy, in_dtype<T>(y), sd).template cast<double>();
   // Posterior sampling given y: levels strictly below noise_sd (geometric from it, itself left out).
   ro.sigmas = samplers::AnnealedLangevinOptions::geometric(sd, sigma_min, c["denoise_levels"].get<int>() + 1);
   ro.sigmas.erase(ro.sigmas.begin());
   ro.seed = rng.next_u64(), ro.observation_sd = sd;
-  const ad::Tensor<double> langevin = refine_annealed(energy, y, ro);
+  const ad::Tensor<double> langevin = refine_annealed(energy, in_dtype<T>(y), ro).template cast<double>();
   ro.observation_sd = 0;
   int64_t improved = 0;
   for (int64_t r = 0; r < n; ++r) {
@@ -210,7 +246,7 @@ json restore_report(Session& s) {
   const ad::Tensor<double> x0 = apply_mask(x, mask, c["fill"]);
   ro.sigmas = samplers::AnnealedLangevinOptions::geometric(c["sigma_max"], sigma_min, c["levels"]);
   ro.noise_observed = c["noise_observed"], ro.seed = rng.next_u64();
-  const ad::Tensor<double> inpainted = refine_annealed(energy, x0, ro, &mask);
+  const ad::Tensor<double> inpainted = refine_annealed(energy, in_dtype<T>(x0), ro, &mask).template cast<double>();
   double missing = 0;
   for (double v : mask) missing += v;
   json inp = {{"mask", c["mask"]},
@@ -229,7 +265,7 @@ json restore_report(Session& s) {
     for (const auto* p : parts) std::copy(p->data(), p->data() + shown * d, t.data() + (at++) * shown * d);
     return t;
   };
-  std::erase_if(s.figures, [](const Session::ImageFigure& f) { return f.file == "denoise.png" || f.file == "inpaint.png"; });
+  std::erase_if(s.figures, [](const typename Session<T>::ImageFigure& f) { return f.file == "denoise.png" || f.file == "inpaint.png"; });
   s.figures.push_back({"denoise.png", stack({&x, &y_clamped, &tweedie, &langevin}), int(shown)});
   s.figures.push_back({"inpaint.png", stack({&x, &x0, &inpainted}), int(shown)});
   return {{"images", n}, {"held_out", s.held_out_source()}, {"denoise", den}, {"inpaint", inp},
@@ -243,21 +279,23 @@ void fail_point(const std::string& stage) {
   if (const char* e = std::getenv("EBM_TEST_FAIL_STAGE"); e && stage == e) throw std::runtime_error("injected failure");
 }
 
-json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
+template <class T>
+json evaluate_model(Session<T>& s, const ad::Tensor<T>& samples) {
   // Note [No partial success]: every number below either is computed or stops the run with its stage named
   // (in_stage); none is replaced by an error message inside summary.json, which would make a failed evaluation
   // look complete. The trained parameters are already in the checkpoint, so `--resume` repeats only what failed.
   json out = json::object();
   const ModelEntry& m = registry().model(s.cfg["model"]["type"]);
   const json& ev = s.cfg["evaluation"];
-  if (m.describe) out["parameters"] = in_stage("evaluation.parameters", [&] { return m.describe(*s.model); });
+  if (m.describe) out["parameters"] = in_stage("evaluation.parameters", [&] { return m.describe.template get<T>()(*s.model); });
   const ObjectiveEntry& o = registry().objective(s.cfg["objective"]["type"]);
-  if (o.describe) out["objective"] = in_stage("evaluation.objective", [&] { return o.describe(*s.shards, *s.model, s.data); });
+  if (o.describe)
+    out["objective"] = in_stage("evaluation.objective", [&] { return o.describe.template get<T>()(*s.shards, *s.model, s.data); });
   // The held-out data every metric below uses (evaluation.held_out).
   out["held_out"] = in_stage("evaluation.held_out", [&] {
     return json{{"source", s.held_out_source()}, {"points", s.held_out().x.rows()}};
   });
-  if (const auto* clf = dynamic_cast<const ClassifierEnergy<double>*>(s.model.get())) {
+  if (const auto* clf = dynamic_cast<const ClassifierEnergy<T>*>(s.model.get())) {
     out["accuracy"] = in_stage("evaluation.accuracy", [&] {
       // Classification accuracy of argmax p(y|x), on the training data and on held-out data.
       json acc = {{"train", classification_accuracy(*clf, s.data)}};
@@ -266,14 +304,14 @@ json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
     });
   }
   const double mean_e = in_stage("evaluation.energy", [&] {
-    ad::Tensor<double> ed = s.model->evaluate(s.data.x);
+    const ad::Tensor<T> ed = s.model->evaluate(in_dtype<T>(s.data.x));
     double sum = 0;
-    for (double v : ed) sum += v;
+    for (T v : ed) sum += double(v);
     out["energy_data_mean"] = sum / double(ed.numel());
     if (samples.rows() > 0) {
-      ad::Tensor<double> es = s.model->evaluate(samples);
+      const ad::Tensor<T> es = s.model->evaluate(samples);
       double ms = 0;
-      for (double v : es) ms += v;
+      for (T v : es) ms += double(v);
       out["energy_samples_mean"] = ms / double(es.numel());
     }
     return sum / double(ed.numel());
@@ -283,19 +321,20 @@ json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
     const std::string method = exact_log_z_method(*s.model);
     if (!method.empty()) {
       out["log_z"] = in_stage("evaluation.log_z", [&] {
+        const std::shared_ptr<const Energy<double>> model = model_in_float64(s);  // Note [Float64 evaluation]
         if (method == "quadrature") {
-          auto box = plot_box(s);
+          auto box = plot_box(s.cfg, s.data);
           std::vector<double> lo, hi;
           for (auto [a, b] : box) lo.push_back(a), hi.push_back(b);
           QuadratureOptions q;
           q.panels = ev["quadrature_panels"], q.order = ev["quadrature_order"];
-          const double log_z = log_partition_quadrature(*s.model, lo, hi, q);
+          const double log_z = log_partition_quadrature(*model, lo, hi, q);
           if (!std::isfinite(log_z)) throw std::runtime_error("quadrature gave a non-finite log Z (" + std::to_string(log_z) + ")");
           return json{{"quadrature", log_z}, {"box", box}};
         }
         // Enumeration: a Bernoulli RBM sums its smaller layer; a Boltzmann machine every state.
-        const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(s.model.get());
-        const auto* bm = dynamic_cast<const BoltzmannMachine<double>*>(s.model.get());
+        const auto* rbm = dynamic_cast<const BernoulliRbm<double>*>(model.get());
+        const auto* bm = dynamic_cast<const BoltzmannMachine<double>*>(model.get());
         const double log_z = rbm ? log_partition_rbm_enumerate(*rbm) : log_partition_enumerate(*bm, bm->unit_kind());
         const int64_t bits = rbm ? std::min(rbm->visible(), rbm->hidden()) : bm->dim();
         if (!std::isfinite(log_z)) throw std::runtime_error("enumeration gave a non-finite log Z (" + std::to_string(log_z) + ")");
@@ -309,7 +348,7 @@ json evaluate_model(Session& s, const ad::Tensor<double>& samples) {
   if (ev["ais"]["enabled"].get<bool>()) {
     if (!out.contains("log_z")) out["log_z"] = json::object();
     out["log_z"]["ais"] = in_stage("evaluation.ais", [&] { return ais_report(s); });
-    if (out["log_z"]["ais"]["estimate"].is_number()) out["nll_data_ais"] = mean_e + out["log_z"]["ais"]["estimate"].get<double>();
+    if (out["log_z"]["ais"]["estimate"].is_number()) out["nll_data_ais"] = mean_e + out["log_z"]["ais"]["estimate"].template get<double>();
   }
   if (ev["pseudo_likelihood"]["enabled"].get<bool>() || ev["ais"]["enabled"].get<bool>() || exact_log_z.is_number())
     out["likelihood"] = in_stage("evaluation.likelihood", [&] {
@@ -346,7 +385,9 @@ std::vector<plot::Series> curves_from_metrics(const fs::path& file) {
 
 }  // namespace
 
-std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& samples, const fs::path& dir) {
+template <class T>
+std::vector<std::string> write_plots(Session<T>& s, const ad::Tensor<T>& samples_t, const fs::path& dir) {
+  const ad::Tensor<double> samples = samples_t.template cast<double>();  // the plot library draws doubles
   std::vector<std::string> names;
   const ad::Tensor<double>& x = s.data.x;
   int size = s.cfg["output"]["plot_size"];
@@ -354,13 +395,14 @@ std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& sampl
   int64_t shown = std::min<int64_t>(x.rows(), 2000);
   ad::Tensor<double> data_shown(ad::Shape{shown, x.cols()}, x.data());
   if (x.cols() == 2) {
-    auto box = plot_box(s);
+    auto box = plot_box(s.cfg, s.data);
     plot::Range2D range{box[0].first, box[0].second, box[1].first, box[1].second};
     plot::HeatmapOptions o;
     o.width = o.height = size;
-    o.title = s.cfg["model"]["type"].get<std::string>() + " / " + s.cfg["objective"]["type"].get<std::string>();
-    const Energy<double>& model = *s.model;
-    plot::energy_heatmap([&model](const ad::Tensor<double>& p) { return model.evaluate(p); }, range, data_shown, samples, o)
+    o.title = s.cfg["model"]["type"].template get<std::string>() + " / " + s.cfg["objective"]["type"].template get<std::string>();
+    const Energy<T>& model = *s.model;
+    plot::energy_heatmap([&model](const ad::Tensor<double>& p) { return model.evaluate(in_dtype<T>(p)).template cast<double>(); }, range,
+                         data_shown, samples, o)
         .write_png(dir / "energy.png");
     names.push_back("energy.png");
   } else if (x.cols() == 1) {
@@ -382,17 +424,17 @@ std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& sampl
     const ad::Tensor<double>& ref = s.held_out().x;
     const int64_t m = std::min<int64_t>(ref.rows(), 2000);
     ad::Tensor<double> noise(ad::Shape{m, x.cols()});
-    ad::Rng rng(s.cfg["seed"].get<uint64_t>(), kHeldOutStream);
+    ad::Rng rng(s.cfg["seed"].template get<uint64_t>(), kHeldOutStream);
     for (int64_t k = 0; k < x.cols(); ++k) {
       double lo = x.at(0, k), hi = x.at(0, k);
       for (int64_t i = 0; i < x.rows(); ++i) lo = std::min(lo, x.at(i, k)), hi = std::max(hi, x.at(i, k));
       for (int64_t i = 0; i < m; ++i) noise.at(i, k) = lo + (hi - lo) * rng.uniform();
     }
     auto energies = [&](const ad::Tensor<double>& pts) {
-      const ad::Tensor<double> e = s.model->evaluate(pts);
+      const ad::Tensor<T> e = s.model->evaluate(in_dtype<T>(pts));
       std::vector<double> v;
-      for (double u : e)
-        if (std::isfinite(u)) v.push_back(u);
+      for (T u : e)
+        if (std::isfinite(u)) v.push_back(double(u));
       return v;
     };
     std::vector<plot::NamedValues> sets = {{s.held_out_is_training_data() ? "data" : "held-out data", energies(ad::Tensor<double>(ad::Shape{m, x.cols()}, ref.data()))},
@@ -404,13 +446,14 @@ std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& sampl
     plot::histogram_plot(sets, 60, size, std::max(48, size * 5 / 8), o).write_png(dir / "energy_histogram.png");
     names.push_back("energy_histogram.png");
   }
-  if (const auto* clf = dynamic_cast<const ClassifierEnergy<double>*>(s.model.get()); clf && s.data.image_rows > 0) {
+  if (const auto* clf = dynamic_cast<const ClassifierEnergy<T>*>(s.model.get()); clf && s.data.image_rows > 0) {
     const int64_t per_class = 8;
-    plot::image_grid(class_conditional_samples(s, *clf, per_class), int(s.data.image_rows), int(s.data.image_cols), int(per_class), 2)
+    plot::image_grid(class_conditional_samples(s, *clf, per_class).template cast<double>(), int(s.data.image_rows), int(s.data.image_cols),
+                     int(per_class), 2)
         .write_png(dir / "samples_by_class.png");
     names.push_back("samples_by_class.png");
   }
-  for (const Session::ImageFigure& f : s.figures) {
+  for (const auto& f : s.figures) {
     plot::image_grid(f.tiles, int(s.data.image_rows), int(s.data.image_cols), f.cols, 2).write_png(dir / f.file);
     names.push_back(f.file);
   }
@@ -424,5 +467,14 @@ std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& sampl
   }
   return names;
 }
+
+#define EBM_EVALUATE(T)                                                                                        \
+  template std::shared_ptr<const Energy<double>> model_in_float64(const Session<T>&);                          \
+  template ad::Tensor<T> draw_samples(Session<T>&, const json&, json&);                                          \
+  template json evaluate_model(Session<T>&, const ad::Tensor<T>&);                                               \
+  template std::vector<std::string> write_plots(Session<T>&, const ad::Tensor<T>&, const fs::path&);
+EBM_EVALUATE(float)
+EBM_EVALUATE(double)
+#undef EBM_EVALUATE
 
 }  // namespace ebm::experiment

@@ -11,12 +11,14 @@ std::string held_out_mode(const json& cfg) {
   return registry().data_source(data["type"]).fixed ? "none" : "fresh";
 }
 
-std::string Session::held_out_source() const {
+template <class T>
+std::string Session<T>::held_out_source() const {
   const std::string m = held_out_mode(cfg);
   return m == "test" ? "test_split" : m == "fresh" ? "fresh_draw" : "training_data";
 }
 
-const Dataset& Session::held_out() {
+template <class T>
+const Dataset& Session<T>::held_out() {
   if (held_out_loaded_) return held_out_ ? *held_out_ : data;
   const std::string m = held_out_mode(cfg);
   json c = cfg["data"];
@@ -33,6 +35,12 @@ const Dataset& Session::held_out() {
   return held_out_ ? *held_out_ : data;
 }
 
-bool Session::held_out_is_training_data() { return held_out_mode(cfg) == "none"; }
+template <class T>
+bool Session<T>::held_out_is_training_data() const {
+  return held_out_mode(cfg) == "none";
+}
+
+template struct Session<float>;
+template struct Session<double>;
 
 }  // namespace ebm::experiment

@@ -15,19 +15,20 @@ Node model_init_schema() {
   return n;
 }
 
-void apply_model_init(const json& init, Energy<double>& model) {
+template <class T>
+void apply_model_init(const json& init, Energy<T>& model) {
   if (!init.is_object()) throw InputError("model.init: expected an object of parameter names, got " + brief(init));
   std::string names;
   for (const auto& p : model.params()) names += (names.empty() ? "" : ", ") + p.name;
   for (const auto& [name, value] : init.items()) {
     const std::string key = "model.init." + name;
-    Param<double>* target = nullptr;
+    Param<T>* target = nullptr;
     for (auto& p : model.params())
       if (p.name == name) target = &p;
     if (!target) throw InputError(key + ": the model has no parameter \"" + name + "\" (it has " + names + ")");
     ad::Tensor<double> t;
     try {
-      t = value.is_string() ? data::read_npy(value.get<std::string>()) : tensor_from_json(value);
+      t = value.is_string() ? data::read_npy(value.template get<std::string>()) : tensor_from_json(value);
     } catch (const std::exception& e) {
       throw InputError(key + ": " + e.what());
     }
@@ -37,9 +38,14 @@ void apply_model_init(const json& init, Energy<double>& model) {
     if (t.shape() != want && !(t.numel() == 1 && want.numel() == 1))
       throw InputError(key + ": expected shape " + want.str() + ", got " + t.shape().str());
     for (int64_t k = 0; k < t.numel(); ++k)
-      if (!std::isfinite(t[k])) throw InputError(key + ": value " + std::to_string(k) + " is not finite");
-    std::copy(t.data(), t.data() + t.numel(), target->value.data());
+      if (!std::isfinite(static_cast<T>(t[k])))  // finite in double, it may still overflow float
+        throw InputError(key + ": value " + std::to_string(k) + " is not finite" +
+                         (std::isfinite(t[k]) ? std::string(" in ") + dtype_name<T>() : ""));
+    std::copy(t.data(), t.data() + t.numel(), target->value.data());  // converted to T
   }
 }
+
+template void apply_model_init(const json&, Energy<float>&);
+template void apply_model_init(const json&, Energy<double>&);
 
 }  // namespace ebm::experiment

@@ -11,6 +11,7 @@ Node model_init_schema();
 /// Overwrites the named parameters of `model` with model.init's values. InputError "model.init.<name>: ..." for a
 /// name the model does not have (with the names it has), a shape that differs, an unreadable file or a value that is
 /// not finite.
-void apply_model_init(const json& init, Energy<double>& model);
+template <class T>
+void apply_model_init(const json& init, Energy<T>& model);
 
 }  // namespace ebm::experiment

@@ -17,21 +17,23 @@ void register_models(Registry& r) {
   r.models.push_back(
       {"gaussian", "Gaussian energy; summary.json reports the learned mu and sigma (and covariance for the full form)",
        {{"form", enumeration("diagonal: per-axis sigma; full: full precision via a Cholesky factor", {"diagonal", "full"}, "diagonal")}},
-       [](const json& cfg, const Dataset& data, ad::Rng&) -> std::unique_ptr<Energy<double>> {
-         auto form = cfg["form"].get<std::string>() == "full" ? GaussianEnergy<double>::Form::full : GaussianEnergy<double>::Form::diagonal;
-         return std::make_unique<GaussianEnergy<double>>(data.x.cols(), form);
+       [](auto tag, const json& cfg, const Dataset& data, ad::Rng&) -> EnergyPtr<decltype(tag)> {
+         using T = typename decltype(tag)::type;
+         auto form = cfg["form"].get<std::string>() == "full" ? GaussianEnergy<T>::Form::full : GaussianEnergy<T>::Form::diagonal;
+         return std::make_unique<GaussianEnergy<T>>(data.x.cols(), form);
        },
-       [](const Energy<double>& m) {
-         const auto& g = dynamic_cast<const GaussianEnergy<double>&>(m);
-         ad::Tensor<double> cov = g.covariance();
+       [](auto tag, const auto& m) {
+         using T = typename decltype(tag)::type;
+         const auto& g = dynamic_cast<const GaussianEnergy<T>&>(m);
+         const auto cov = g.covariance();
          json sigma = json::array(), c = json::array();
-         for (int64_t k = 0; k < g.dim(); ++k) sigma.push_back(std::sqrt(cov.at(k, k)));
+         for (int64_t k = 0; k < g.dim(); ++k) sigma.push_back(std::sqrt(double(cov.at(k, k))));
          for (int64_t i = 0; i < g.dim(); ++i) {
            json row = json::array();
-           for (int64_t j = 0; j < g.dim(); ++j) row.push_back(cov.at(i, j));
+           for (int64_t j = 0; j < g.dim(); ++j) row.push_back(double(cov.at(i, j)));
            c.push_back(row);
          }
-         return json{{"mu", tensor_to_json(g.mean())}, {"sigma", sigma}, {"covariance", c}, {"log_z_analytic", g.log_partition()}};
+         return json{{"mu", tensor_to_json(g.mean())}, {"sigma", sigma}, {"covariance", c}, {"log_z_analytic", double(g.log_partition())}};
        }});
   // 2-D with the full precision (its covariance checked against samples) and 1-D (quadrature on a line); data near the
   // N(0, I) start, so that a few steps leave the model near the samplers' starting noise.
@@ -45,9 +47,10 @@ void register_models(Registry& r) {
        {{"hidden", array_of("hidden layer widths", integer("", std::nullopt).at_least(1), json::array({64, 64})).items_between(1, 16)},
         {"activation", enumeration("hidden activation (relu makes score-matching objectives degenerate)",
                                    {"silu", "softplus", "tanh", "elu", "relu", "sigmoid"}, "silu")}},
-       [](const json& cfg, const Dataset& data, ad::Rng& rng) -> std::unique_ptr<Energy<double>> {
+       [](auto tag, const json& cfg, const Dataset& data, ad::Rng& rng) -> EnergyPtr<decltype(tag)> {
+         using T = typename decltype(tag)::type;
          std::vector<int64_t> hidden = cfg["hidden"];
-         return std::make_unique<MlpEnergy<double>>(data.x.cols(), hidden, activation_from_string(cfg["activation"].get<std::string>()), rng);
+         return std::make_unique<MlpEnergy<T>>(data.x.cols(), hidden, activation_from_string(cfg["activation"].get<std::string>()), rng);
        },
        {}});
   r.models.back().smoke = {json::parse(R"({"data": {"type": "two_moons", "n": 256}, "model": {"hidden": [8]},
@@ -66,16 +69,17 @@ void register_models(Registry& r) {
         {"init_std", number("stddev of the initial weights", 0.01).non_negative()},
         {"sigma", number("gaussian visibles: initial / fixed sigma", 1.0).positive()},
         {"learn_sigma", boolean("gaussian visibles: learn log sigma", false)}},
-       [](const json& cfg, const Dataset& data, ad::Rng& rng) -> std::unique_ptr<Energy<double>> {
+       [](auto tag, const json& cfg, const Dataset& data, ad::Rng& rng) -> EnergyPtr<decltype(tag)> {
+         using T = typename decltype(tag)::type;
          const int64_t v = data.x.cols(), h = cfg["hidden"];
          if (cfg["visible"].get<std::string>() == "bernoulli") {
            for (double x : data.x)
              if (x != 0.0 && x != 1.0)
                throw InputError("model.visible: \"bernoulli\" needs {0,1} data, found the value " + std::to_string(x) +
                                 " (binarise images with data.pixels = \"binarized\", or use \"gaussian\")");
-           return std::make_unique<BernoulliRbm<double>>(v, h, rng, cfg["init_std"].get<double>());
+           return std::make_unique<BernoulliRbm<T>>(v, h, rng, cfg["init_std"].get<double>());
          }
-         return std::make_unique<GaussianBernoulliRbm<double>>(v, h, rng, cfg["sigma"].get<double>(), cfg["learn_sigma"].get<bool>(),
+         return std::make_unique<GaussianBernoulliRbm<T>>(v, h, rng, cfg["sigma"].get<double>(), cfg["learn_sigma"].get<bool>(),
                                                                cfg["init_std"].get<double>());
        },
        {}});
@@ -90,13 +94,14 @@ void register_models(Registry& r) {
                       "objective": {"type": "cd", "sampler": {"type": "gibbs"}}, "sampler": {"type": "gibbs"}})")};
   r.models.push_back({"boltzmann", "fully visible Boltzmann machine E(x) = -sum_{i<j} w_ij x_i x_j - b.x (train with cd + gibbs)",
                       {{"units", enumeration("unit values: binary {0,1} or spin {-1,+1}", {"binary", "spin"}, "binary")}},
-                      [](const json& cfg, const Dataset& data, ad::Rng&) -> std::unique_ptr<Energy<double>> {
+                      [](auto tag, const json& cfg, const Dataset& data, ad::Rng&) -> EnergyPtr<decltype(tag)> {
+                        using T = typename decltype(tag)::type;
                         const bool spin = cfg["units"].get<std::string>() == "spin";
                         for (double x : data.x)
                           if (spin ? (x != -1.0 && x != 1.0) : (x != 0.0 && x != 1.0))
                             throw InputError(std::string("model.units: \"") + (spin ? "spin" : "binary") + "\" needs data in " +
                                              (spin ? "{-1,+1}" : "{0,1}") + ", found the value " + std::to_string(x));
-                        return std::make_unique<BoltzmannMachine<double>>(data.x.cols(), spin ? Units::spin : Units::binary);
+                        return std::make_unique<BoltzmannMachine<T>>(data.x.cols(), spin ? Units::spin : Units::binary);
                       },
                       {}});
   {
@@ -122,13 +127,14 @@ void register_models(Registry& r) {
        {{"hidden", hidden_field()},
         {"activation", activation_field()},
         {"classes", integer("number of classes (null: 1 + the largest label)", std::nullopt).at_least(2).or_null()}},
-       [](const json& cfg, const Dataset& data, ad::Rng& rng) -> std::unique_ptr<Energy<double>> {
+       [](auto tag, const json& cfg, const Dataset& data, ad::Rng& rng) -> EnergyPtr<decltype(tag)> {
+         using T = typename decltype(tag)::type;
          if (data.labels.empty()) throw InputError("model.type: \"classifier\" needs labelled data (this data source has no labels)");
          const int64_t seen = 1 + *std::max_element(data.labels.begin(), data.labels.end());
          const int64_t k = cfg["classes"].is_null() ? seen : cfg["classes"].get<int64_t>();
          if (k < seen) throw InputError("model.classes: the data has labels up to " + std::to_string(seen - 1) + ", expected at least " + std::to_string(seen) + " classes");
          std::vector<int64_t> hidden = cfg["hidden"];
-         return std::make_unique<ClassifierEnergy<double>>(data.x.cols(), hidden, std::max<int64_t>(k, 2),
+         return std::make_unique<ClassifierEnergy<T>>(data.x.cols(), hidden, std::max<int64_t>(k, 2),
                                                            activation_from_string(cfg["activation"].get<std::string>()), rng);
        },
        {}});
@@ -142,12 +148,13 @@ void register_models(Registry& r) {
         {"conditioning", enumeration("input_column: E = MLP([x, log sigma]); scale: E = MLP(x) / sigma; column_and_scale: E = MLP([x, log sigma]) / sigma",
                                      {"input_column", "scale", "column_and_scale"}, "column_and_scale")},
         {"sigma", number("the noise level E(x) uses outside the ladder (e.g. for plots and plain samplers)", 0.01).positive()}},
-       [](const json& cfg, const Dataset& data, ad::Rng& rng) -> std::unique_ptr<Energy<double>> {
-         using NC = NoiseConditionalEnergy<double>;
+       [](auto tag, const json& cfg, const Dataset& data, ad::Rng& rng) -> EnergyPtr<decltype(tag)> {
+         using T = typename decltype(tag)::type;
+         using NC = NoiseConditionalEnergy<T>;
          const std::string how = cfg["conditioning"];
          const bool column = how != "scale";
          std::vector<int64_t> hidden = cfg["hidden"];
-         auto inner = std::make_unique<MlpEnergy<double>>(data.x.cols() + (column ? 1 : 0), hidden,
+         auto inner = std::make_unique<MlpEnergy<T>>(data.x.cols() + (column ? 1 : 0), hidden,
                                                           activation_from_string(cfg["activation"].get<std::string>()), rng);
          const auto kind = how == "scale" ? NC::Conditioning::scale : how == "input_column" ? NC::Conditioning::input_column : NC::Conditioning::column_and_scale;
          return std::make_unique<NC>(std::move(inner), kind, cfg["sigma"].get<double>());

@@ -47,7 +47,8 @@ std::vector<Field> negative_fields(int64_t steps, const char* start, int64_t buf
           {"energy_reg", number("alpha of the energy-magnitude regulariser alpha (E+^2 + E-^2)", energy_reg).non_negative()}};
 }
 
-NegativePhase<double> negative_phase(const json& c, const Dataset& data) {
+template <class T>
+NegativePhase<T> negative_phase(const json& c, const Dataset& data) {
   NegativeOptions o;
   o.steps = c["steps"], o.count = c["negatives"];
   o.start = c["start"].get<std::string>() == "data" ? ChainStart::data : ChainStart::persistent;
@@ -82,74 +83,79 @@ NegativePhase<double> negative_phase(const json& c, const Dataset& data) {
   }
   const json& sc = c["sampler"];
   const std::string kind = sc["type"];
-  SamplerFactory<double> factory;
+  SamplerFactory<T> factory;
   if (kind == "langevin") {
     samplers::LangevinOptions l;
     l.step_size = sc["step_size"], l.grad_clip_norm = sc["grad_clip_norm"];
     if (!sc["noise_scale"].is_null()) l.noise_scale = sc["noise_scale"];
-    factory = langevin_sampler<double>(l);
+    factory = langevin_sampler<T>(l);
   } else if (kind == "mala") {
     samplers::MalaOptions m;
     m.step_size = sc["step_size"];
-    factory = mala_sampler<double>(m);
+    factory = mala_sampler<T>(m);
   } else if (kind == "hmc") {
     samplers::HmcOptions h;
     h.step_size = sc["step_size"], h.leapfrog_steps = sc["leapfrog_steps"];
-    factory = hmc_sampler<double>(h);
+    factory = hmc_sampler<T>(h);
   } else {
-    factory = gibbs_sampler<double>(o.persist);
+    factory = gibbs_sampler<T>(o.persist);
   }
-  return NegativePhase<double>(std::move(factory), o);  // the pool's seed follows from the run's seed
+  return NegativePhase<T>(std::move(factory), o);  // the pool's seed follows from the run's seed
 }
 
-void check_negative_sampler(const json& c, const Energy<double>& m) {
+template <class T>
+void check_negative_sampler(const json& c, const Energy<T>& m) {
   const std::string kernel = c["sampler"]["type"];
   if (kernel == "gibbs")
     check_gibbs_model(m, "objective.sampler.type");
   else
     check_continuous_model(m, "objective.sampler.type", "\"" + kernel + "\" moves continuous states", "use \"gibbs\"");
-  if (c["persist"] == "hidden" && !dynamic_cast<const samplers::RbmConditionals<double>*>(&m))
+  if (c["persist"] == "hidden" && !dynamic_cast<const samplers::RbmConditionals<T>*>(&m))
     throw InputError("objective.persist: \"hidden\" needs an RBM (model.type \"rbm\"), got the model \"" + m.name() + "\"");
 }
 
 // check_model of the objectives for densities on R^d: `what` says why a binary model cannot be trained so.
-std::function<void(const json&, const Energy<double>&)> continuous_only(const std::string& what) {
-  return [what](const json&, const Energy<double>& m) {
+auto continuous_only(const std::string& what) {
+  return [what](auto, const json&, const auto& m) {
     check_continuous_model(m, "objective.type", what, "train it with \"cd\" and objective.sampler.type \"gibbs\"");
   };
 }
 
-// The last step's acceptance (its term, every shard's combined) and the persistent chains of all the shards' pools.
-template <class O>
-json describe_negatives(const ShardedObjective<double>& trained, const Energy<double>&, const Dataset&) {
-  double accept = 0;
-  for (const Term& t : trained.last_terms())
-    if (t.name == "accept_rate") accept = t.value;
-  int64_t persistent = 0;
-  bool pooled = false;
-  for (int s = 0; s < trained.shards(); ++s)
-    if (const auto* b = dynamic_cast<const O&>(trained.part(s)).negatives().buffer()) persistent += b->capacity(), pooled = true;
-  json j = {{"last_accept_rate", accept}};
-  if (pooled) j["persistent_chains"] = persistent;
-  return j;
+// describe of cd and jem (O: the objective's class template): the last step's acceptance (its term, every shard's
+// combined) and the persistent chains of all the shards' pools.
+template <template <class> class O>
+auto describe_negatives() {
+  return [](auto tag, const auto& trained, const auto&, const Dataset&) {
+    using T = typename decltype(tag)::type;
+    double accept = 0;
+    for (const Term& t : trained.last_terms())
+      if (t.name == "accept_rate") accept = t.value;
+    int64_t persistent = 0;
+    bool pooled = false;
+    for (int s = 0; s < trained.shards(); ++s)
+      if (const auto* b = dynamic_cast<const O<T>&>(trained.part(s)).negatives().buffer()) persistent += b->capacity(), pooled = true;
+    json j = {{"last_accept_rate", accept}};
+    if (pooled) j["persistent_chains"] = persistent;
+    return j;
+  };
 }
 
 // What f-EBM learnt besides the model: the divergence's variational estimate, the density ratio r = p/q_θ on a
 // few points and its summaries on the data, and rejection sampling of model draws with it.
-json describe_f_ebm(const ShardedObjective<double>& trained, const Energy<double>& model, const Dataset& data) {
-  const Objective<double>& objective = trained.objective();
-  const auto& f = dynamic_cast<const FEbm<double>&>(objective);
+template <class T>
+json describe_f_ebm(const Objective<T>& objective, const Energy<T>& model, const Dataset& data) {
+  const auto& f = dynamic_cast<const FEbm<T>&>(objective);
   ad::Rng rng(20200707, 1);  // fixed: the summary of a run is reproducible
   const int64_t n = std::min<int64_t>(data.x.rows(), 5000);
-  ad::Tensor<double> x(ad::Shape{n, data.x.cols()});
+  ad::Tensor<T> x(ad::Shape{n, data.x.cols()});
   for (int64_t r = 0; r < n; ++r)
-    for (int64_t k = 0; k < x.cols(); ++k) x.at(r, k) = data.x.at(r, k);
-  const ad::Tensor<double> y = f.sample_model(model, data.x, n, rng);
+    for (int64_t k = 0; k < x.cols(); ++k) x.at(r, k) = static_cast<T>(data.x.at(r, k));
+  const ad::Tensor<T> y = f.sample_model(model, in_dtype<T>(data.x), n, rng);
   // The Theorem 2 bound with n data rows and n model draws (plain averages: weights relative to θ itself).
-  ad::Tape<double> tape;
-  const std::vector<ad::Var<double>> theta = bind_params(tape, model.params(), Bind::constant);
-  const std::vector<ad::Var<double>> omega = bind_params(tape, objective.extra_params(), Bind::constant);
-  const double estimate = f.bound(LossInput<double>{tape, model, theta, omega, x, rng}, y, model.evaluate(y)).item();
+  ad::Tape<T> tape;
+  const std::vector<ad::Var<T>> theta = bind_params(tape, model.params(), Bind::constant);
+  const std::vector<ad::Var<T>> omega = bind_params(tape, objective.extra_params(), Bind::constant);
+  const double estimate = f.bound(LossInput<T>{tape, model, theta, omega, x, rng}, y, model.evaluate(y)).item();
 
   const ad::Tensor<double> log_r_data = f.log_density_ratio(model, x), log_r_model = f.log_density_ratio(model, y);
   double mean_log_r = 0, mean_r_model = 0, lo = INFINITY, hi = -INFINITY;
@@ -163,13 +169,13 @@ json describe_f_ebm(const ShardedObjective<double>& trained, const Energy<double
   ad::Tensor<double> pts(ad::Shape{k, d});
   if (d == 1) {
     double a = INFINITY, b = -INFINITY;
-    for (int64_t i = 0; i < n; ++i) a = std::min(a, x[i]), b = std::max(b, x[i]);
+    for (int64_t i = 0; i < n; ++i) a = std::min(a, double(x[i])), b = std::max(b, double(x[i]));
     for (int64_t i = 0; i < k; ++i) pts[i] = a + (b - a) * double(i) / double(std::max<int64_t>(k - 1, 1));
   } else {
     for (int64_t i = 0; i < k; ++i)
-      for (int64_t j = 0; j < d; ++j) pts.at(i, j) = x.at(i, j);
+      for (int64_t j = 0; j < d; ++j) pts.at(i, j) = double(x.at(i, j));
   }
-  const ad::Tensor<double> log_r_pts = f.log_density_ratio(model, pts);
+  const ad::Tensor<double> log_r_pts = f.log_density_ratio(model, pts.cast<T>());
   json at = json::array();
   for (int64_t i = 0; i < k; ++i) {
     json p = json::array();
@@ -177,14 +183,15 @@ json describe_f_ebm(const ShardedObjective<double>& trained, const Energy<double
     at.push_back({{"x", p}, {"ratio", std::exp(log_r_pts[i])}, {"true_ratio", nullptr}});
     if (data.true_log_density) {
       // Only the normalised model would give p/q_θ exactly; a Gaussian model knows its log Z.
-      if (const auto* g = dynamic_cast<const GaussianEnergy<double>*>(&model)) {
+      if (const auto* g = dynamic_cast<const GaussianEnergy<T>*>(&model)) {
         ad::Tensor<double> row(ad::Shape{1, d});
         for (int64_t j = 0; j < d; ++j) row[j] = pts.at(i, j);
-        at.back()["true_ratio"] = std::exp(data.true_log_density(row)[0] + model.evaluate(row)[0] + g->log_partition());
+        at.back()["true_ratio"] =
+            std::exp(data.true_log_density(row)[0] + double(model.evaluate(row.cast<T>())[0]) + double(g->log_partition()));
       }
     }
   }
-  const RejectionResult<double> rej = f.rejection_sample(model, y, rng);
+  const RejectionResult<T> rej = f.rejection_sample(model, y, rng);
   return {{"divergence", f.divergence().name()},
           {"variational_estimate", estimate},
           {"density_ratio",
@@ -197,20 +204,20 @@ json describe_f_ebm(const ShardedObjective<double>& trained, const Energy<double
 }
 
 // The sampler q: its moments (closed form for the Gaussian, from draws for the flow) and entropy.
-json describe_adversarial(const ShardedObjective<double>& trained, const Energy<double>&, const Dataset&) {
-  const Objective<double>& objective = trained.objective();
-  const auto& a = dynamic_cast<const AdversarialTraining<double>&>(objective);
+template <class T>
+json describe_adversarial(const Objective<T>& objective, const Energy<T>&, const Dataset&) {
+  const auto& a = dynamic_cast<const AdversarialTraining<T>&>(objective);
   ad::Rng rng(20210101, 2);
   const int64_t n = 20000, d = a.dim();
   json out = {{"family", a.options().family == SamplerFamily::gaussian ? "gaussian" : "flow"}};
   json mean = json::array(), cov = json::array();
   if (a.options().family == SamplerFamily::gaussian) {
-    const ad::Tensor<double>& m = objective.extra_params()[0].value;
-    const ad::Tensor<double>& s = objective.extra_params()[1].value;
+    const ad::Tensor<T>& m = objective.extra_params()[0].value;
+    const ad::Tensor<T>& s = objective.extra_params()[1].value;
     for (int64_t i = 0; i < d; ++i) {
-      mean.push_back(m[i]);
+      mean.push_back(double(m[i]));
       json row = json::array();
-      for (int64_t j = 0; j < d; ++j) row.push_back(i == j ? std::exp(2 * s[i]) : 0.0);
+      for (int64_t j = 0; j < d; ++j) row.push_back(i == j ? std::exp(2 * double(s[i])) : 0.0);
       cov.push_back(row);
     }
     out["moments"] = "closed form";
@@ -244,27 +251,31 @@ void register_objectives(Registry& r) {
                           {{"projections", integer("random projections per sample", 1).at_least(1)},
                            {"projection", enumeration("distribution of the projections", {"gaussian", "rademacher", "sphere"}, "rademacher")},
                            {"variance_reduced", boolean("SSM-VR: closed-form first term (gaussian/rademacher only)", true)}},
-                          [](const json& c, const Dataset&) -> std::unique_ptr<Objective<double>> {
+                          [](auto tag, const json& c, const Dataset&) -> ObjectivePtr<decltype(tag)> {
+                            using T = typename decltype(tag)::type;
                             std::string p = c["projection"];
                             Projection kind = p == "gaussian" ? Projection::gaussian : p == "sphere" ? Projection::sphere : Projection::rademacher;
                             if (kind == Projection::sphere && c["variance_reduced"].get<bool>())
                               throw InputError("objective.variance_reduced: must be false with \"projection\": \"sphere\"");
-                            return std::make_unique<SlicedScoreMatching<double>>(c["projections"].get<int>(), kind, c["variance_reduced"].get<bool>());
+                            return std::make_unique<SlicedScoreMatching<T>>(c["projections"].get<int>(), kind,
+                                                                            c["variance_reduced"].get<bool>());
                           }});
   r.objectives.back().check_model = continuous_only("\"ssm\" fits the score (the gradient in x) of a density on continuous states");
   r.objectives.back().smoke = {json::object()};
   r.objectives.push_back({"sm", "exact score matching (Hyvarinen 2005); d Hessian-vector products per batch",
                           {{"hutchinson_probes", integer("0: exact trace; > 0: Hutchinson estimate with that many probes", 0).non_negative()}},
-                          [](const json& c, const Dataset&) -> std::unique_ptr<Objective<double>> {
-                            return std::make_unique<ScoreMatching<double>>(c["hutchinson_probes"].get<int>());
+                          [](auto tag, const json& c, const Dataset&) -> ObjectivePtr<decltype(tag)> {
+                            using T = typename decltype(tag)::type;
+                            return std::make_unique<ScoreMatching<T>>(c["hutchinson_probes"].get<int>());
                           }});
   r.objectives.back().check_model = continuous_only("\"sm\" fits the score (the gradient in x) of a density on continuous states");
   r.objectives.back().smoke = {json::object()};
   r.objectives.push_back({"dsm", "denoising score matching at one noise level (Vincent 2011)",
                           {{"sigma", number("noise stddev", 0.1).positive()},
                            {"control_variate", boolean("subtract the small-sigma control variate (Song & Kingma 2021)", false)}},
-                          [](const json& c, const Dataset&) -> std::unique_ptr<Objective<double>> {
-                            return std::make_unique<DenoisingScoreMatching<double>>(c["sigma"].get<double>(), c["control_variate"].get<bool>());
+                          [](auto tag, const json& c, const Dataset&) -> ObjectivePtr<decltype(tag)> {
+                            using T = typename decltype(tag)::type;
+                            return std::make_unique<DenoisingScoreMatching<T>>(c["sigma"].get<double>(), c["control_variate"].get<bool>());
                           }});
   r.objectives.back().check_model = continuous_only("\"dsm\" fits the score of the data with Gaussian noise added");
   r.objectives.back().smoke = {json::object()};
@@ -272,17 +283,19 @@ void register_objectives(Registry& r) {
                           {{"noise_ratio", number("noise samples per data sample", 1.0).positive()},
                            {"noise_scale", number("widen the fitted noise by this factor", 1.0).positive()},
                            {"init_log_z", number("initial log Z", 0.0)}},
-                          [](const json& c, const Dataset& d) -> std::unique_ptr<Objective<double>> {
+                          [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
+                            using T = typename decltype(tag)::type;
                             const double ratio = c["noise_ratio"], scale = c["noise_scale"], log_z = c["init_log_z"];
                             try {
-                              return std::make_unique<NoiseContrastiveEstimation<double>>(d.x, ratio, scale, log_z);
+                              return std::make_unique<NoiseContrastiveEstimation<T>>(in_dtype<T>(d.x), ratio, scale, log_z);
                             } catch (const std::invalid_argument& e) {  // data the noise Gaussian cannot be fitted to
                               throw InputError(std::string("objective.type: \"nce\" draws its noise from a Gaussian fitted to the data: ") +
                                                e.what());
                             }
                           },
-                          [](const ShardedObjective<double>& t, const Energy<double>&, const Dataset&) {
-                            return json{{"log_z", dynamic_cast<const NoiseContrastiveEstimation<double>&>(t.objective()).log_z()}};
+                          [](auto tag, const auto& t, const auto&, const Dataset&) {
+                            using T = typename decltype(tag)::type;
+                            return json{{"log_z", double(dynamic_cast<const NoiseContrastiveEstimation<T>&>(t.objective()).log_z())}};
                           }});
   r.objectives.back().check_model = continuous_only("\"nce\" contrasts the data with Gaussian noise");
   r.objectives.back().smoke = {json::object()};
@@ -290,25 +303,27 @@ void register_objectives(Registry& r) {
                           {{"sigma_max", number("largest noise level", 1.0).positive()},
                            {"sigma_min", number("smallest noise level", 0.01).positive()},
                            {"levels", integer("noise levels", 10).at_least(2)}},
-                          [](const json& c, const Dataset&) -> std::unique_ptr<Objective<double>> {
+                          [](auto tag, const json& c, const Dataset&) -> ObjectivePtr<decltype(tag)> {
+                            using T = typename decltype(tag)::type;
                             if (!(c["sigma_min"].get<double>() < c["sigma_max"].get<double>()))
                               throw InputError("objective.sigma_min: expected a number below objective.sigma_max");
-                            return std::make_unique<MultiScaleDenoisingScoreMatching<double>>(
+                            return std::make_unique<MultiScaleDenoisingScoreMatching<T>>(
                                 geometric_sigmas(c["sigma_max"], c["sigma_min"], c["levels"]));
                           },
                           {},
-                          [](const json&, const Energy<double>& m) {
-                            if (!dynamic_cast<const NoiseConditionalEnergy<double>*>(&m))
+                          [](auto tag, const json&, const auto& m) {
+                            if (!dynamic_cast<const NoiseConditionalEnergy<typename decltype(tag)::type>*>(&m))
                               throw InputError("objective.type: \"dsm_ladder\" needs model.type \"noise_conditional\", got \"" + m.name() + "\"");
                           }});
   r.objectives.back().smoke = {json::parse(R"({"sigma_max": 1.0, "sigma_min": 0.1, "levels": 3})")};
   r.objectives.push_back({"cd", "maximum likelihood with MCMC negatives: CD-k (start: data), PCD or a replay buffer (start: persistent), any sampler",
                           negative_fields(1, "data", 0, 0.0, "langevin", 0.0),
-                          [](const json& c, const Dataset& d) -> std::unique_ptr<Objective<double>> {
-                            return std::make_unique<ContrastiveDivergence<double>>(negative_phase(c, d), c["energy_reg"].get<double>());
+                          [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
+                            using T = typename decltype(tag)::type;
+                            return std::make_unique<ContrastiveDivergence<T>>(negative_phase<T>(c, d), c["energy_reg"].get<double>());
                           },
-                          describe_negatives<ContrastiveDivergence<double>>,
-                          check_negative_sampler});
+                          describe_negatives<ContrastiveDivergence>(),
+                          [](auto, const json& c, const auto& m) { check_negative_sampler(c, m); }});
   // CD-2 from the data (the matrix adds each other negative sampler), and PCD keeping an RBM's hidden units.
   r.objectives.back().smoke = {json::parse(R"({"steps": 2})"),
                                json::parse(R"({"start": "persistent", "persist": "hidden", "buffer_size": 64, "sampler": {"type": "gibbs"}})")};
@@ -317,14 +332,15 @@ void register_objectives(Registry& r) {
     f.push_back({"px_weight", number("weight of the log p(x) term (0: a plain classifier)", 1.0).non_negative()});
     r.objectives.push_back({"jem", "JEM: cross-entropy of p(y|x) plus maximum likelihood of p(x) with SGLD on a replay buffer (classifier model, labelled data)",
                             std::move(f),
-                            [](const json& c, const Dataset& d) -> std::unique_ptr<Objective<double>> {
+                            [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
+                              using T = typename decltype(tag)::type;
                               if (d.labels.empty()) throw InputError("objective.type: \"jem\" needs labelled data (this data source has no labels)");
-                              return std::make_unique<JointEnergyModel<double>>(negative_phase(c, d), c["px_weight"].get<double>(),
+                              return std::make_unique<JointEnergyModel<T>>(negative_phase<T>(c, d), c["px_weight"].get<double>(),
                                                                                 c["energy_reg"].get<double>());
                             },
-                            describe_negatives<JointEnergyModel<double>>,  // accuracy: evaluation.accuracy
-                            [](const json& c, const Energy<double>& m) {
-                              if (!dynamic_cast<const ClassifierEnergy<double>*>(&m))
+                            describe_negatives<JointEnergyModel>(),  // accuracy: evaluation.accuracy
+                            [](auto tag, const json& c, const auto& m) {
+                              if (!dynamic_cast<const ClassifierEnergy<typename decltype(tag)::type>*>(&m))
                                 throw InputError("objective.type: \"jem\" needs model.type \"classifier\", got \"" + m.name() + "\"");
                               check_negative_sampler(c, m);
                             }});
@@ -343,7 +359,8 @@ void register_objectives(Registry& r) {
         {"init_seed", integer("seed of H's initialisation", 0).non_negative()},
         {"exponent_bound", number("K: the log ratio u that T and F exponentiate is bounded so that no exponent exceeds K + 1 "
                                   "(f_divergence.hpp, Note [Bounded exponents]); 0: unbounded", 4.0).non_negative()}},
-       [](const json& c, const Dataset& d) -> std::unique_ptr<Objective<double>> {
+       [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
+         using T = typename decltype(tag)::type;
          FEbmOptions o;
          o.exponent_bound = c["exponent_bound"].get<double>();
          o.divergence = {f_divergence_from_string(c["divergence"].get<std::string>()), c["alpha"].get<double>()};
@@ -355,9 +372,9 @@ void register_objectives(Registry& r) {
          o.langevin_steps = c["langevin_steps"].get<int64_t>();
          o.langevin_step_size = c["langevin_step_size"].get<double>();
          o.init_seed = c["init_seed"].get<uint64_t>();
-         return std::make_unique<FEbm<double>>(d.x.cols(), o);
+         return std::make_unique<FEbm<T>>(d.x.cols(), o);
        },
-       describe_f_ebm});
+       [](auto, const auto& t, const auto& m, const Dataset& d) { return describe_f_ebm(t.objective(), m, d); }});
   r.objectives.back().check_model = continuous_only("\"f_ebm\" draws the model's samples by MALA, a kernel for continuous states");
   r.objectives.back().smoke = {json::parse(R"({"hidden": [8], "langevin_steps": 3})")};
   r.objectives.push_back(
@@ -368,7 +385,8 @@ void register_objectives(Registry& r) {
         {"flow_activation", enumeration("the couplings' hidden activation", {"tanh", "silu", "softplus", "elu", "relu", "sigmoid"}, "tanh")},
         {"samples", integer("draws from q per step (0: the batch size)", 0).non_negative()},
         {"init_seed", integer("seed of the flow's initialisation", 0).non_negative()}},
-       [](const json& c, const Dataset& d) -> std::unique_ptr<Objective<double>> {
+       [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
+         using T = typename decltype(tag)::type;
          AdversarialOptions o;
          o.family = c["q"].get<std::string>() == "flow" ? SamplerFamily::flow : SamplerFamily::gaussian;
          if (o.family == SamplerFamily::flow && d.x.cols() < 2) throw InputError("objective.q: the flow needs data of dimension >= 2");
@@ -377,9 +395,10 @@ void register_objectives(Registry& r) {
          o.flow_activation = activation_from_string(c["flow_activation"].get<std::string>());
          o.samples = c["samples"].get<int64_t>();
          o.init_seed = c["init_seed"].get<uint64_t>();
-         return std::make_unique<AdversarialTraining<double>>(d.x.cols(), o, &d.x);  // q starts at the data's moments
+         const auto& x = in_dtype<T>(d.x);
+         return std::make_unique<AdversarialTraining<T>>(d.x.cols(), o, &x);  // q starts at the data's moments
        },
-       describe_adversarial});
+       [](auto, const auto& t, const auto& m, const Dataset& d) { return describe_adversarial(t.objective(), m, d); }});
   r.objectives.back().check_model = continuous_only("\"adversarial\" draws its negatives from a Gaussian or a flow over continuous states");
   r.objectives.back().smoke = {json::parse(R"({"q": "gaussian"})"),
                                json::parse(R"({"q": "flow", "flow_layers": 2, "flow_hidden": [8]})")};

@@ -19,14 +19,16 @@ std::vector<Field> with_schedule(std::vector<Field> own, double lr) {
   return f;
 }
 
-json tensors(const std::vector<ad::Tensor<double>>& v) {
+template <class T>
+json tensors(const std::vector<ad::Tensor<T>>& v) {
   json a = json::array();
   for (const auto& t : v) a.push_back(tensor_to_bytes(t));
   return a;
 }
 
-std::vector<ad::Tensor<double>> tensors_like(const json& a, const std::vector<ad::Tensor<double>*>& shapes_of) {
-  std::vector<ad::Tensor<double>> out;
+template <class T>
+std::vector<ad::Tensor<T>> tensors_like(const json& a, const std::vector<ad::Tensor<T>*>& shapes_of) {
+  std::vector<ad::Tensor<T>> out;
   if (a.size() != shapes_of.size() && !a.empty()) throw std::runtime_error("optimiser state does not match the parameters");
   for (size_t i = 0; i < a.size(); ++i) {
     out.emplace_back(shapes_of[i]->shape(), ad::uninitialized);
@@ -46,22 +48,23 @@ void register_optimizers(Registry& r) {
                       {"weight_decay", number("L2 weight decay", 0.0).non_negative()},
                       {"decoupled_weight_decay", boolean("AdamW-style decay", false)}},
                      1e-3),
-       [](const json& c, const LrSchedule& s) -> std::unique_ptr<Optimizer<double>> {
+       [](auto tag, const json& c, const LrSchedule& s) -> OptimizerPtr<decltype(tag)> {
          AdamOptions o;
          o.beta1 = c["beta1"], o.beta2 = c["beta2"], o.eps = c["eps"], o.weight_decay = c["weight_decay"];
          o.decoupled_weight_decay = c["decoupled_weight_decay"];
-         return std::make_unique<Adam<double>>(s, o);
+         return std::make_unique<Adam<typename decltype(tag)::type>>(s, o);
        },
-       [](Optimizer<double>& o) {
-         auto st = dynamic_cast<Adam<double>&>(o).state();
+       [](auto tag, auto& o) {
+         auto st = dynamic_cast<Adam<typename decltype(tag)::type>&>(o).state();
          return json{{"step", st.step}, {"m", tensors(st.m)}, {"v", tensors(st.v)}};
        },
-       [](Optimizer<double>& o, const json& j, const std::vector<ad::Tensor<double>*>& shapes) {
-         Adam<double>::State st;
+       [](auto tag, auto& o, const json& j, const auto& shapes) {
+         using T = typename decltype(tag)::type;
+         typename Adam<T>::State st;
          st.step = j["step"];
          st.m = tensors_like(j["m"], shapes);
          st.v = tensors_like(j["v"], shapes);
-         dynamic_cast<Adam<double>&>(o).set_state(std::move(st));
+         dynamic_cast<Adam<T>&>(o).set_state(std::move(st));
        }});
   r.optimizers.push_back(
       {"sgd", "stochastic gradient descent with optional (Nesterov) momentum",
@@ -69,17 +72,17 @@ void register_optimizers(Registry& r) {
                       {"nesterov", boolean("Nesterov momentum", false)},
                       {"weight_decay", number("L2 weight decay", 0.0).non_negative()}},
                      1e-2),
-       [](const json& c, const LrSchedule& s) -> std::unique_ptr<Optimizer<double>> {
+       [](auto tag, const json& c, const LrSchedule& s) -> OptimizerPtr<decltype(tag)> {
          SgdOptions o;
          o.momentum = c["momentum"], o.nesterov = c["nesterov"], o.weight_decay = c["weight_decay"];
-         return std::make_unique<Sgd<double>>(s, o);
+         return std::make_unique<Sgd<typename decltype(tag)::type>>(s, o);
        },
-       [](Optimizer<double>& o) {
-         auto& s = dynamic_cast<Sgd<double>&>(o);
+       [](auto tag, auto& o) {
+         auto& s = dynamic_cast<Sgd<typename decltype(tag)::type>&>(o);
          return json{{"step", s.steps()}, {"momentum", tensors(s.momentum_buffers())}};
        },
-       [](Optimizer<double>& o, const json& j, const std::vector<ad::Tensor<double>*>& shapes) {
-         auto& s = dynamic_cast<Sgd<double>&>(o);
+       [](auto tag, auto& o, const json& j, const auto& shapes) {
+         auto& s = dynamic_cast<Sgd<typename decltype(tag)::type>&>(o);
          s.set_steps(j["step"]);
          s.momentum_buffers() = tensors_like(j["momentum"], shapes);
        }});

@@ -39,22 +39,23 @@ std::vector<Field> common(std::vector<Field> own, int64_t steps, bool has_steps 
 
 // Runs a sampler while recording the first trace_chains chains (a Trace of every chain would be large for
 // images), then summarises the trace per coordinate.
-SamplerRun go(samplers::Sampler<double>& sampler, const json& c, samplers::ChainState<double>& state, bool has_warmup,
+template <class T>
+SamplerRun go(samplers::Sampler<T>& sampler, const json& c, samplers::ChainState<T>& state, bool has_warmup,
               int64_t target_rows = -1) {
   SamplerRun out;
   if (has_warmup && c["warmup"].get<int64_t>() > 0) sampler.warmup(state, c["warmup"].get<int64_t>());
   if (target_rows < 0) target_rows = state.chains();
   int64_t rows = std::min<int64_t>(target_rows, c["trace_chains"].get<int64_t>());
   int64_t steps = c["steps"];
-  samplers::Trace<double> trace(0, rows, std::max<int64_t>(1, steps / 200));
+  samplers::Trace<T> trace(0, rows, std::max<int64_t>(1, steps / 200));
   out.stats = sampler.run(state, steps, trace.observer());
   if (rows >= 2 && trace.draws() >= 4) out.diagnostics = trace.summary();
   return out;
 }
 
 // check_model of the samplers that move continuous states.
-std::function<void(const Energy<double>&)> continuous_only(const std::string& name) {
-  return [name](const Energy<double>& m) {
+auto continuous_only(const std::string& name) {
+  return [name](auto, const auto& m) {
     check_continuous_model(m, "sampler.type", "\"" + name + "\" moves continuous states", "use \"gibbs\"");
   };
 }
@@ -75,32 +76,41 @@ std::vector<Field> langevin_fields(double step) {
           {"grad_clip_norm", number("per-sample gradient norm clip (0: off)", 0.0).non_negative()}};
 }
 
-void check_gibbs_model(const Energy<double>& m, const std::string& key) {
-  if (!dynamic_cast<const samplers::RbmConditionals<double>*>(&m) && !dynamic_cast<const samplers::BinaryConditionals<double>*>(&m))
+template <class T>
+void check_gibbs_model(const Energy<T>& m, const std::string& key) {
+  if (!dynamic_cast<const samplers::RbmConditionals<T>*>(&m) && !dynamic_cast<const samplers::BinaryConditionals<T>*>(&m))
     throw InputError(key + ": Gibbs sampling needs an RBM or a Boltzmann machine (model.type \"rbm\" or \"boltzmann\"), not the model \"" +
                      m.name() + "\"");
 }
 
-void check_continuous_model(const Energy<double>& m, const std::string& key, const std::string& what, const std::string& advice) {
+template <class T>
+void check_continuous_model(const Energy<T>& m, const std::string& key, const std::string& what, const std::string& advice) {
   if (discrete_model(m)) throw InputError(key + ": " + what + ", and the model \"" + m.name() + "\" has binary units; " + advice);
 }
+
+template void check_gibbs_model(const Energy<float>&, const std::string&);
+template void check_gibbs_model(const Energy<double>&, const std::string&);
+template void check_continuous_model(const Energy<float>&, const std::string&, const std::string&, const std::string&);
+template void check_continuous_model(const Energy<double>&, const std::string&, const std::string&, const std::string&);
 
 void register_samplers(Registry& r) {
   r.samplers.push_back({"mh", "random-walk Metropolis: Gaussian proposals, no gradients",
                         common({{"step_size", number("proposal stddev (initial value when warmup > 0)", 0.5).positive()},
                                 {"target_accept", number("warm-up target acceptance", 0.234).range(0, 1).below(1)}},
                                1000),
-                        [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
+                        [](auto tag, const json& c, const auto& m, auto& s) {
+         using T = typename decltype(tag)::type;
                           samplers::MetropolisOptions o;
                           o.step_size = c["step_size"], o.target_accept = c["target_accept"];
-                          samplers::RandomWalkMetropolis<double> mh(sampler_energy(m), o);
+                          samplers::RandomWalkMetropolis<T> mh(sampler_energy(m), o);
                           return go(mh, c, s, true);
                         }});
   r.samplers.back().check_model = continuous_only("mh");
   r.samplers.back().smoke = {json::parse(R"({"chains": 256, "steps": 40})")};
   r.samplers.push_back({"langevin", "unadjusted Langevin (ULA): x <- x - (eps/2) grad E + sigma z", common(langevin_fields(0.01), 500),
-                        [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
-                          samplers::Langevin<double> l(sampler_energy(m), langevin_options(c));
+                        [](auto tag, const json& c, const auto& m, auto& s) {
+         using T = typename decltype(tag)::type;
+                          samplers::Langevin<T> l(sampler_energy(m), langevin_options(c));
                           return go(l, c, s, true);  // warm-up: burn-in transitions, not recorded
                         }});
   r.samplers.back().check_model = continuous_only("langevin");
@@ -109,10 +119,11 @@ void register_samplers(Registry& r) {
                         common({{"step_size", number("eps (initial value when warmup > 0)", 0.05).positive()},
                                 {"target_accept", number("warm-up target acceptance", 0.574).range(0, 1).below(1)}},
                                500),
-                        [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
+                        [](auto tag, const json& c, const auto& m, auto& s) {
+         using T = typename decltype(tag)::type;
                           samplers::MalaOptions o;
                           o.step_size = c["step_size"], o.target_accept = c["target_accept"];
-                          samplers::Mala<double> mala(sampler_energy(m), o);
+                          samplers::Mala<T> mala(sampler_energy(m), o);
                           return go(mala, c, s, true);
                         }});
   r.samplers.back().check_model = continuous_only("mala");
@@ -124,11 +135,12 @@ void register_samplers(Registry& r) {
                                 {"target_accept", number("warm-up target acceptance", 0.8).range(0, 1).below(1)},
                                 {"jitter", number("relative step-size jitter", 0.0).range(0, 1).below(1)}},
                                200),
-                        [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
+                        [](auto tag, const json& c, const auto& m, auto& s) {
+         using T = typename decltype(tag)::type;
                           samplers::HmcOptions o;
                           o.step_size = c["step_size"], o.leapfrog_steps = c["leapfrog_steps"];
                           o.target_accept = c["target_accept"], o.jitter = c["jitter"];
-                          samplers::Hmc<double> h(sampler_energy(m), o);
+                          samplers::Hmc<T> h(sampler_energy(m), o);
                           return go(h, c, s, true);
                         }});
   r.samplers.back().check_model = continuous_only("hmc");
@@ -141,17 +153,18 @@ void register_samplers(Registry& r) {
                {"step_size", number("local step at beta = 1 (scaled per level)", 0.1).positive()},
                {"local_steps", integer("local moves per round", 1).at_least(1)}},
               500),
-       [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
+       [](auto tag, const json& c, const auto& m, auto& s) {
+         using T = typename decltype(tag)::type;
          samplers::TemperingOptions o;
          const int k = c["levels"];
          o.betas = samplers::TemperingOptions::geometric(k, c["beta_min"]);
          o.move = c["move"].get<std::string>() == "mala" ? samplers::LocalMove::mala : samplers::LocalMove::random_walk;
          o.step_size = c["step_size"], o.local_steps = c["local_steps"];
-         samplers::ParallelTempering<double> pt(sampler_energy(m), o);
+         samplers::ParallelTempering<T> pt(sampler_energy(m), o);
          // K replicas of each chain: row l·B + b is chain b at level l, with its own stream split off chain b's.
          const int64_t b = s.chains(), d = s.dim();
-         samplers::ChainState<double> all;
-         all.x = ad::Tensor<double>(ad::Shape{k * b, d});
+         samplers::ChainState<T> all;
+         all.x = ad::Tensor<T>(ad::Shape{k * b, d});
          for (int l = 0; l < k; ++l)
            for (int64_t i = 0; i < b; ++i) {
              std::copy(s.row(i), s.row(i) + d, all.row(l * b + i));
@@ -166,12 +179,13 @@ void register_samplers(Registry& r) {
                              json::parse(R"({"chains": 128, "steps": 20, "levels": 3, "move": "random_walk"})")};
   r.samplers.push_back(
       {"gibbs", "Gibbs sampling: block (h | v, v | h) for RBMs, single-site systematic scan for Boltzmann machines", common({}, 1000),
-       [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
-         std::unique_ptr<samplers::Sampler<double>> g = gibbs_sampler<double>()(m);
+       [](auto tag, const json& c, const auto& m, auto& s) {
+         using T = typename decltype(tag)::type;
+         std::unique_ptr<samplers::Sampler<T>> g = gibbs_sampler<T>()(m);
          return go(*g, c, s, false);
        },
        true,
-       [](const Energy<double>& m) { check_gibbs_model(m, "sampler.type"); }});
+       [](auto, const auto& m) { check_gibbs_model(m, "sampler.type"); }});
   r.samplers.back().smoke = {json::parse(R"({"chains": 256, "steps": 20})"),
                              json::parse(R"({"chains": 256, "steps": 20, "init": "data", "init_sd": 0})")};
   r.samplers.push_back(
@@ -187,8 +201,9 @@ void register_samplers(Registry& r) {
                              .items_between(2, 2)
                              .or_null()}},
               0, false),
-       [](const json& c, const Energy<double>& m, samplers::ChainState<double>& s) {
-         const auto& nc = dynamic_cast<const NoiseConditionalEnergy<double>&>(m);  // check_model made sure
+       [](auto tag, const json& c, const auto& m, auto& s) {
+         using T = typename decltype(tag)::type;
+         const auto& nc = dynamic_cast<const NoiseConditionalEnergy<T>&>(m);  // check_model made sure
          if (!(c["sigma_min"].get<double>() < c["sigma_max"].get<double>()))
            throw InputError("sampler.sigma_min: expected a number below sampler.sigma_max");
          samplers::AnnealedLangevinOptions o;
@@ -198,22 +213,22 @@ void register_samplers(Registry& r) {
            o.clamp = true, o.lo = c["clamp"][0], o.hi = c["clamp"][1];
            if (!(o.lo < o.hi)) throw InputError("sampler.clamp: expected [lo, hi] with lo < hi");
          }
-         samplers::AnnealedLangevin<double> al(sampler_energy(nc), o);
+         samplers::AnnealedLangevin<T> al(sampler_energy(nc), o);
          SamplerRun out;
          const int64_t rows = std::min<int64_t>(s.chains(), c["trace_chains"].get<int64_t>());
          // Diagnostics over the last level only: earlier levels target other (noisier) laws.
          const int64_t last_level_start = (c["levels"].get<int64_t>() - 1) * c["steps_per_level"].get<int64_t>();
          const int64_t thin = std::max<int64_t>(1, c["steps_per_level"].get<int64_t>() / 100);
-         samplers::Trace<double> trace(0, rows, 1);
-         out.stats = al.run(s, [&](int64_t step, const samplers::ChainState<double>& st) {
+         samplers::Trace<T> trace(0, rows, 1);
+         out.stats = al.run(s, [&](int64_t step, const samplers::ChainState<T>& st) {
            if (step >= last_level_start && (step - last_level_start) % thin == 0) trace.record(st);
          });
          if (rows >= 2 && trace.draws() >= 4) out.diagnostics = trace.summary();
          return out;
        },
        false,
-       [](const Energy<double>& m) {
-         if (!dynamic_cast<const NoiseConditionalEnergy<double>*>(&m))
+       [](auto tag, const auto& m) {
+         if (!dynamic_cast<const NoiseConditionalEnergy<typename decltype(tag)::type>*>(&m))
            throw InputError("sampler.type: annealed_langevin needs model.type \"noise_conditional\", got \"" + m.name() + "\"");
        }});
   r.samplers.back().smoke = {

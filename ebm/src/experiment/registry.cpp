@@ -62,30 +62,40 @@ ad::Tensor<double> tensor_from_json(const json& j) {
   return ad::Tensor<double>(shape, flat.data());
 }
 
-json tensor_to_json(const ad::Tensor<double>& t) {
+template <class T>
+json tensor_to_json(const ad::Tensor<T>& t) {
   json a = json::array();
-  for (int64_t i = 0; i < t.numel(); ++i) a.push_back(t[i]);
+  for (int64_t i = 0; i < t.numel(); ++i) a.push_back(static_cast<double>(t[i]));
   return a;
 }
 
 // The bytes as they lie in memory: little-endian is what the format says, and what every target we build for is.
-static_assert(std::endian::native == std::endian::little, "checkpoint tensors are stored as little-endian doubles");
+static_assert(std::endian::native == std::endian::little, "checkpoint tensors are stored as little-endian values");
 
-json tensor_to_bytes(const ad::Tensor<double>& t) {
+template <class T>
+json tensor_to_bytes(const ad::Tensor<T>& t) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(t.data());
-  return json::binary(std::vector<uint8_t>(bytes, bytes + sizeof(double) * static_cast<size_t>(t.numel())));
+  return json::binary(std::vector<uint8_t>(bytes, bytes + sizeof(T) * static_cast<size_t>(t.numel())));
 }
 
-bool tensor_values_into(const json& j, ad::Tensor<double>& out) {
+template <class T>
+bool tensor_values_into(const json& j, ad::Tensor<T>& out) {
   if (j.is_binary()) {
     const auto& bytes = j.get_binary();
-    if (bytes.size() != sizeof(double) * static_cast<size_t>(out.numel())) return false;
+    if (bytes.size() != sizeof(T) * static_cast<size_t>(out.numel())) return false;
     std::memcpy(out.data(), bytes.data(), bytes.size());
     return true;
   }
   if (!j.is_array() || static_cast<int64_t>(j.size()) != out.numel()) return false;
-  for (int64_t i = 0; i < out.numel(); ++i) out[i] = j[static_cast<size_t>(i)].get<double>();
+  for (int64_t i = 0; i < out.numel(); ++i) out[i] = static_cast<T>(j[static_cast<size_t>(i)].get<double>());
   return true;
 }
+
+template json tensor_to_json(const ad::Tensor<float>&);
+template json tensor_to_json(const ad::Tensor<double>&);
+template json tensor_to_bytes(const ad::Tensor<float>&);
+template json tensor_to_bytes(const ad::Tensor<double>&);
+template bool tensor_values_into(const json&, ad::Tensor<float>&);
+template bool tensor_values_into(const json&, ad::Tensor<double>&);
 
 }  // namespace ebm::experiment

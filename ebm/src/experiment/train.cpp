@@ -33,20 +33,18 @@ namespace ebm::experiment {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-std::vector<ad::Tensor<double>*> Session::parameters() { return parameter_list(*model, objective.get()); }
+std::string config_dtype(const json& cfg) { return cfg.is_object() && cfg.contains("dtype") ? cfg["dtype"].get<std::string>() : "float64"; }
 
-void Session::set_lr_scale(double scale) {
-  optimizer->schedule().lr = base_lr * scale;
-  optimizer->schedule().min_lr = base_min_lr * scale;
-}
-
-Session build_session(const json& cfg) {
-  Session s;
+template <class T>
+Session<T> build_session(const json& cfg) {
+  if (config_dtype(cfg) != dtype_name<T>())
+    throw std::logic_error(std::string("build_session<") + dtype_name<T>() + "> of a " + config_dtype(cfg) + " experiment");
+  Session<T> s;
   s.cfg = cfg;
   const Registry& r = registry();
   uint64_t seed = cfg["seed"];
   ad::Rng data_rng(seed, kDataStream), init_rng(seed, kInitStream);
-  check_memory_budget(cfg, 0, sizeof(double));  // before the data exists: data.n alone may be too large
+  check_memory_budget(cfg, 0, sizeof(T));  // before the data exists: data.n alone may be too large
   try {
     s.data = r.data_source(cfg["data"]["type"]).load(cfg["data"], data_rng);
   } catch (const std::invalid_argument& e) {
@@ -54,11 +52,11 @@ Session build_session(const json& cfg) {
   }
   if (s.data.x.rank() != 2 || s.data.x.rows() < 1)
     throw InputError("data: expected at least one example, got shape " + s.data.x.shape().str());
-  check_memory_budget(cfg, s.data.x.cols(), sizeof(double));
+  check_memory_budget(cfg, s.data.x.cols(), sizeof(T));
   try {
-    s.model = r.model(cfg["model"]["type"]).make(cfg["model"], s.data, init_rng);
+    s.model = r.model(cfg["model"]["type"]).make.template get<T>()(cfg["model"], s.data, init_rng);
     apply_model_init(cfg["model"]["init"], *s.model);
-    s.objective = r.objective(cfg["objective"]["type"]).make(cfg["objective"], s.data);
+    s.objective = r.objective(cfg["objective"]["type"]).make.template get<T>()(cfg["objective"], s.data);
   } catch (const std::invalid_argument& e) {
     throw InputError(std::string("model/objective: ") + e.what());
   }
@@ -67,18 +65,18 @@ Session build_session(const json& cfg) {
                      std::to_string(s.data.x.cols()) + " columns");
   // Model/objective and model/sampler combinations that cannot work are refused now, not after training.
   const ObjectiveEntry& oe = r.objective(cfg["objective"]["type"]);
-  if (oe.check_model) oe.check_model(cfg["objective"], *s.model);
+  if (oe.check_model) oe.check_model.template get<T>()(cfg["objective"], *s.model);
   const int64_t shards = cfg["training"]["shards"], batch = cfg["training"]["batch_size"];
   if (shards > batch)
     throw InputError("training.shards: " + std::to_string(shards) + " shards of a batch of training.batch_size = " + std::to_string(batch) +
                      " rows (at most one shard per row)");
   try {
-    s.shards = std::make_unique<ShardedObjective<double>>(*s.objective, static_cast<int>(shards));
+    s.shards = std::make_unique<ShardedObjective<T>>(*s.objective, static_cast<int>(shards));
   } catch (const std::invalid_argument& e) {
     throw InputError("objective." + std::string(e.what()) + "; lower training.shards");
   }
   const SamplerEntry& se = r.sampler(cfg["sampler"]["type"]);
-  if (se.check_model) se.check_model(*s.model);
+  if (se.check_model) se.check_model.template get<T>()(*s.model);
   check_evaluation(cfg, *s.model, s.data);
   const json& o = cfg["optimiser"];
   LrSchedule sched;
@@ -89,28 +87,34 @@ Session build_session(const json& cfg) {
   sched.total_steps = std::max<int64_t>(1, cfg["training"]["steps"].get<int64_t>());
   s.base_lr = sched.lr, s.base_min_lr = sched.min_lr;
   s.optimizer_entry = &r.optimizer(o["type"]);
-  s.optimizer = s.optimizer_entry->make(o, sched);
+  s.optimizer = s.optimizer_entry->make.template get<T>()(o, sched);
   return s;
 }
+
+template Session<float> build_session(const json&);
+template Session<double> build_session(const json&);
 
 namespace {
 
 // Samples with NaN or Inf are a failed sampler (a step too large for the energy), not a result to evaluate.
-void check_finite_samples(const ad::Tensor<double>& x) {
+template <class T>
+void check_finite_samples(const ad::Tensor<T>& x) {
   for (int64_t k = 0; k < x.numel(); ++k)
     if (!std::isfinite(x[k]))
-      throw std::runtime_error("sample " + std::to_string(k / std::max<int64_t>(x.cols(), 1)) + " holds " + std::to_string(x[k]) +
+      throw std::runtime_error("sample " + std::to_string(k / std::max<int64_t>(x.cols(), 1)) + " holds " + std::to_string(double(x[k])) +
                                " (a non-finite value; a smaller sampler.step_size may help)");
 }
 
-bool all_finite(const std::vector<ad::Tensor<double>*>& ts) {
+template <class T>
+bool all_finite(const std::vector<ad::Tensor<T>*>& ts) {
   for (const auto* t : ts)
     if (!ad::all_finite(t->data(), t->numel())) return false;
   return true;
 }
 
 // Every shard's objective state (persistent chains, their generators; empty for stateless objectives).
-json objective_state_json(const ShardedObjective<double>& shards) {
+template <class T>
+json objective_state_json(const ShardedObjective<T>& shards) {
   json blobs = json::array();
   for (std::vector<uint8_t>& b : shards.save_state()) blobs.push_back(json::binary(std::move(b)));
   return blobs;
@@ -119,14 +123,22 @@ json objective_state_json(const ShardedObjective<double>& shards) {
 // A snapshot of everything a step changes: what the divergence guard restores and what a checkpoint stores.
 // Tensors as bytes (tensor_to_bytes): written as arrays of JSON numbers, every value would be formatted and
 // parsed as text, which for the weights of an RBM on images costs a noticeable share of a short PCD run.
-json snapshot(Session& s, int64_t step, double lr_scale, int64_t retries, const json& events, double elapsed, const json& last) {
+//
+// Note [Checkpoint dtype]: the tensors (parameters and optimiser state) are stored in the run's dtype, 4 bytes a
+// value for float32 and 8 for float64, and the checkpoint records that dtype under "dtype" (a checkpoint without
+// it was written when every run was float64). Restoring into a session of another dtype is refused (InputError,
+// exit 2, naming both): converting would silently change a float64 run's numbers, and a float32 run resumed in
+// float64 would no longer be the run its config describes.
+template <class T>
+json snapshot(Session<T>& s, int64_t step, double lr_scale, int64_t retries, const json& events, double elapsed, const json& last) {
   json params = json::array();
   for (auto* t : s.parameters()) params.push_back(tensor_to_bytes(*t));
   uint64_t seed = s.cfg["seed"];
   return json{{"format", "ebm-checkpoint-2"},
+              {"dtype", dtype_name<T>()},
               {"step", step},
               {"parameters", params},
-              {"optimizer", s.optimizer_entry->save(*s.optimizer)},
+              {"optimizer", s.optimizer_entry->save.template get<T>()(*s.optimizer)},
               // Persistent chains / replay buffer with their generators (empty for stateless objectives).
               {"objective_state", objective_state_json(*s.shards)},
               {"lr_scale", lr_scale},
@@ -176,11 +188,13 @@ constexpr int64_t kParallelBatchValues = int64_t{1} << 15;
 
 // The b data rows of a training step, with their labels when the data has them: drawn with replacement from the
 // step's own stream, or positions [step·b, (step + 1)·b) of the epochs (ebm/data/epoch_order.hpp).
-ad::Tensor<double> draw_batch(const Dataset& data, int64_t b, int64_t step, data::EpochOrder* epochs, ad::Rng& rng,
-                              std::vector<int64_t>& labels) {
+// The rows are converted to T as they are copied (the data stay in float64).
+template <class T>
+ad::Tensor<T> draw_batch(const Dataset& data, int64_t b, int64_t step, data::EpochOrder* epochs, ad::Rng& rng,
+                         std::vector<int64_t>& labels) {
   const ad::Tensor<double>& x = data.x;
   int64_t d = x.cols(), n = x.rows();
-  ad::Tensor<double> out(ad::Shape{b, d}, ad::uninitialized);  // every row is copied in
+  ad::Tensor<T> out(ad::Shape{b, d}, ad::uninitialized);  // every row is copied in
   labels.clear();
   std::vector<int64_t> rows(static_cast<size_t>(b));
   for (int64_t i = 0; i < b; ++i) {
@@ -204,30 +218,39 @@ ad::Tensor<double> draw_batch(const Dataset& data, int64_t b, int64_t step, data
 }
 
 // Step t's batch and labels, and its stream after drawing them (the rest of the step draws from it).
+template <class T>
 struct StepBatch {
   int64_t step = -1;
   ad::Rng rng;
-  ad::Tensor<double> x;
+  ad::Tensor<T> x;
   std::vector<int64_t> labels;
 };
 
-StepBatch draw_step_batch(const Dataset& data, int64_t b, int64_t step, data::EpochOrder* epochs, uint64_t seed) {
-  StepBatch sb;
+template <class T>
+StepBatch<T> draw_step_batch(const Dataset& data, int64_t b, int64_t step, data::EpochOrder* epochs, uint64_t seed) {
+  StepBatch<T> sb;
   sb.step = step;
   sb.rng = ad::Rng(seed, kTrainStream).split(static_cast<uint64_t>(step));
-  sb.x = draw_batch(data, b, step, epochs, sb.rng, sb.labels);
+  sb.x = draw_batch<T>(data, b, step, epochs, sb.rng, sb.labels);
   return sb;
 }
 
 }  // namespace
 
-int64_t restore_checkpoint(Session& s, const json& ck) {
+template <class T>
+int64_t restore_checkpoint(Session<T>& s, const json& ck) {
+  // Note [Checkpoint dtype]
+  const json dtype = ck.is_object() ? ck.value("dtype", json("float64")) : json("float64");
+  const std::string held = dtype.is_string() ? dtype.get<std::string>() : dtype.dump();
+  if (held != dtype_name<T>())
+    throw InputError("the checkpoint holds " + held + " parameters but the experiment's dtype is " + dtype_name<T>() +
+                     "; a run is resumed, sampled and evaluated in the dtype it was trained in (\"dtype\": \"" + held + "\")");
   auto params = s.parameters();
   const json& p = ck.at("parameters");
   if (p.size() != params.size()) throw std::runtime_error("checkpoint: parameter count does not match the model");
   for (size_t i = 0; i < params.size(); ++i)
     if (!tensor_values_into(p[i], *params[i])) throw std::runtime_error("checkpoint: parameter shapes do not match the model");
-  s.optimizer_entry->load(*s.optimizer, ck.at("optimizer"), params);
+  s.optimizer_entry->load.template get<T>()(*s.optimizer, ck.at("optimizer"), params);
   if (ck.contains("objective_state")) {
     const json& st = ck.at("objective_state");
     std::vector<std::vector<uint8_t>> blobs;
@@ -242,16 +265,22 @@ int64_t restore_checkpoint(Session& s, const json& ck) {
   return ck.at("step").get<int64_t>();
 }
 
+template int64_t restore_checkpoint(Session<float>&, const json&);
+template int64_t restore_checkpoint(Session<double>&, const json&);
+
 namespace {
 // The run's latest checkpoint restored into `s` (nullopt when it has none). A checkpoint that passes its checksum
 // but does not fit the model (another model's file, a field missing) is bad input like a damaged one: InputError.
-std::optional<json> restore_latest(Session& s, const fs::path& dir) {
+template <class T>
+std::optional<json> restore_latest(Session<T>& s, const fs::path& dir) {
   std::optional<json> ck = load_checkpoint(dir);
   if (!ck) return ck;
   try {
     restore_checkpoint(s, *ck);
     for (const char* key : {"lr_scale", "retries", "divergence_events", "elapsed_seconds", "last"})
       if (!ck->contains(key)) throw std::invalid_argument(std::string("no field \"") + key + "\"");
+  } catch (const InputError& e) {  // the dtype differs (restore_checkpoint)
+    throw InputError((dir / kCheckpointFile).string() + ": " + e.what());
   } catch (const std::exception& e) {
     throw InputError((dir / kCheckpointFile).string() + ": does not fit this run's model: " + e.what());
   }
@@ -259,16 +288,35 @@ std::optional<json> restore_latest(Session& s, const fs::path& dir) {
 }
 }  // namespace
 
-Session open_run(const fs::path& dir) {
+namespace {
+json stored_config(const fs::path& dir) {
   std::error_code ec;
   if (!fs::exists(dir / kConfigFile, ec)) throw InputError(dir.string() + ": not a run directory (no config.json)");
   json stored = read_json(dir / kConfigFile);
-  Session s = build_session(resolve_config(stored.dump(), (dir / kConfigFile).string(), {}, dir));
+  // A run directory written before the key existed was trained in float64.
+  if (stored.is_object() && !stored.contains("dtype")) stored["dtype"] = "float64";
+  return stored;
+}
+}  // namespace
+
+std::string run_dtype(const fs::path& dir) {
+  const json stored = stored_config(dir);
+  return stored["dtype"].is_string() ? stored["dtype"].get<std::string>() : "";  // anything else: refused by validation
+}
+
+template <class T>
+Session<T> open_run(const fs::path& dir) {
+  const json cfg = resolve_config(stored_config(dir).dump(), (dir / kConfigFile).string(), {}, dir);
+  Session<T> s = build_session<T>(cfg);
   if (!restore_latest(s, dir)) throw InputError(dir.string() + ": no checkpoint yet (the run has not trained)");
   return s;
 }
 
-json run_experiment(Session& s, const RunOptions& opt) {
+template Session<float> open_run(const fs::path&);
+template Session<double> open_run(const fs::path&);
+
+template <class T>
+json run_experiment(Session<T>& s, const RunOptions& opt) {
   const json& tr = s.cfg["training"];
   const fs::path dir = opt.dir;
   auto t0 = Clock::now();
@@ -296,7 +344,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
     }
   }
   if (!quiet)
-    if (auto* mlp = dynamic_cast<MlpEnergy<double>*>(s.model.get()))
+    if (auto* mlp = dynamic_cast<MlpEnergy<T>*>(s.model.get()))
       if (auto w = score_matching_warning(mlp->activation(), s.objective->uses_second_derivatives()))
         std::fprintf(stderr, "warning: %s\n", w->c_str());
 
@@ -314,21 +362,21 @@ json run_experiment(Session& s, const RunOptions& opt) {
   if (const std::string order = tr["batches"]; order != "with_replacement") epochs.emplace(s.data.x.rows(), seed, kEpochStream, order == "epochs");
 
   data::EpochOrder* order = epochs ? &*epochs : nullptr;
-  StepBatch next;  // the batch of step next.step, drawn while the previous step's update ran
+  StepBatch<T> next;  // the batch of step next.step, drawn while the previous step's update ran
 
   while (step < steps) {
-    StepBatch cur = next.step == step ? std::move(next) : draw_step_batch(s.data, batch, step, order, seed);
+    StepBatch<T> cur = next.step == step ? std::move(next) : draw_step_batch<T>(s.data, batch, step, order, seed);
     ad::Rng& rng = cur.rng;
     const std::vector<int64_t>& labels = cur.labels;
     double lr = s.optimizer->next_lr();
     const std::string at_step = "step " + std::to_string(step + 1);
-    LossAndGrad<double> lg = in_stage("training", [&] {
+    LossAndGrad<T> lg = in_stage("training", [&] {
       return s.shards->loss_and_grad(*s.model, cur.x, rng, labels.empty() ? nullptr : &labels);
     }, at_step);
-    std::vector<ad::Tensor<double>> grads = std::move(lg.grad_theta);
+    std::vector<ad::Tensor<T>> grads = std::move(lg.grad_theta);
     grads.insert(grads.end(), lg.grad_extra.begin(), lg.grad_extra.end());
     if (nan_grad_step == step + 1 && !grads.empty() && grads[0].numel() > 0) {  // test hook: a NaN in a gradient, once
-      grads[0][0] = std::numeric_limits<double>::quiet_NaN();
+      grads[0][0] = std::numeric_limits<T>::quiet_NaN();
       nan_grad_step = -1;
     }
     // The norm is a full pass over the gradients: computed when clipping needs it or the step is logged or
@@ -349,7 +397,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
         ok = all_finite(s.parameters());
       };
       if (step + 1 < steps && batch * s.data.x.cols() >= kParallelBatchValues)
-        tbb::parallel_invoke(update, [&] { next = draw_step_batch(s.data, batch, step + 1, order, seed); });
+        tbb::parallel_invoke(update, [&] { next = draw_step_batch<T>(s.data, batch, step + 1, order, seed); });
       else
         update();
     }
@@ -404,7 +452,7 @@ json run_experiment(Session& s, const RunOptions& opt) {
 
   // The final parameters in plain JSON, for users and for comparing runs (the checkpoint also holds timings).
   json pj = json::object();
-  auto dump_params = [&pj](const std::vector<Param<double>>& ps, const std::string& prefix) {
+  auto dump_params = [&pj](const std::vector<Param<T>>& ps, const std::string& prefix) {
     for (const auto& p : ps) {
       json shape = json::array();
       for (int k = 0; k < p.value.rank(); ++k) shape.push_back(p.value.shape()[k]);
@@ -419,8 +467,8 @@ json run_experiment(Session& s, const RunOptions& opt) {
 
   auto t_sample = Clock::now();
   json sampler_stats;
-  ad::Tensor<double> samples = in_stage("sampling", [&] {
-    ad::Tensor<double> x = draw_samples(s, s.cfg["sampler"], sampler_stats);
+  ad::Tensor<T> samples = in_stage("sampling", [&] {
+    ad::Tensor<T> x = draw_samples(s, s.cfg["sampler"], sampler_stats);
     check_finite_samples(x);
     data::write_npy(dir / "samples.npy", x);
     return x;
@@ -432,10 +480,11 @@ json run_experiment(Session& s, const RunOptions& opt) {
   auto t_eval = Clock::now();
   json eval = evaluate_model(s, samples);
   std::vector<std::string> pngs;
-  if (s.cfg["output"]["plots"].get<bool>()) pngs = in_stage("plots", [&] { return write_plots(s, samples, dir); });
+  if (s.cfg["output"]["plots"].template get<bool>()) pngs = in_stage("plots", [&] { return write_plots(s, samples, dir); });
   double eval_s = std::chrono::duration<double>(Clock::now() - t_eval).count();
 
   json summary = {{"complete", true},
+                  {"dtype", dtype_name<T>()},
                   {"steps", steps},
                   {"final", last},
                   {"parameters", eval.contains("parameters") ? eval["parameters"] : json::object()},
@@ -449,5 +498,8 @@ json run_experiment(Session& s, const RunOptions& opt) {
   in_stage("summary", [&] { write_json(dir / kSummaryFile, summary); });  // last: marks the run complete
   return summary;
 }
+
+template json run_experiment(Session<float>&, const RunOptions&);
+template json run_experiment(Session<double>&, const RunOptions&);
 
 }  // namespace ebm::experiment

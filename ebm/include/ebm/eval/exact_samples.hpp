@@ -33,7 +33,8 @@ ad::Tensor<double> rbm_exact_samples(const BernoulliRbm<double>& rbm, int64_t n,
 ad::Tensor<double> gaussian_exact_samples(const GaussianEnergy<double>& model, int64_t n, uint64_t seed);
 
 /// "" when exact_samples can draw from this model, else why not (for messages).
-std::string exact_sampling_unsupported(const Energy<double>& model);
+template <class T>
+std::string exact_sampling_unsupported(const Energy<T>& model);
 
 /// Dispatches to the above by the model's type; throws std::invalid_argument (with the reason) otherwise.
 ad::Tensor<double> exact_samples(const Energy<double>& model, int64_t n, uint64_t seed);

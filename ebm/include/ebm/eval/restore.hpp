@@ -49,9 +49,11 @@ ad::Tensor<double> image_mask(const std::string& kind, int rows, int cols);
 /// x with the missing pixels (mask 1) set to `fill`.
 ad::Tensor<double> apply_mask(const ad::Tensor<double>& x, const ad::Tensor<double>& mask, double fill);
 
-/// x̂ = y − σ² ∇E(y; σ), optionally clamped to [0, 1]; evaluated in batches of `batch` rows.
-ad::Tensor<double> tweedie_denoise(const samplers::NoiseConditionedEnergy<double>& energy, const ad::Tensor<double>& y,
-                                   double sigma, bool clamp = true, int64_t batch = 256);
+/// x̂ = y − σ² ∇E(y; σ), optionally clamped to [0, 1]; evaluated in batches of `batch` rows, in T (float or double,
+/// the energy's scalar type).
+template <class T>
+ad::Tensor<T> tweedie_denoise(const samplers::NoiseConditionedEnergy<T>& energy, const ad::Tensor<T>& y, double sigma,
+                              bool clamp = true, int64_t batch = 256);
 
 struct RefineOptions {
   std::vector<double> sigmas{};  // σ₁ > … > σ_L > 0
@@ -66,8 +68,9 @@ struct RefineOptions {
 
 /// Annealed Langevin refinement of x0 [B, d]. With a `mask` ([d], 1 = free) only the free pixels move and the
 /// output's observed pixels equal x0's; without one (nullptr) every pixel moves. Throws std::invalid_argument on
-/// a bad ladder or step and ad::ShapeError on mismatched shapes.
-ad::Tensor<double> refine_annealed(const samplers::NoiseConditionedEnergy<double>& energy, const ad::Tensor<double>& x0,
-                                   const RefineOptions& options, const ad::Tensor<double>* mask = nullptr);
+/// a bad ladder or step and ad::ShapeError on mismatched shapes. The chains are kept in T, the energy's scalar type.
+template <class T>
+ad::Tensor<T> refine_annealed(const samplers::NoiseConditionedEnergy<T>& energy, const ad::Tensor<T>& x0, const RefineOptions& options,
+                              const ad::Tensor<double>* mask = nullptr);
 
 }  // namespace ebm

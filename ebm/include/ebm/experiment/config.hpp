@@ -1,7 +1,7 @@
 #pragma once
 // The experiment file: its schema (assembled from the registries) and loading with overrides.
 //
-// Sections: seed, data, model, objective, sampler, optimiser, training, evaluation, output. Loading parses the
+// Sections: seed, dtype, data, model, objective, sampler, optimiser, training, evaluation, output. Loading parses the
 // file, applies `--set` overrides, validates everything against the schema, runs each data source's cheap
 // checks (files exist, shapes agree) and makes relative data paths absolute, so the resolved config written to
 // the run directory reproduces the run from anywhere.

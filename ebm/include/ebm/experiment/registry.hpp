@@ -4,6 +4,10 @@
 // from them, so adding a component is one file with a `register_*` function plus one line in registry.cpp;
 // validation, `ebm schema` and the runner pick it up without further changes.
 //
+// Every factory serves both dtypes (the experiment's "dtype": float32 or float64) from one piece of code: a
+// generic callable whose first argument is a Tag<T>, kept by PerDtype as its float and double instantiations
+// (Note [One registration, two dtypes]).
+//
 // Registration is explicit (a list of calls in registry.cpp), not via static initialisers: ebm_core is a
 // static library and the linker would drop translation units nothing refers to.
 //
@@ -15,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <samplers/energy.hpp>
@@ -35,7 +40,48 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// A loaded data set, in float64 rows.
+/// The scalar type of a factory's instantiation: factories are generic callables taking a Tag<T> first.
+template <class T>
+struct Tag {
+  using type = T;
+};
+
+/// "float32" or "float64": the experiment's name for T.
+template <class T>
+constexpr const char* dtype_name() {
+  return std::is_same_v<T, float> ? "float32" : "float64";
+}
+
+// Note [One registration, two dtypes]: models, objectives, optimisers and samplers are templates over T, and an
+// experiment runs in float or double as its "dtype" says. A registration gives one generic callable,
+// g(Tag<T>{}, args...), and PerDtype keeps its two instantiations as std::functions with the signature Sig<T>,
+// so what a component does is written once and cannot differ between the dtypes.
+template <template <class> class Sig>
+class PerDtype {
+ public:
+  PerDtype() = default;
+  template <class G, class = std::enable_if_t<!std::is_same_v<std::decay_t<G>, PerDtype>>>
+  PerDtype(G g) : f32_(bound<float>(g)), f64_(bound<double>(std::move(g))) {}  // NOLINT: converts a registration's lambda
+
+  template <class T>
+  const std::function<Sig<T>>& get() const {
+    if constexpr (std::is_same_v<T, float>)
+      return f32_;
+    else
+      return f64_;
+  }
+  explicit operator bool() const { return static_cast<bool>(f64_); }
+
+ private:
+  template <class T, class G>
+  static std::function<Sig<T>> bound(G g) {
+    return [g = std::move(g)](auto&&... a) -> decltype(auto) { return g(Tag<T>{}, std::forward<decltype(a)>(a)...); };
+  }
+  std::function<Sig<float>> f32_;
+  std::function<Sig<double>> f64_;
+};
+
+/// A loaded data set, in float64 rows (the data layer stays in double; a float32 run converts the rows it uses).
 struct Dataset {
   ad::Tensor<double> x;       // [N, D]
   std::vector<int> labels;    // optional, one per row
@@ -55,12 +101,30 @@ struct DataSource {
   bool fixed = false;
 };
 
+struct SamplerRun;
+
+/// What a registration's make returns for Tag<T> (spelled in its trailing return type when it returns several kinds).
+template <class Tg> using EnergyPtr = std::unique_ptr<Energy<typename Tg::type>>;
+template <class Tg> using ObjectivePtr = std::unique_ptr<Objective<typename Tg::type>>;
+template <class Tg> using OptimizerPtr = std::unique_ptr<Optimizer<typename Tg::type>>;
+
+template <class T> using MakeModel = std::unique_ptr<Energy<T>>(const json& cfg, const Dataset& data, ad::Rng& rng);
+template <class T> using DescribeModel = json(const Energy<T>& model);
+template <class T> using MakeObjective = std::unique_ptr<Objective<T>>(const json& cfg, const Dataset& data);
+template <class T> using DescribeObjective = json(const ShardedObjective<T>& trained, const Energy<T>& model, const Dataset& data);
+template <class T> using CheckObjectiveModel = void(const json& cfg, const Energy<T>& model);
+template <class T> using MakeOptimizer = std::unique_ptr<Optimizer<T>>(const json& cfg, const LrSchedule& schedule);
+template <class T> using SaveOptimizer = json(Optimizer<T>& opt);
+template <class T> using LoadOptimizer = void(Optimizer<T>& opt, const json& state, const std::vector<ad::Tensor<T>*>& params);
+template <class T> using RunSampler = SamplerRun(const json& cfg, const Energy<T>& model, samplers::ChainState<T>& state);
+template <class T> using CheckSamplerModel = void(const Energy<T>& model);
+
 struct ModelEntry {
   std::string name, description;
   std::vector<Field> params;
-  std::function<std::unique_ptr<Energy<double>>(const json& cfg, const Dataset& data, ad::Rng& rng)> make;
+  PerDtype<MakeModel> make;
   /// Human-meaningful learned parameters for summary.json (e.g. mu and sigma); may be empty.
-  std::function<json(const Energy<double>& model)> describe;
+  PerDtype<DescribeModel> describe;
   /// Tiny experiments in which this model trains (at least one): each an object with the sections "data" (a
   /// small data set of the kind the model needs: binary for an RBM, labelled for a classifier), "model" (small
   /// settings; "type" is implied) and "objective" and "sampler" (a pair that suits the model, by type plus any
@@ -72,13 +136,13 @@ struct ModelEntry {
 struct ObjectiveEntry {
   std::string name, description;
   std::vector<Field> params;
-  std::function<std::unique_ptr<Objective<double>>(const json& cfg, const Dataset& data)> make;
+  PerDtype<MakeObjective> make;
   /// What the objective learned besides the model (NCE's log Z, f-EBM's density ratio) and how its shards'
   /// negative phases ran, for summary.json under "objective"; may be empty. Called after training with the
   /// trained model.
-  std::function<json(const ShardedObjective<double>& trained, const Energy<double>& model, const Dataset& data)> describe{};
+  PerDtype<DescribeObjective> describe{};
   /// Checks before training that the objective can serve the model (throws InputError naming the key); may be empty.
-  std::function<void(const json& cfg, const Energy<double>& model)> check_model{};
+  PerDtype<CheckObjectiveModel> check_model{};
   /// Tiny settings of the objective section ("type" implied) for a smoke run of a few steps, at least one; more
   /// for settings that change which models it can serve. The matrix also tries every choice of a nested
   /// component (the "type" of a sub-object such as the negative sampler) that these do not name.
@@ -88,11 +152,11 @@ struct ObjectiveEntry {
 struct OptimizerEntry {
   std::string name, description;
   std::vector<Field> params;
-  std::function<std::unique_ptr<Optimizer<double>>(const json& cfg, const LrSchedule& schedule)> make;
+  PerDtype<MakeOptimizer> make;
   /// Optimiser state (moments, buffers, step count) to and from a checkpoint, exactly.
-  std::function<json(Optimizer<double>& opt)> save;
+  PerDtype<SaveOptimizer> save;
   /// `params` gives the shapes (the state is stored flat).
-  std::function<void(Optimizer<double>& opt, const json& state, const std::vector<ad::Tensor<double>*>& params)> load;
+  PerDtype<LoadOptimizer> load;
 };
 
 struct SamplerRun {
@@ -106,11 +170,11 @@ struct SamplerEntry {
   /// Warm-up (if any) then the transitions of every chain in `state` (started by the runner as the common
   /// fields say), recording a trace for diagnostics. The model gives the energy (θ fixed) and, for Gibbs and
   /// annealed Langevin, its conditionals or noise levels; InputError if the sampler cannot serve that model.
-  std::function<SamplerRun(const json& cfg, const Energy<double>& model, samplers::ChainState<double>& state)> run;
+  PerDtype<RunSampler> run;
   /// Binary samplers start chains at fair coin flips instead of Gaussian noise.
   bool binary = false;
   /// Checks before training that the sampler can serve the model (throws InputError naming the key); may be empty.
-  std::function<void(const Energy<double>& model)> check_model{};
+  PerDtype<CheckSamplerModel> check_model{};
   /// Tiny settings of the sampler section ("type" implied): a few hundred chains at most, a few dozen steps; at
   /// least one, more for settings that change what the sampler does (a local move, the chains' start).
   std::vector<json> smoke{};
@@ -142,21 +206,35 @@ void register_samplers(Registry& r);
 
 // Helpers for factories.
 ad::Tensor<double> tensor_from_json(const json& j);  // nested arrays of numbers -> rank 1..3 tensor
-json tensor_to_json(const ad::Tensor<double>& t);    // flat values (shape stored separately where needed)
-/// A tensor's values for a checkpoint: their bytes (little-endian doubles) as a CBOR byte string, exact and ~50×
-/// faster to build and encode than an array of numbers (a checkpoint of an RBM on images took ~7 ms as arrays).
-json tensor_to_bytes(const ad::Tensor<double>& t);
-/// Reads tensor_to_bytes's bytes, or an array of numbers (checkpoints written before them), into `out`, whose
-/// shape the caller knows; false when the number of values differs.
-bool tensor_values_into(const json& j, ad::Tensor<double>& out);
+template <class T>
+json tensor_to_json(const ad::Tensor<T>& t);  // flat values (shape stored separately where needed)
+/// A tensor's values for a checkpoint: their bytes (little-endian, 4 bytes a value for float, 8 for double) as a
+/// CBOR byte string, exact and ~50× faster to build and encode than an array of numbers (a checkpoint of an RBM on
+/// images took ~7 ms as arrays). The checkpoint records the dtype; Note [Checkpoint dtype] in train.cpp.
+template <class T>
+json tensor_to_bytes(const ad::Tensor<T>& t);
+/// Reads tensor_to_bytes's bytes of the same T, or an array of numbers (checkpoints written before them), into
+/// `out`, whose shape the caller knows; false when the number of values differs.
+template <class T>
+bool tensor_values_into(const json& j, ad::Tensor<T>& out);
+/// `x` in T: a reference to it for double, a converted copy for float (lifetime-extended when bound to a const&).
+template <class T>
+decltype(auto) in_dtype(const ad::Tensor<double>& x) {
+  if constexpr (std::is_same_v<T, double>)
+    return (x);
+  else
+    return x.template cast<T>();
+}
 /// The Langevin fields (step_size, noise_scale, grad_clip_norm), shared by the sampler and by objectives that
 /// run Langevin chains.
 std::vector<Field> langevin_fields(double default_step);
 /// InputError "<key>: Gibbs sampling needs an RBM or a Boltzmann machine ..." unless the model has Gibbs conditionals.
-void check_gibbs_model(const Energy<double>& model, const std::string& key);
+template <class T>
+void check_gibbs_model(const Energy<T>& model, const std::string& key);
 /// InputError "<key>: <what>, and the model ... has binary units; <advice>" for a Bernoulli RBM or a Boltzmann
 /// machine (discrete_model): a continuous kernel would carry its states out of {0,1}^d or {-1,+1}^d, and a method for
 /// densities on R^d (scores, Gaussian noise, continuous negatives) has nothing to fit there.
-void check_continuous_model(const Energy<double>& model, const std::string& key, const std::string& what, const std::string& advice);
+template <class T>
+void check_continuous_model(const Energy<T>& model, const std::string& key, const std::string& what, const std::string& advice);
 
 }  // namespace ebm::experiment

@@ -5,7 +5,7 @@
 //   config.json      the resolved config (every default explicit); `ebm run DIR/config.json` reproduces the run
 //   metrics.jsonl    one JSON line per logging step
 //   checkpoint.cbor  the latest checkpoint: a header with a CRC-32C of the payload, then the payload in CBOR
-//                    (exact doubles, compact); Note [Checkpoint files]
+//                    (exact values in the run's dtype, compact); Note [Checkpoint files]
 //   checkpoint.prev.cbor  the checkpoint before it, kept so that a damaged newest one costs one interval
 //   samples.npy, *.png
 //   summary.json     written last: its presence is what marks a run complete, so a failed or killed run never

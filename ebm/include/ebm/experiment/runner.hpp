@@ -49,16 +49,28 @@ auto in_stage(const std::string& stage, F&& f, const std::string& detail = "") -
   }
 }
 
-/// Everything built from a config: data, model, objective, optimiser.
+/// The experiment's dtype, cfg["dtype"]: "float32" (the default) or "float64". A config without the key (a run
+/// directory written before it existed) was trained in float64.
+std::string config_dtype(const json& cfg);
+
+/// Calls f(Tag<float>{}) or f(Tag<double>{}) as `dtype` ("float32" or "float64") says.
+template <class F>
+decltype(auto) with_dtype(const std::string& dtype, F&& f) {
+  if (dtype == "float64") return f(Tag<double>{});
+  return f(Tag<float>{});
+}
+
+/// Everything built from a config: data, model, objective, optimiser, in the scalar type T of cfg["dtype"].
+template <class T>
 struct Session {
   json cfg;
-  Dataset data;
-  std::unique_ptr<Energy<double>> model;
-  std::unique_ptr<Objective<double>> objective;
+  Dataset data;  // float64 rows; batches and evaluation points are converted to T where the model reads them
+  std::unique_ptr<Energy<T>> model;
+  std::unique_ptr<Objective<T>> objective;
   /// The objective's row shards (training.shards): what a training step runs, and the owner of the objective's
   /// state (persistent chains) during training.
-  std::unique_ptr<ShardedObjective<double>> shards;
-  std::unique_ptr<Optimizer<double>> optimizer;
+  std::unique_ptr<ShardedObjective<T>> shards;
+  std::unique_ptr<Optimizer<T>> optimizer;
   const OptimizerEntry* optimizer_entry = nullptr;
   double base_lr = 0, base_min_lr = 0;
 
@@ -71,15 +83,18 @@ struct Session {
   };
   std::vector<ImageFigure> figures;
 
-  std::vector<ad::Tensor<double>*> parameters();  // model then objective extras
-  void set_lr_scale(double scale);
+  std::vector<ad::Tensor<T>*> parameters() { return parameter_list(*model, objective.get()); }  // model then objective extras
+  void set_lr_scale(double scale) {
+    optimizer->schedule().lr = base_lr * scale;
+    optimizer->schedule().min_lr = base_min_lr * scale;
+  }
 
   /// The held-out data of every evaluation metric (evaluation.held_out; held_out.cpp), loaded on first use: the
   /// data source's test split (all of it), a fresh draw of a random source on stream kHeldOutStream, or, for
   /// "none" (and "auto" on a fixed source without a test split), the training data itself, which
   /// `held_out_is_training_data()` then says.
   const Dataset& held_out();
-  bool held_out_is_training_data();
+  bool held_out_is_training_data() const;
   /// What held_out() is: "test_split", "fresh_draw" or "training_data" (for summary.json).
   std::string held_out_source() const;
 
@@ -91,8 +106,10 @@ struct Session {
 /// evaluation.held_out with "auto" resolved against the data source: "test", "fresh" or "none".
 std::string held_out_mode(const json& cfg);
 
-/// Loads the data and builds the components (no files written). Data problems throw DataError/InputError.
-Session build_session(const json& cfg);
+/// Loads the data and builds the components in T (no files written). Data problems throw DataError/InputError.
+/// T must be the config's dtype.
+template <class T>
+Session<T> build_session(const json& cfg);
 
 struct RunOptions {
   std::filesystem::path dir;  // the run directory
@@ -101,42 +118,62 @@ struct RunOptions {
 };
 
 /// Trains, samples, evaluates and writes the run directory; returns summary.json's content.
-json run_experiment(Session& s, const RunOptions& opt);
+template <class T>
+json run_experiment(Session<T>& s, const RunOptions& opt);
 
-/// Restores parameters (and optimiser state) of a run directory's latest checkpoint into `s`; returns the step.
-int64_t restore_checkpoint(Session& s, const json& checkpoint);
+/// Restores parameters (and optimiser state) of a checkpoint into `s`; returns the step. InputError when the
+/// checkpoint's dtype is not T.
+template <class T>
+int64_t restore_checkpoint(Session<T>& s, const json& checkpoint);
 
-/// A trained run directory as a Session: its config.json re-validated, data reloaded, latest checkpoint
-/// restored. InputError when `dir` is not a run directory or has no checkpoint.
-Session open_run(const std::filesystem::path& dir);
+/// The dtype of a run directory: its config.json's "dtype" (float64 when it has none: written before the key).
+std::string run_dtype(const std::filesystem::path& dir);
+
+/// A trained run directory as a Session in T (run_dtype(dir)): its config.json re-validated, data reloaded, latest
+/// checkpoint restored. InputError when `dir` is not a run directory, has no checkpoint, or its checkpoint's dtype
+/// differs from the config's.
+template <class T>
+Session<T> open_run(const std::filesystem::path& dir);
 
 /// Draws samples from the model with the config's sampler section (`sampler_cfg`); returns samples [chains, d]
 /// and writes the sampler statistics (acceptance, ESS, R-hat) into `stats`.
-ad::Tensor<double> draw_samples(Session& s, const json& sampler_cfg, json& stats);
+template <class T>
+ad::Tensor<T> draw_samples(Session<T>& s, const json& sampler_cfg, json& stats);
 
 /// Evaluation numbers (log Z, NLL, learned parameters, energies) for the current model and given samples.
-json evaluate_model(Session& s, const ad::Tensor<double>& samples);
+template <class T>
+json evaluate_model(Session<T>& s, const ad::Tensor<T>& samples);
 
 /// A Bernoulli RBM or a fully visible Boltzmann machine: binary states, for which AIS anneals by Gibbs sweeps,
 /// log Z is a sum (never an integral) and continuous kernels have no meaning.
-bool discrete_model(const Energy<double>& model);
+template <class T>
+bool discrete_model(const Energy<T>& model);
 
 /// How evaluation.log_z computes log Z exactly for this model: "enumeration" (Boltzmann machines of at most
 /// kMaxEnumeratedBoltzmannUnits units, Bernoulli RBMs with a layer of at most kMaxEnumeratedRbmUnits units),
 /// "quadrature" (continuous models in 1 or 2 dimensions), or "" when neither applies.
-std::string exact_log_z_method(const Energy<double>& model);
+template <class T>
+std::string exact_log_z_method(const Energy<T>& model);
 
 /// evaluation.ais.transition with "auto" resolved: "gibbs" for discrete models, "mala" otherwise.
-std::string ais_transition(const json& cfg, const Energy<double>& model);
+template <class T>
+std::string ais_transition(const json& cfg, const Energy<T>& model);
 
 /// Refuses (InputError naming the JSON path) every evaluation method that the model or data cannot serve.
-void check_evaluation(const json& cfg, const Energy<double>& model, const Dataset& data);
+template <class T>
+void check_evaluation(const json& cfg, const Energy<T>& model, const Dataset& data);
+
+/// The model of `s` in float64 (Note [Float64 evaluation] in evaluate.cpp): `s.model` itself when T is double,
+/// else a model built from the same config with the parameters converted (exactly) to double.
+template <class T>
+std::shared_ptr<const Energy<double>> model_in_float64(const Session<T>& s);
 
 /// PNG pictures into `dir` (heat map / histogram / image grid, training curves); returns the written names.
-std::vector<std::string> write_plots(Session& s, const ad::Tensor<double>& samples, const std::filesystem::path& dir);
+template <class T>
+std::vector<std::string> write_plots(Session<T>& s, const ad::Tensor<T>& samples, const std::filesystem::path& dir);
 
 /// The quadrature / plot box per axis: evaluation.box, or the data range padded by 25%.
-std::vector<std::pair<double, double>> plot_box(const Session& s);
+std::vector<std::pair<double, double>> plot_box(const json& cfg, const Dataset& data);
 
 inline constexpr uint64_t kDataStream = 1, kInitStream = 2, kTrainStream = 3, kSampleStream = 4;
 /// Evaluation: AIS (forward and reverse chains from Rng(seed, kAisStream).next_u64(), ais.hpp's streams under it;
