@@ -46,6 +46,9 @@ int train(const json& cfg, const std::string& file, const fs::path& dir, bool re
   Session<T> s = session_of<T>(cfg, file);
   s.shards->distribute(processes);
   const bool writer = processes->rank() == 0;
+  // Every process has checked the run directory (cmd_run) before the first one changes it: otherwise a process
+  // that looks later would find the directory just created and refuse to overwrite it.
+  if (processes->size() > 1) processes->all_gather({});
   std::error_code ec;
   if (writer) {
     if (replace && fs::exists(dir / kConfigFile, ec)) fs::remove_all(dir, ec);  // after validation: a bad file keeps it
