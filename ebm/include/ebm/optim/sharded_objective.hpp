@@ -1,5 +1,5 @@
 #pragma once
-// One training step's loss and gradients, in row shards: what `ebm run` trains with and what bench/ times.
+// One training step's loss and gradients, in row shards: what `ebm run` trains with.
 //
 // Note [Sharded training step]: a batch of B rows is split into S fixed shards (ad::split_rows). Shard s has its
 // own tape, its own objective (Objective::shard: its share of the negatives, its own persistent chains) and its
