@@ -28,7 +28,11 @@ const char* kRunHelp =
     "  --force          replace DIR if it is a run directory (its files are deleted first)\n"
     "  --set k.k=value  override a config key (value parsed as JSON, else taken as a string); repeatable\n"
     "  --threads N      threads for the kernels (results do not depend on it)\n"
-    "  --quiet          no progress output\n";
+    "  --quiet          no progress output\n"
+    "\n"
+    "Under mpirun (a build with the CMake option EBM_MPI), P processes share each batch's training.shards:\n"
+    "  mpirun -np 2 ebm run FILE.json --set training.shards=2 --threads 1\n"
+    "The results do not depend on the process count; the first process alone writes the run directory.\n";
 
 // Two configs describe the same run when everything but the output section agrees.
 std::string first_difference(json a, json b) {
