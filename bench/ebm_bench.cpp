@@ -1,16 +1,13 @@
 // ebm-bench: the EBM workloads of the benchmark spec (WORKLOADS.md in the spec directory, ../shared/bench
-// relative to the repository root unless given otherwise) on this engine, mirroring the spec's
-// torch_reference.py (same flags, same JSON rows). See bench/README.md.
+// relative to the repository root unless given otherwise) on the product's path (workloads.hpp: the functions
+// `ebm run` calls), printing the spec's torch_reference.py rows (same flags, same JSON). See bench/README.md.
 //
 //   ebm-bench [--only W] [--size small|mid|large|all] [--threads N] [--check]
-//             [--min-time S] [--budget S] [--max-reps N] [--method PREFIX] [--unsharded]
+//             [--min-time S] [--budget S] [--max-reps N] [--method PREFIX] [--shards S]
 //
 // Timing mode runs in float32, --check in float64 (one evaluation per workload, z = 0 in Langevin). Timing
 // reports each workload's fastest method (the others under "alt"); --check prints a row per method, and
-// compare.py checks the last one of each workload, so check a method family with --method or --unsharded.
-// Every method owns its tapes. Loop-invariant leaves (θ, X, V, unit vectors) are put on them once, then
-// each iteration rewinds to the mark after them: after the first iteration nothing is allocated on a tape.
-// The row_shards methods run the batch as two fixed row shards in one parallel region (see "row shards").
+// compare.py checks the last one of each workload, so check one method with --method or --shards.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -87,16 +84,16 @@ double round6(double x) { return std::round(x * 1e6) / 1e6; }
 
 struct Args {
   std::string only, size = "all", method;  // method: time only the method whose name starts with this
-  int threads = 2, max_reps = 5000;
-  bool check = false, unsharded = false;  // unsharded: leave out the row_shards methods
+  int threads = 2, max_reps = 5000, shards = 0;  // shards: only the methods at this shard count (0: all)
+  bool check = false;
   double min_time = 1.0, budget = 25.0;
 };
 
 const char* const kUsage = R"(usage: ebm-bench [--only W] [--size small|mid|large|all] [--threads N] [--check]
-                 [--min-time S] [--budget S] [--max-reps N] [--method PREFIX] [--unsharded]
+                 [--min-time S] [--budget S] [--max-reps N] [--method PREFIX] [--shards S]
 
 The EBM workloads of the benchmark spec (WORKLOADS.md; the spec directory is ../shared/bench relative to
-the repository root, or whatever the scripts' --spec-dir names) on this engine; one JSON row per workload and
+the repository root, or whatever the scripts' --spec-dir names), computed by the functions `ebm run` calls; one JSON row per workload and
 size on standard output, as the spec's torch_reference.py prints them (compare them with the spec's compare.py;
 see bench/README.md). The workloads are compiled in: this program reads no file.
 
@@ -109,8 +106,8 @@ see bench/README.md). The workloads are compiled in: this program reads no file.
   --min-time S      float32 timing: enough repetitions to fill about S seconds, at least 5 (default: 1.0),
   --budget S        but no more than fit in S seconds, at least 3 (default: 25),
   --max-reps N      and at most N (default: 5000); each method's median and min are reported
-  --method PREFIX   only the methods whose name starts with PREFIX (e.g. row_shards, autograd)
-  --unsharded       leave out the row_shards methods
+  --method PREFIX   only the methods whose name starts with PREFIX (e.g. step, train_step)
+  --shards S        only the methods at training.shards = S (1 or 2; default: both)
   --help            this text
 )";
 
@@ -131,7 +128,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--method") a.method = next();
     else if (k == "--threads") a.threads = std::stoi(next());
     else if (k == "--check") a.check = true;
-    else if (k == "--unsharded") a.unsharded = true;
+    else if (k == "--shards") a.shards = std::stoi(next());
     else if (k == "--min-time") a.min_time = std::stod(next());
     else if (k == "--budget") a.budget = std::stod(next());
     else if (k == "--max-reps") a.max_reps = std::stoi(next());
@@ -144,10 +141,11 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-/// The methods --method and --unsharded leave in.
+/// The methods --method and --shards leave in (a method that is not sharded has no " S=" in its name).
 bool selected(const Args& args, const std::string& method) {
   if (method.rfind(args.method, 0) != 0) return false;
-  return !(args.unsharded && method.rfind("row_shards", 0) == 0);
+  const size_t at = method.rfind(" S=");
+  return args.shards == 0 || at == std::string::npos || std::stoi(method.substr(at + 3)) == args.shards;
 }
 
 void run_check(const Args& args, const std::vector<std::string>& workloads, const std::vector<Size>& sizes) {
@@ -189,9 +187,9 @@ void run_timing(const Args& args, const std::vector<std::string>& workloads, con
         t.method = m.name;
         res.push_back(t);
       }
-      if (res.empty()) {  // --method / --unsharded left no method of this workload
-        std::cerr << "ebm-bench: no method of " << w << " is selected by --method '" << args.method << "'"
-                  << (args.unsharded ? " and --unsharded" : "") << "\n";
+      if (res.empty()) {  // --method / --shards left no method of this workload
+        std::cerr << "ebm-bench: no method of " << w << " is selected by --method '" << args.method << "' and --shards "
+                  << args.shards << "\n";
         continue;
       }
       std::sort(res.begin(), res.end(), [](const Timing& a, const Timing& b) { return a.median_ms < b.median_ms; });

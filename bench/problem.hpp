@@ -1,6 +1,6 @@
 #pragma once
-// The benchmark's problem (WORKLOADS.md): sizes, the deterministic θ, X and V, the three-layer SiLU energy, and
-// what a workload's method is. Included by ebm_bench.cpp only.
+// The benchmark's problem (WORKLOADS.md): sizes, the deterministic θ, X and V, and what a workload's method is.
+// Included by ebm_bench.cpp only.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -77,34 +77,6 @@ __attribute__((optimize("fp-contract=off"))) Problem<T> make_problem(const Size&
   return p;
 }
 
-// ------------------------------------------------------------------------------------------- tapes
-template <class T>
-std::shared_ptr<Tape<T>> make_tape() {
-  return std::make_shared<Tape<T>>();
-}
-
-// ------------------------------------------------------------------------------------------- model
-template <class T>
-struct Params {
-  Var<T> W1, b1, W2, b2, w3, b3;
-  std::vector<Var<T>> list() const { return {W1, b1, W2, b2, w3, b3}; }
-};
-
-/// θ onto the tape: as variables (gradients wanted) or as constants (θ constant).
-template <class T>
-Params<T> put(Tape<T>& tape, const std::array<Tensor<T>, 6>& th, bool variable) {
-  auto leaf = [&](const Tensor<T>& t) { return variable ? tape.variable(t) : tape.constant(t); };
-  return {leaf(th[0]), leaf(th[1]), leaf(th[2]), leaf(th[3]), leaf(th[4]), leaf(th[5])};
-}
-
-/// E(x_n) = w3 · silu(W2 silu(W1 x_n + b1) + b2) + b3 for every row of X: shape [B].
-template <class T>
-Var<T> energy(const Var<T>& X, const Params<T>& P) {
-  const Var<T> a1 = ad::silu(ad::matmul(X, P.W1, false, true) + P.b1);
-  const Var<T> a2 = ad::silu(ad::matmul(a1, P.W2, false, true) + P.b2);
-  return ad::sum(a2 * P.w3, 1) + P.b3;
-}
-
 // ------------------------------------------------------------------------------------------- workloads
 // A workload is a list of methods; run(out) performs one iteration and returns `value`. When `out` is
 // given (check mode) it also collects the named outputs.
@@ -115,20 +87,5 @@ struct Method {
   std::string name;
   std::function<double(Outputs<T>*)> run;
 };
-
-template <class T>
-double total(const Var<T>& v) {
-  double s = 0;
-  const T* p = v.data();
-  for (int64_t i = 0, n = v.numel(); i < n; ++i) s += p[i];
-  return s;
-}
-
-template <class T>
-void report_grads(Outputs<T>* out, const Var<T>& L, const std::vector<Var<T>>& gs) {
-  if (!out) return;
-  out->emplace_back("loss", L.value());
-  for (size_t k = 0; k < gs.size(); ++k) out->emplace_back(std::string("g") + kParamNames[k], gs[k].value());
-}
 
 }  // namespace bench

@@ -227,9 +227,9 @@ TEST_CASE("adversarial joint training: a diagonal Gaussian model and q converge 
   ao.beta1 = 0.5;
   ao.beta2 = 0.9;
   ebm::Adam<double> adam(ebm::cosine_lr(0.01, 1500, 1e-4), ao);
-  ad::Tape<double> tape;
-  ad::Rng step_rng(9);
-  for (int t = 0; t < 1500; ++t) ebm::train_step(tape, model, obj, adam, x, step_rng);
+  ebm::ShardedObjective<double> step(obj, 1);
+  const ad::Rng step_rng(9);
+  for (int t = 0; t < 1500; ++t) ebm::train_step(step, model, adam, x, step_rng.split(static_cast<uint64_t>(t)));
   // Tolerance: 5 SE of the MLE (SE(μ_k) = √(Σ_kk/n), SE(σ_k) = σ_k/√(2n)) plus the sampler's noise, which the
   // full-batch data term does not average: with 256 draws per step the θ-gradient's noise has SE √(Σ_kk/256),
   // but the decayed rate averages it over the last few hundred steps (≥ 16× fewer), so it adds < 1 SE.

@@ -77,10 +77,10 @@ std::pair<double, double> train_rbm(ebm::ChainStart start) {
   o.buffer.init = ebm::bernoulli_init();  // PCD chains start as fair coin flips
   ebm::ContrastiveDivergence<double> cd(ebm::NegativePhase<double>(ebm::gibbs_sampler<double>(), o, 3));
   ebm::Sgd<double> sgd(ebm::constant_lr(0.05), {.momentum = 0.5});
-  ad::Tape<double> tape;
+  ebm::ShardedObjective<double> step(cd, 1);
   ad::Rng rng(17);
   const double before = average_log_likelihood(rbm, x);
-  for (int t = 0; t < 1500; ++t) ebm::train_step(tape, rbm, cd, sgd, rows(x, rng, 50), rng);
+  for (int t = 0; t < 1500; ++t) ebm::train_step(step, rbm, sgd, rows(x, rng, 50), rng.split(static_cast<uint64_t>(t)));
   return {before, average_log_likelihood(rbm, x)};
 }
 
@@ -194,7 +194,7 @@ TEST_CASE("JEM: a 3-class 2-D classifier reaches 95% test accuracy and its SGLD 
   sgld.step_size = 0.02;  // temperature 1: a sampler of exp(−E), not JEM's low-noise variant
   ebm::JointEnergyModel<double> jem(ebm::NegativePhase<double>(ebm::langevin_sampler<double>(sgld), o, 5), 1.0, 0.1);
   ebm::Adam<double> adam(ebm::constant_lr(3e-3));
-  ad::Tape<double> tape;
+  ebm::ShardedObjective<double> step(jem, 1);
   ad::Rng rng(8);
   for (int t = 0; t < 800; ++t) {
     Tensor<double> xb(Shape{64, 2});
@@ -203,7 +203,7 @@ TEST_CASE("JEM: a 3-class 2-D classifier reaches 95% test accuracy and its SGLD 
       const auto r = int64_t(rng.below(uint64_t(train.x.rows())));
       xb.at(i, 0) = train.x.at(r, 0), xb.at(i, 1) = train.x.at(r, 1), yb.push_back(train.y[size_t(r)]);
     }
-    ebm::train_step(tape, clf, jem, adam, xb, rng, 0.0, &yb);
+    ebm::train_step(step, clf, adam, xb, rng.split(static_cast<uint64_t>(t)), {}, &yb);
   }
   // Accuracy on held-out points. Centres are 3.46 apart, so the Bayes error is ≈ 2Φ(−1.73/0.3) ≈ 1e-8.
   const Tensor<double> p = clf.class_probabilities(test.x);

@@ -174,9 +174,10 @@ Fit train(FDivergence k, double alpha, int steps, int64_t batch = 400) {
   ao.beta1 = 0.5;
   ao.beta2 = 0.9;
   ebm::Adam<double> adam(ebm::cosine_lr(0.02, steps, 0.001), ao);
-  ad::Tape<double> tape;
+  ebm::ShardedObjective<double> step(fit.objective, 1);
   ad::Rng data_rng(77), rng(78);
-  for (int t = 0; t < steps; ++t) ebm::train_step(tape, fit.model, fit.objective, adam, mixture_batch(batch, data_rng), rng, 5.0);
+  for (int t = 0; t < steps; ++t)
+    ebm::train_step(step, fit.model, adam, mixture_batch(batch, data_rng), rng.split(static_cast<uint64_t>(t)), {.clip_norm = 5.0});
   return fit;
 }
 

@@ -62,9 +62,9 @@ Tensor<double> data_2d() {
 void fit(ebm::Energy<double>& model, ebm::Objective<double>& obj, const Tensor<double>& x, int steps, double lr,
          uint64_t seed) {
   ebm::Adam<double> adam(ebm::cosine_lr(lr, steps));
-  ad::Tape<double> tape;
-  ad::Rng rng(seed);
-  for (int t = 0; t < steps; ++t) ebm::train_step(tape, model, obj, adam, x, rng);
+  ebm::ShardedObjective<double> step(obj, 1);
+  const ad::Rng rng(seed);
+  for (int t = 0; t < steps; ++t) ebm::train_step(step, model, adam, x, rng.split(static_cast<uint64_t>(t)));
 }
 
 struct Moments1 {

@@ -124,10 +124,9 @@ TEST_CASE("train_step: updates model and objective parameters together, clips, r
   ebm::GaussianEnergy<double> g(1);
   ebm::NoiseContrastiveEstimation<double> nce(x, 1.0);
   ebm::Sgd<double> sgd(ebm::constant_lr(0.5));
-  ad::Tape<double> tape;
-  ad::Rng rng(2);
+  ebm::ShardedObjective<double> step(nce, 1);
   const double c0 = nce.log_z(), mu0 = g.param("mu")[0];
-  const ebm::StepReport r = ebm::train_step(tape, g, nce, sgd, x, rng, 1e-3);
+  const ebm::StepReport r = ebm::train_step(step, g, sgd, x, ad::Rng(2), {.clip_norm = 1e-3});
   CHECK(r.lr == 0.5);
   CHECK(r.grad_norm > 1e-3);  // so clipping was active: the whole update has norm lr · 1e-3
   const double moved = std::hypot(nce.log_z() - c0, g.param("mu")[0] - mu0, g.param("log_sigma")[0]);

@@ -2,7 +2,6 @@
 // progress, checkpoints and the divergence guard; then sampling, evaluation, plots and summary.json.
 #include <chrono>
 #include <tbb/parallel_for.h>
-#include <tbb/parallel_invoke.h>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -15,7 +14,6 @@
 
 #include <unistd.h>
 
-#include "autodiff/finite.hpp"
 #include "ebm/data/epoch_order.hpp"
 #include "ebm/data/error.hpp"
 #include "ebm/data/npy.hpp"
@@ -25,6 +23,7 @@
 #include "memory_budget.hpp"
 #include "ebm/experiment/runner.hpp"
 #include "ebm/models/mlp.hpp"
+#include "ebm/optim/train_step.hpp"
 #include "eval_likelihood.hpp"
 #include "model_init.hpp"
 
@@ -103,13 +102,6 @@ void check_finite_samples(const ad::Tensor<T>& x) {
     if (!std::isfinite(x[k]))
       throw std::runtime_error("sample " + std::to_string(k / std::max<int64_t>(x.cols(), 1)) + " holds " + std::to_string(double(x[k])) +
                                " (a non-finite value; a smaller sampler.step_size may help)");
-}
-
-template <class T>
-bool all_finite(const std::vector<ad::Tensor<T>*>& ts) {
-  for (const auto* t : ts)
-    if (!ad::all_finite(t->data(), t->numel())) return false;
-  return true;
 }
 
 // Every shard's objective state (persistent chains, their generators; empty for stateless objectives).
@@ -366,41 +358,29 @@ json run_experiment(Session<T>& s, const RunOptions& opt) {
 
   while (step < steps) {
     StepBatch<T> cur = next.step == step ? std::move(next) : draw_step_batch<T>(s.data, batch, step, order, seed);
-    ad::Rng& rng = cur.rng;
-    const std::vector<int64_t>& labels = cur.labels;
-    double lr = s.optimizer->next_lr();
-    const std::string at_step = "step " + std::to_string(step + 1);
-    LossAndGrad<T> lg = in_stage("training", [&] {
-      return s.shards->loss_and_grad(*s.model, cur.x, rng, labels.empty() ? nullptr : &labels);
-    }, at_step);
-    std::vector<ad::Tensor<T>> grads = std::move(lg.grad_theta);
-    grads.insert(grads.end(), lg.grad_extra.begin(), lg.grad_extra.end());
-    if (nan_grad_step == step + 1 && !grads.empty() && grads[0].numel() > 0) {  // test hook: a NaN in a gradient, once
-      grads[0][0] = std::numeric_limits<T>::quiet_NaN();
-      nan_grad_step = -1;
-    }
-    // The norm is a full pass over the gradients: computed when clipping needs it or the step is logged or
-    // checkpointed. A non-finite gradient on other steps is still caught, by the parameters' check after the update.
     const bool logged = (step + 1) % log_every == 0 || step + 1 == steps, saved = (step + 1) % ck_every == 0;
-    double gnorm = clip > 0 ? clip_grad_norm(grads, clip) : logged || saved ? global_norm(grads) : 0.0;
-    bool ok = std::isfinite(lg.loss) && std::isfinite(gnorm);
-    if (ok) {
-      // Note [Batch drawn during the update]: the next step's batch does not depend on this step's parameters,
-      // so it is drawn (scattered rows of a data set larger than the caches) on the other core while this one
-      // runs the update, which is serial for parameters of the size of an RBM's on images (parallel, it woke a
-      // sleeping worker at every small step). The batch is a function of the step alone (epoch position or the
-      // step's stream), so the run's numbers do not change, and a step the divergence guard repeats redraws it.
-      // Only for batches that draw_batch copies in parallel: a small step is serial, and waking the sleeping
-      // worker for it would cost more than the copy.
-      auto update = [&] {
-        in_stage("training.update", [&] { s.optimizer->step(s.parameters(), grads); }, at_step);
-        ok = all_finite(s.parameters());
+    StepOptions<T> so;
+    so.clip_norm = clip;
+    so.want_norm = logged || saved;
+    const std::string at_step = "step " + std::to_string(step + 1);
+    so.phase = [&](const std::string& phase, const std::function<void()>& run) { in_stage(phase, run, at_step); };
+    if (nan_grad_step == step + 1)  // test hook: a NaN in a gradient, once
+      so.after_gradients = [&](std::vector<ad::Tensor<T>>& grads) {
+        if (!grads.empty() && grads[0].numel() > 0) grads[0][0] = std::numeric_limits<T>::quiet_NaN();
+        nan_grad_step = -1;
       };
-      if (step + 1 < steps && batch * s.data.x.cols() >= kParallelBatchValues)
-        tbb::parallel_invoke(update, [&] { next = draw_step_batch<T>(s.data, batch, step + 1, order, seed); });
-      else
-        update();
-    }
+    // Note [Batch drawn during the update]: the next step's batch does not depend on this step's parameters, so it
+    // is drawn (scattered rows of a data set larger than the caches) on the other core while this one runs the
+    // update, which is serial for parameters of the size of an RBM's on images (parallel, it woke a sleeping
+    // worker at every small step). The batch is a function of the step alone (epoch position or the step's
+    // stream), so the run's numbers do not change, and a step the divergence guard repeats redraws it. Only for
+    // batches that draw_batch copies in parallel: a small step is serial, and waking the sleeping worker for it
+    // would cost more than the copy.
+    if (step + 1 < steps && batch * s.data.x.cols() >= kParallelBatchValues)
+      so.alongside_update = [&] { next = draw_step_batch<T>(s.data, batch, step + 1, order, seed); };
+    const StepReport rep = train_step(*s.shards, *s.model, *s.optimizer, cur.x, cur.rng, so, cur.labels.empty() ? nullptr : &cur.labels);
+    const bool ok = rep.finite;
+    const double lr = rep.lr, gnorm = rep.grad_norm;
     if (!ok) {
       // Divergence guard: back to the last good state; retry with a smaller rate if the config allows.
       int64_t back_to = restore_checkpoint(s, good);
@@ -419,13 +399,13 @@ json run_experiment(Session<T>& s, const RunOptions& opt) {
     }
     ++step;
     if (logged || saved) {  // the latest step's numbers, for the metrics line, snapshots and the summary
-      last = {{"loss", lg.loss}, {"terms", json::object()}, {"grad_norm", gnorm}};
-      for (const Term& t : lg.terms) last["terms"][t.name] = t.value;
+      last = {{"loss", rep.loss}, {"terms", json::object()}, {"grad_norm", gnorm}};
+      for (const Term& t : rep.terms) last["terms"][t.name] = t.value;
     }
     double elapsed = elapsed0 + std::chrono::duration<double>(Clock::now() - t_train).count();
     if (step % log_every == 0 || step == steps) {
-      json line = {{"step", step}, {"loss", lg.loss}};
-      for (const Term& t : lg.terms) line[t.name] = t.value;
+      json line = {{"step", step}, {"loss", rep.loss}};
+      for (const Term& t : rep.terms) line[t.name] = t.value;
       line["grad_norm"] = gnorm;
       line["lr"] = lr;
       line["wall_time"] = elapsed;
@@ -434,7 +414,7 @@ json run_experiment(Session<T>& s, const RunOptions& opt) {
         throw std::runtime_error((dir / kMetricsFile).string() + ": write failed: " + std::strerror(errno) +
                                  "; the last checkpoint is intact and --resume continues from it");
       good = snapshot(s, step, lr_scale, retries, events, elapsed, last);
-      progress.update(step, lg.loss, step == steps);
+      progress.update(step, rep.loss, step == steps);
     }
     if (step % ck_every == 0 || step == steps) {
       in_stage("checkpoint", [&] {

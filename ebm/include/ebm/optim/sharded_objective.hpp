@@ -39,6 +39,7 @@ class ShardedObjective {
 
   int shards() const { return static_cast<int>(parts_.size()); }
   const Objective<T>& objective() const { return *objective_; }
+  Objective<T>& objective() { return *objective_; }
   /// The objective that trains shard s (its state: persistent chains). With several processes, a shard another
   /// process trains is current here only after sync_parts().
   const Objective<T>& part(int s) const { return *parts_.at(static_cast<size_t>(s)); }
