@@ -214,30 +214,46 @@ void normal64(uint64_t c0, uint64_t stream, uint64_t seed, T mean, T stddev, T* 
 // Stream layout: see random.hpp. Element i depends on (seed, stream, first counter, i) only, so the fill runs
 // in parallel over fixed 64-element groups and gives the same bits for every thread count.
 template <class T>
-void fill_normal(Tensor<T>& t, Rng& rng, T mean, T stddev) {
+void fill_normal(T* out, int64_t n, Rng& rng, T mean, T stddev) {
   Rng::State s = rng.state();
   const uint64_t c0 = s.counter;
-  const int64_t n = t.numel();
   constexpr int64_t kGroup = 4 * kLanes16;
-  const int64_t groups = (n + kGroup - 1) / kGroup;
-  T* out = t.data();
-  kernels::parallel_range(groups, 64, 128, [&](int64_t lo, int64_t hi) {
-    for (int64_t g = lo; g < hi; ++g) {
-      const uint64_t cg = c0 + static_cast<uint64_t>(g) * kLanes16;
-      if ((g + 1) * kGroup <= n) {
-        normal64(cg, s.stream, s.seed, mean, stddev, out + g * kGroup);
-      } else {
-        alignas(64) T buf[kGroup];
-        normal64(cg, s.stream, s.seed, mean, stddev, buf);
-        std::copy(buf, buf + (n - g * kGroup), out + g * kGroup);
+  if (n < kGroup) {
+    for (int64_t b = 0; 4 * b < n; ++b) {
+      const std::array<uint32_t, 4> w = philox(c0 + static_cast<uint64_t>(b), s.stream, s.seed);
+      for (int pair = 0; pair < 2; ++pair) {
+        const T r = std::sqrt(T(-2) * std::log(radius_u<T>(w[2 * pair])));
+        const T a = static_cast<T>(6.283185307179586476925) * angle_u<T>(w[2 * pair + 1]);
+        const int64_t i = 4 * b + 2 * pair;
+        if (i < n) out[i] = mean + stddev * (r * std::cos(a));
+        if (i + 1 < n) out[i + 1] = mean + stddev * (r * std::sin(a));
       }
     }
-  });
+  } else {
+    const int64_t groups = (n + kGroup - 1) / kGroup;
+    kernels::parallel_range(groups, 64, 128, [&](int64_t lo, int64_t hi) {
+      for (int64_t g = lo; g < hi; ++g) {
+        const uint64_t cg = c0 + static_cast<uint64_t>(g) * kLanes16;
+        if ((g + 1) * kGroup <= n) {
+          normal64(cg, s.stream, s.seed, mean, stddev, out + g * kGroup);
+        } else {
+          alignas(64) T buf[kGroup];
+          normal64(cg, s.stream, s.seed, mean, stddev, buf);
+          std::copy(buf, buf + (n - g * kGroup), out + g * kGroup);
+        }
+      }
+    });
+  }
   s.counter = c0 + static_cast<uint64_t>((n + 3) / 4);
   s.used = 4;
   s.has_spare = false;
   s.spare = 0;
   rng = Rng(s);
+}
+
+template <class T>
+void fill_normal(Tensor<T>& t, Rng& rng, T mean, T stddev) {
+  fill_normal(t.data(), t.numel(), rng, mean, stddev);
 }
 // Stream layout: see random.hpp. One call serves one row (a chain's units), so it runs serially: callers
 // parallelise over rows, each with its own generator (samplers' Note [One stream per chain]).
@@ -460,6 +476,8 @@ void fill_rademacher(Tensor<T>& t, Rng& rng) {
 
 template void fill_normal(Tensor<float>&, Rng&, float, float);
 template void fill_normal(Tensor<double>&, Rng&, double, double);
+template void fill_normal(float*, int64_t, Rng&, float, float);
+template void fill_normal(double*, int64_t, Rng&, double, double);
 template void fill_bernoulli(const float*, float*, int64_t, Rng&);
 template void fill_bernoulli(const double*, double*, int64_t, Rng&);
 template bool fill_bernoulli_logit(const float*, float*, uint64_t*, int64_t, Rng&);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "autodiff/finite.hpp"
+#include "autodiff/random.hpp"
 #include "samplers/energy.hpp"
 #include "samplers/state.hpp"
 
@@ -94,6 +95,16 @@ template <class T>
 struct Workspace {
   std::vector<T> e, e_new;
   ad::Tensor<T> g, g_new, prop;
+  std::vector<double> z;  // the proposals' standard normals, [chains, d]: each row from its chain's generator
+
+  /// Row c of z, drawn from chain c's generator (vectorised: ad::fill_normal). z must be sized [chains, d]
+  /// before the parallel loop over chains.
+  double* normals(ChainState<T>& s, int64_t c) {
+    const int64_t d = s.dim();
+    double* row = z.data() + c * d;
+    ad::fill_normal(row, d, s.rngs[size_t(c)]);
+    return row;
+  }
 
   void init(EnergyEvaluator<T>& ev, const BatchEnergy<T>& f, const ChainState<T>& s, bool need_grad) {
     if (need_grad)
@@ -142,14 +153,16 @@ void mala_step(EnergyEvaluator<T>& ev, const BatchEnergy<T>& f, ChainState<T>& s
   const int64_t n = s.chains(), d = s.dim();
   flags.reset(n);
   std::vector<double> log_q_fwd(size_t(n), 0.0);  // log q(x'|x) up to the shared constant: −|z|²/2
+  if (w.z.size() != static_cast<size_t>(n * d)) w.z.resize(static_cast<size_t>(n * d));  // before the parallel loop
   for_each_chain(n, [&](int64_t c) {
     const T* x = s.row(c);
     const T* g = w.g.data() + c * d;
     T* p = w.prop.data() + c * d;
     const double h = 0.5 * eps[c] * beta[c], sd = std::sqrt(eps[c]);
+    const double* zc = w.normals(s, c);
     double zz = 0;
     for (int64_t k = 0; k < d; ++k) {
-      const double z = s.rngs[size_t(c)].normal();
+      const double z = zc[k];
       zz += z * z;
       p[k] = T(x[k] - h * g[k] + sd * z);
     }
@@ -203,10 +216,12 @@ void langevin_step(EnergyEvaluator<T>& ev, const BatchEnergy<T>& f, ChainState<T
                    const LangevinKnobs& k, StepFlags& flags) {
   const int64_t n = s.chains(), d = s.dim();
   flags.reset(n);
+  if (k.noise != 0 && w.z.size() != static_cast<size_t>(n * d)) w.z.resize(static_cast<size_t>(n * d));  // before the parallel loop
   for_each_chain(n, [&](int64_t c) {
     const T* x = s.row(c);
     const T* gr = w.g.data() + c * d;
     T* p = w.prop.data() + c * d;
+    const double* z = k.noise != 0 ? w.normals(s, c) : nullptr;  // σ_noise = 0: gradient descent, no draws
     double factor = 1;  // norm clipping rescales the whole gradient, keeping its direction
     if (k.clip_norm > 0) {
       double nn = 0;
@@ -216,7 +231,7 @@ void langevin_step(EnergyEvaluator<T>& ev, const BatchEnergy<T>& f, ChainState<T
     for (int64_t j = 0; j < d; ++j) {
       double gj = factor * double(gr[j]);
       if (k.clip_value > 0) gj = std::clamp(gj, -k.clip_value, k.clip_value);
-      double y = double(x[j]) - 0.5 * k.step * gj + k.noise * s.rngs[size_t(c)].normal();
+      double y = double(x[j]) - 0.5 * k.step * gj + (z ? k.noise * z[j] : 0.0);
       if (k.clamp) y = std::clamp(y, k.lo, k.hi);  // NaN passes through std::clamp and is caught below
       p[j] = T(y);
     }

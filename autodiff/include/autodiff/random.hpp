@@ -59,6 +59,11 @@ class Rng {
 /// used last block is discarded), so consecutive fills draw disjoint blocks.
 template <class T>
 void fill_normal(Tensor<T>& t, Rng& rng, T mean = 0, T stddev = 1);
+/// The same for n values at `out` (a sampler's chain row, drawn from that chain's generator). Fewer than 64
+/// values are computed block by block with the scalar functions (a d = 2 chain needs one block, not the 16 of a
+/// vector group), so the bits depend on n's range as well as on the stream, never on the thread count.
+template <class T>
+void fill_normal(T* out, int64_t n, Rng& rng, T mean = 0, T stddev = 1);
 /// Bernoulli draws out[i] = 1 if u_i < p[i], else 0 (i < n), vectorised; for block Gibbs sampling of binary units.
 /// Stream layout: with c the generator's next unused block counter (as for fill_normal: leftover words and a
 /// pending normal spare are skipped), u_i = w · 2⁻³² where w is word i mod 4 of Philox block c + ⌊i/4⌋; the
