@@ -114,8 +114,6 @@ template <class T> using MakeObjective = std::unique_ptr<Objective<T>>(const jso
 template <class T> using DescribeObjective = json(const ShardedObjective<T>& trained, const Energy<T>& model, const Dataset& data);
 template <class T> using CheckObjectiveModel = void(const json& cfg, const Energy<T>& model);
 template <class T> using MakeOptimizer = std::unique_ptr<Optimizer<T>>(const json& cfg, const LrSchedule& schedule);
-template <class T> using SaveOptimizer = json(Optimizer<T>& opt);
-template <class T> using LoadOptimizer = void(Optimizer<T>& opt, const json& state, const std::vector<ad::Tensor<T>*>& params);
 template <class T> using RunSampler = SamplerRun(const json& cfg, const Energy<T>& model, samplers::ChainState<T>& state);
 template <class T> using CheckSamplerModel = void(const Energy<T>& model);
 
@@ -152,11 +150,8 @@ struct ObjectiveEntry {
 struct OptimizerEntry {
   std::string name, description;
   std::vector<Field> params;
+  /// The optimiser keeps its own state for checkpoints (Optimizer::state_lists).
   PerDtype<MakeOptimizer> make;
-  /// Optimiser state (moments, buffers, step count) to and from a checkpoint, exactly.
-  PerDtype<SaveOptimizer> save;
-  /// `params` gives the shapes (the state is stored flat).
-  PerDtype<LoadOptimizer> load;
 };
 
 struct SamplerRun {

@@ -6,6 +6,8 @@
 // (parameter_list() builds the list for a model plus an objective's extra parameters).
 // The learning rate of step t (t = 0 for the first update) is schedule.at(t).
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "ebm/models/energy.hpp"
@@ -49,6 +51,12 @@ class Optimizer {
   /// The rate the next update will use.
   double next_lr() const { return schedule_.at(steps_); }
   LrSchedule& schedule() { return schedule_; }
+  /// The optimiser's state besides steps(): named lists with one tensor per parameter (Adam's "m" and "v", SGD's
+  /// "momentum"), each empty before the first update. A checkpoint stores every list under its name and restores
+  /// it in place through these pointers, so the optimiser alone says what its state is and the checkpoint code
+  /// needs to know no optimiser by type. The pointers stay valid while the optimiser lives.
+  using StateLists = std::vector<std::pair<std::string, std::vector<ad::Tensor<T>>*>>;
+  virtual StateLists state_lists() { return {}; }
 
  protected:
   /// `t` counts updates from 1 (the first update has t = 1), as torch's Adam does.
