@@ -1,8 +1,23 @@
 #pragma once
 // Registries of the components an experiment file can name: data sources, models, objectives, optimisers and
-// samplers. Each entry is {name, description, parameter schema, factory}. The experiment schema is assembled
-// from them, so adding a component is one file with a `register_*` function plus one line in registry.cpp;
-// validation, `ebm schema` and the runner pick it up without further changes.
+// samplers. Each entry is {name, description, parameter schema, factory}, and the experiment schema is assembled
+// from them. Every kind has one file under ebm/src/experiment/ (reg_data.cpp, reg_models.cpp, reg_objectives.cpp,
+// reg_optim.cpp, reg_samplers.cpp) whose `register_*` function pushes its entries.
+//
+// Adding a component of an existing kind touches:
+//   - its implementation: a header under ebm/include/ebm/<layer>/ and a source under ebm/src/<layer>/ (the build
+//     picks up new sources by glob), or samplers/ for a new kernel;
+//   - one entry in the kind's register_* function: name, description, parameter fields, factory, and for models,
+//     objectives and samplers its smoke settings (below);
+//   - docs/config.md, regenerated from `ebm schema` (scripts/check_docs.sh fails until it is).
+// Validation, `ebm schema`, the runner, checkpoints (optimisers keep their state in Optimizer::state_lists,
+// objectives in save_state) and the compatibility matrix pick it up with nothing else changed. What the code
+// outside the registry recognises by type is the exception: a model with binary units, exact log Z by enumeration,
+// Gibbs conditionals, noise levels or class logits is found by dynamic_cast in eval_checks.cpp, evaluate.cpp,
+// eval_likelihood.cpp and reg_samplers.cpp (BernoulliRbm, BoltzmannMachine, BinaryConditionals, RbmConditionals,
+// NoiseConditionalEnergy, ClassifierEnergy), so a new model with one of those abilities is added there too.
+// A new kind of component is a new reg_*.cpp, a vector and a lookup in Registry, a declaration below and a call
+// in registry.cpp, and its section in the config schema (config.cpp).
 //
 // Every factory serves both dtypes (the experiment's "dtype": float32 or float64) from one piece of code: a
 // generic callable whose first argument is a Tag<T>, kept by PerDtype as its float and double instantiations
