@@ -159,16 +159,19 @@ void load_optimiser_state(Optimizer<T>& opt, const json& j, const std::vector<ad
 // it was written when every run was float64). Restoring into a session of another dtype is refused (InputError,
 // exit 2, naming both): converting would silently change a float64 run's numbers, and a float32 run resumed in
 // float64 would no longer be the run its config describes.
+//
+// Formats: ebm-checkpoint-1 stored tensors as arrays of numbers; -2 as bytes, with the optimiser state under
+// "optimizer"; -3 under "optimiser", the config's spelling (restore_checkpoint reads all three).
 template <class T>
 json snapshot(Session<T>& s, int64_t step, double lr_scale, int64_t retries, const json& events, double elapsed, const json& last) {
   json params = json::array();
   for (auto* t : s.parameters()) params.push_back(tensor_to_bytes(*t));
   uint64_t seed = s.cfg["seed"];
-  return json{{"format", "ebm-checkpoint-2"},
+  return json{{"format", "ebm-checkpoint-3"},
               {"dtype", dtype_name<T>()},
               {"step", step},
               {"parameters", params},
-              {"optimizer", optimiser_state_json(*s.optimizer)},
+              {"optimiser", optimiser_state_json(*s.optimizer)},
               // Persistent chains / replay buffer with their generators (empty for stateless objectives).
               {"objective_state", objective_state_json(*s.shards)},
               {"lr_scale", lr_scale},
@@ -280,7 +283,8 @@ int64_t restore_checkpoint(Session<T>& s, const json& ck) {
   if (p.size() != params.size()) throw std::runtime_error("checkpoint: parameter count does not match the model");
   for (size_t i = 0; i < params.size(); ++i)
     if (!tensor_values_into(p[i], *params[i])) throw std::runtime_error("checkpoint: parameter shapes do not match the model");
-  load_optimiser_state(*s.optimizer, ck.at("optimizer"), params);
+  // Checkpoints before ebm-checkpoint-3 spelled the key "optimizer"; runs trained then must still resume.
+  load_optimiser_state(*s.optimizer, ck.contains("optimiser") ? ck.at("optimiser") : ck.at("optimizer"), params);
   if (ck.contains("objective_state")) {
     const json& st = ck.at("objective_state");
     std::vector<std::vector<uint8_t>> blobs;
