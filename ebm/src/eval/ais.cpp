@@ -15,12 +15,7 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 }  // namespace
 
-BetaSchedule parse_beta_schedule(const std::string& name) {
-  if (name == "linear") return BetaSchedule::linear;
-  if (name == "sigmoid") return BetaSchedule::sigmoid;
-  if (name == "geometric") return BetaSchedule::geometric;
-  throw std::invalid_argument("unknown AIS schedule \"" + name + "\" (known: linear, sigmoid, geometric)");
-}
+BetaSchedule parse_beta_schedule(const std::string& name) { return parse_enum(kBetaScheduleNames, name, "AIS schedule"); }
 
 std::vector<double> beta_schedule(BetaSchedule kind, int steps) {
   if (steps < 1) throw std::invalid_argument("beta_schedule: needs at least one step");

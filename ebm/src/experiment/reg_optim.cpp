@@ -1,4 +1,6 @@
 // Optimisers: Adam (and AdamW) and SGD with momentum; the learning-rate schedule fields are shared.
+#include "enum_field.hpp"
+
 #include "ebm/experiment/registry.hpp"
 #include "ebm/optim/adam.hpp"
 #include "ebm/optim/sgd.hpp"
@@ -10,7 +12,7 @@ namespace {
 std::vector<Field> with_schedule(std::vector<Field> own, double lr) {
   std::vector<Field> f = {
       {"lr", number("learning rate", lr).positive()},
-      {"schedule", enumeration("learning-rate schedule (cosine decays over training.steps)", {"constant", "step", "cosine"}, "constant")},
+      {"schedule", enum_field(kLrScheduleNames, "learning-rate schedule (cosine decays over training.steps)", LrSchedule::Kind::constant)},
       {"step_size", integer("step schedule: decay every this many steps", 1000).at_least(1)},
       {"gamma", number("step schedule: decay factor", 0.1).positive()},
       {"min_lr", number("cosine schedule: final rate", 0.0).non_negative()},

@@ -22,6 +22,7 @@
 #include "ebm/eval/exact_samples.hpp"
 #include "ebm/experiment/config.hpp"
 #include "ebm/experiment/rundir.hpp"
+#include "enum_field.hpp"
 #include "memory_budget.hpp"
 #include "ebm/experiment/runner.hpp"
 #include "ebm/models/mlp.hpp"
@@ -80,8 +81,7 @@ Session<T> build_session(const json& cfg) {
   check_evaluation(cfg, *s.model, s.data);
   const json& o = cfg["optimiser"];
   LrSchedule sched;
-  std::string kind = o["schedule"];
-  sched.kind = kind == "step" ? LrSchedule::Kind::step : kind == "cosine" ? LrSchedule::Kind::cosine : LrSchedule::Kind::constant;
+  sched.kind = enum_field_value(kLrScheduleNames, o["schedule"], "optimiser.schedule");
   sched.lr = o["lr"], sched.step_size = o["step_size"], sched.gamma = o["gamma"], sched.min_lr = o["min_lr"];
   sched.warmup_steps = o["warmup_steps"];
   sched.total_steps = std::max<int64_t>(1, cfg["training"]["steps"].get<int64_t>());

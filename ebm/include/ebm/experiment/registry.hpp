@@ -38,6 +38,7 @@
 #include <vector>
 
 #include <samplers/energy.hpp>
+#include <samplers/langevin.hpp>
 #include <samplers/state.hpp>
 
 #include "ebm/experiment/schema.hpp"
@@ -236,8 +237,9 @@ decltype(auto) in_dtype(const ad::Tensor<double>& x) {
     return x.template cast<T>();
 }
 /// The Langevin fields (step_size, noise_scale, grad_clip_norm), shared by the sampler and by objectives that
-/// run Langevin chains.
+/// run Langevin chains, and their values read from such a section.
 std::vector<Field> langevin_fields(double default_step);
+samplers::LangevinOptions langevin_options(const json& section);
 /// InputError "<key>: Gibbs sampling needs an RBM or a Boltzmann machine ..." unless the model has Gibbs conditionals.
 template <class T>
 void check_gibbs_model(const Energy<T>& model, const std::string& key);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "ebm/enum_names.hpp"
 #include "ebm/models/energy.hpp"
 
 namespace ebm {
@@ -34,6 +35,9 @@ struct LrSchedule {
 
   double at(int64_t t) const;
 };
+/// The schedules' names, as configs spell them.
+inline constexpr EnumName<LrSchedule::Kind> kLrScheduleNames[] = {
+    {"constant", LrSchedule::Kind::constant}, {"step", LrSchedule::Kind::step}, {"cosine", LrSchedule::Kind::cosine}};
 LrSchedule constant_lr(double lr);
 LrSchedule step_lr(double lr, int64_t step_size, double gamma);
 LrSchedule cosine_lr(double lr, int64_t total_steps, double min_lr = 0.0);
