@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include <autodiff/scalar.hpp>
+
 #include "ais_anneal.hpp"
 
 namespace ebm {
@@ -27,7 +29,7 @@ std::vector<double> beta_schedule(BetaSchedule kind, int steps) {
       case BetaSchedule::linear: b[size_t(k)] = t; break;
       case BetaSchedule::sigmoid: {
         const double delta = 4;
-        auto s = [](double z) { return 1 / (1 + std::exp(-z)); };
+        const auto s = ad::scalar::sigmoid;
         b[size_t(k)] = (s(delta * (2 * t - 1)) - s(-delta)) / (s(delta) - s(-delta));
         break;
       }
@@ -98,7 +100,7 @@ AisResult ais_log_partition_rbm(const BernoulliRbm<double>& rbm, const RbmAisOpt
   samplers::ChainState<double> state(o.chains, rbm.visible(), o.seed);
   for (int64_t r = 0; r < o.chains; ++r)
     for (int64_t i = 0; i < rbm.visible(); ++i) {
-      const double p = 1 / (1 + std::exp(-b0[size_t(i)]));
+      const double p = ad::scalar::sigmoid(b0[size_t(i)]);
       state.row(r)[i] = state.rngs[size_t(r)].uniform() < p ? 1.0 : 0.0;
     }
   AnnealRun run = anneal_rbm(rbm, b0, o, beta_schedule(o.schedule, o.steps), state);
@@ -115,7 +117,7 @@ AisResult ais_log_partition_boltzmann(const BoltzmannMachine<double>& machine, c
   for (int64_t r = 0; r < o.chains; ++r)  // x_0 ~ p_0: unit i on with probability σ(b_0i), or σ(2 b_0i) for spins
     for (int64_t i = 0; i < machine.dim(); ++i) {
       const double z = spin ? 2 * b0[size_t(i)] : b0[size_t(i)];
-      const bool on = state.rngs[size_t(r)].uniform() < 1 / (1 + std::exp(-z));
+      const bool on = state.rngs[size_t(r)].uniform() < ad::scalar::sigmoid(z);
       state.row(r)[i] = on ? 1.0 : (spin ? -1.0 : 0.0);
     }
   AnnealRun run = anneal_boltzmann(machine, b0, o, beta_schedule(o.schedule, o.steps), state);
