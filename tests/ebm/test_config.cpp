@@ -202,6 +202,51 @@ TEST_CASE("checkpoint files: CRC-32C, every damaged byte refused, two generation
   fs::remove_all(dir);
 }
 
+TEST_CASE("checkpoint optimiser state: every list under its name, restored exactly; the older key \"optimizer\" still read") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("ebm_test_config_optimiser." + std::to_string(::getpid()));
+  const std::string base = R"({"data": {"type": "gaussian_mixture", "n": 256, "means": [[1.0, -0.5]], "scales": [[1.0, 0.7]]},
+      "model": {"type": "gaussian", "form": "full"}, "objective": {"type": "sm"}, "seed": 3, "dtype": "float64",
+      "training": {"steps": 3, "batch_size": 32, "log_every": 3, "checkpoint_every": 3},
+      "evaluation": {"log_z": false}, "output": {"plots": false}, "optimiser": )";
+  // Adam keeps "m" and "v", SGD with momentum "momentum": one tensor per parameter after the first step.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {R"({"type": "adam", "lr": 0.01})", {"m", "v"}}, {R"({"type": "sgd", "lr": 0.01, "momentum": 0.9})", {"momentum"}}};
+  for (const auto& [optimiser, lists] : cases) {
+    CAPTURE(optimiser);
+    const json cfg = resolve_config(base + optimiser + "}", "x.json", {}, ".");
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    Session<double> trained = build_session<double>(cfg);
+    RunOptions opt;
+    opt.dir = dir;
+    opt.quiet = true;
+    run_experiment(trained, opt);
+    const json ck = *load_checkpoint(dir);
+    REQUIRE(ck.contains("optimiser"));
+    CHECK_FALSE(ck.contains("optimizer"));
+    const json& st = ck["optimiser"];
+    CHECK(st["step"] == 3);
+    const size_t n = trained.parameters().size();
+    for (const std::string& name : lists) CHECK(st.at(name).size() == n);
+
+    json old = ck;  // as written before the key took the config's spelling
+    old["optimizer"] = old["optimiser"];
+    old.erase("optimiser");
+    const json* const written[] = {&ck, &old};
+    for (const json* c : written) {
+      Session<double> resumed = build_session<double>(cfg);
+      CHECK(restore_checkpoint(resumed, *c) == 3);
+      CHECK(resumed.optimizer->steps() == 3);
+      for (auto& [name, list] : resumed.optimizer->state_lists()) {
+        REQUIRE(list->size() == n);
+        for (size_t i = 0; i < n; ++i) CHECK(tensor_to_bytes((*list)[i]) == st.at(name)[i]);
+      }
+    }
+  }
+  fs::remove_all(dir);
+}
+
 TEST_CASE("checkpoint tensors: bytes round trip exactly; arrays from older checkpoints still read") {
   ad::Tensor<double> t(ad::Shape{2, 3}, std::vector<double>{0.1, -2.5e-300, 1.0 / 3.0, 7.0, -0.0, 1e300}.data());
   const json bytes = tensor_to_bytes(t);

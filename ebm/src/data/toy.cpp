@@ -5,6 +5,8 @@
 #include <numbers>
 #include <stdexcept>
 
+#include <autodiff/scalar.hpp>
+
 namespace ebm::data {
 namespace {
 
@@ -198,7 +200,6 @@ ad::Tensor<double> gaussian_mixture_log_density(const ad::Tensor<double>& x, con
   ad::Tensor<double> out(ad::Shape{N});
   std::vector<double> y(static_cast<size_t>(D)), terms(static_cast<size_t>(m.k));
   for (int64_t p = 0; p < N; ++p) {
-    double best = -INFINITY;
     for (int64_t c = 0; c < m.k; ++c) {
       const double* L = m.chol.data() + c * D * D;
       double q = 0;  // |L^-1 (x - mu)|^2 by forward substitution
@@ -209,11 +210,8 @@ ad::Tensor<double> gaussian_mixture_log_density(const ad::Tensor<double>& x, con
         q += y[static_cast<size_t>(i)] * y[static_cast<size_t>(i)];
       }
       terms[static_cast<size_t>(c)] = m.log_w[static_cast<size_t>(c)] + m.log_norm[static_cast<size_t>(c)] - 0.5 * q;
-      best = std::max(best, terms[static_cast<size_t>(c)]);
     }
-    double s = 0;  // log-sum-exp, shifted by the largest term so far-away points do not underflow to -inf
-    for (double t : terms) s += std::exp(t - best);
-    out[p] = best + std::log(s);
+    out[p] = ad::scalar::log_sum_exp(terms);  // shifted, so far-away points do not underflow to -inf
   }
   return out;
 }

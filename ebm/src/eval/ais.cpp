@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include <autodiff/scalar.hpp>
+
 #include "ais_anneal.hpp"
 
 namespace ebm {
@@ -15,12 +17,7 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 }  // namespace
 
-BetaSchedule parse_beta_schedule(const std::string& name) {
-  if (name == "linear") return BetaSchedule::linear;
-  if (name == "sigmoid") return BetaSchedule::sigmoid;
-  if (name == "geometric") return BetaSchedule::geometric;
-  throw std::invalid_argument("unknown AIS schedule \"" + name + "\" (known: linear, sigmoid, geometric)");
-}
+BetaSchedule parse_beta_schedule(const std::string& name) { return parse_enum(kBetaScheduleNames, name, "AIS schedule"); }
 
 std::vector<double> beta_schedule(BetaSchedule kind, int steps) {
   if (steps < 1) throw std::invalid_argument("beta_schedule: needs at least one step");
@@ -32,7 +29,7 @@ std::vector<double> beta_schedule(BetaSchedule kind, int steps) {
       case BetaSchedule::linear: b[size_t(k)] = t; break;
       case BetaSchedule::sigmoid: {
         const double delta = 4;
-        auto s = [](double z) { return 1 / (1 + std::exp(-z)); };
+        const auto s = ad::scalar::sigmoid;
         b[size_t(k)] = (s(delta * (2 * t - 1)) - s(-delta)) / (s(delta) - s(-delta));
         break;
       }
@@ -103,7 +100,7 @@ AisResult ais_log_partition_rbm(const BernoulliRbm<double>& rbm, const RbmAisOpt
   samplers::ChainState<double> state(o.chains, rbm.visible(), o.seed);
   for (int64_t r = 0; r < o.chains; ++r)
     for (int64_t i = 0; i < rbm.visible(); ++i) {
-      const double p = 1 / (1 + std::exp(-b0[size_t(i)]));
+      const double p = ad::scalar::sigmoid(b0[size_t(i)]);
       state.row(r)[i] = state.rngs[size_t(r)].uniform() < p ? 1.0 : 0.0;
     }
   AnnealRun run = anneal_rbm(rbm, b0, o, beta_schedule(o.schedule, o.steps), state);
@@ -120,7 +117,7 @@ AisResult ais_log_partition_boltzmann(const BoltzmannMachine<double>& machine, c
   for (int64_t r = 0; r < o.chains; ++r)  // x_0 ~ p_0: unit i on with probability σ(b_0i), or σ(2 b_0i) for spins
     for (int64_t i = 0; i < machine.dim(); ++i) {
       const double z = spin ? 2 * b0[size_t(i)] : b0[size_t(i)];
-      const bool on = state.rngs[size_t(r)].uniform() < 1 / (1 + std::exp(-z));
+      const bool on = state.rngs[size_t(r)].uniform() < ad::scalar::sigmoid(z);
       state.row(r)[i] = on ? 1.0 : (spin ? -1.0 : 0.0);
     }
   AnnealRun run = anneal_boltzmann(machine, b0, o, beta_schedule(o.schedule, o.steps), state);

@@ -12,21 +12,7 @@
 namespace ebm {
 namespace {
 
-// Running log-sum-exp in a fixed order.
-struct LogSum {
-  double max = -std::numeric_limits<double>::infinity();
-  double sum = 0;  // Σ exp(a_i − max)
-  void add(double a) {
-    if (a == -std::numeric_limits<double>::infinity()) return;
-    if (a > max) {
-      sum = sum * std::exp(max - a) + 1.0;
-      max = a;
-    } else {
-      sum += std::exp(a - max);
-    }
-  }
-  double value() const { return sum > 0 ? max + std::log(sum) : -std::numeric_limits<double>::infinity(); }
-};
+using LogSum = ad::scalar::LogSumExp;  // running log-sum-exp in a fixed order
 
 }  // namespace
 

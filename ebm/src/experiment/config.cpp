@@ -3,7 +3,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "ebm/eval/ais.hpp"
 #include "ebm/experiment/registry.hpp"
+#include "enum_field.hpp"
 #include "model_init.hpp"
 
 namespace ebm::experiment {
@@ -32,6 +34,14 @@ std::vector<Field> variants(const std::vector<E>& entries) {
 std::vector<Field> with_field(std::vector<Field> variants, const Field& f) {
   for (Field& v : variants) v.node.fields.push_back(f);
   return variants;
+}
+
+// evaluation.ais.transition: "auto" (chosen by the model), the continuous kernels, and "gibbs" for binary models.
+std::vector<std::string> ais_transition_choices() {
+  std::vector<std::string> c = {"auto"};
+  for (std::string& n : enum_names(kAisTransitionNames)) c.push_back(std::move(n));
+  c.push_back("gibbs");
+  return c;
 }
 
 // evaluation.restore: denoising and inpainting demos on test images (ebm/eval/restore.hpp).
@@ -101,11 +111,11 @@ Node build_schema() {
                                             {{"enabled", boolean("run AIS after training", false)},
                                              {"chains", integer("annealing chains", 100).at_least(1)},
                                              {"steps", integer("intermediate distributions K", 1000).at_least(1)},
-                                             {"schedule", enumeration("spacing of the inverse temperatures", {"sigmoid", "linear", "geometric"}, "sigmoid")},
+                                             {"schedule", enum_field(kBetaScheduleNames, "spacing of the inverse temperatures", BetaSchedule::sigmoid)},
                                              {"transition", enumeration("kernel at each intermediate: \"gibbs\" for binary models (Bernoulli RBMs: "
                                                                         "block Gibbs; Boltzmann machines: single-site Gibbs), \"mala\" or "
                                                                         "\"hmc\" for continuous ones; \"auto\" picks gibbs or mala by the model",
-                                                                        {"auto", "mala", "hmc", "gibbs"}, "auto")},
+                                                                        ais_transition_choices(), "auto")},
                                              {"transitions", integer("MCMC steps (Gibbs sweeps) per intermediate", 1).at_least(1)},
                                              {"step_size", number("MALA/HMC step (the start of the pilot's adaptation)", 0.1).positive()},
                                              {"adapt_step", boolean("tune the step per intermediate on a pilot anneal", true)},

@@ -1,6 +1,7 @@
 // Likelihood numbers after training: log Z by forward and reverse AIS (evaluation.ais), and the per-data-set
 // log-likelihoods and pseudo-likelihoods (evaluation.likelihood in summary.json).
 #include "eval_likelihood.hpp"
+#include "enum_field.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -52,7 +53,7 @@ json ais_report(Session<T>& s) {
   const ad::Tensor<double>& x = s.data.x;
   AisOptions common;
   common.chains = c["chains"], common.steps = c["steps"], common.transitions = c["transitions"];
-  common.schedule = parse_beta_schedule(c["schedule"]);
+  common.schedule = enum_field_value(kBetaScheduleNames, c["schedule"], "evaluation.ais.schedule");
   common.seed = ad::Rng(s.cfg["seed"].template get<uint64_t>(), kAisStream).next_u64();
   const std::string transition = ais_transition(s.cfg, *model);
   if (discrete_model(*model) != (transition == "gibbs"))  // check_evaluation refuses this before training
@@ -76,7 +77,7 @@ json ais_report(Session<T>& s) {
   } else {
     ContinuousAisOptions o;
     static_cast<AisOptions&>(o) = common;
-    o.transition = transition == "hmc" ? AisTransition::hmc : AisTransition::mala;
+    o.transition = parse_enum(kAisTransitionNames, transition, "AIS transition");
     o.step_size = c["step_size"], o.adapt_step = c["adapt_step"], o.leapfrog_steps = c["leapfrog_steps"];
     const double widen = c["base_std_scale"];
     for (int64_t k = 0; k < x.cols(); ++k) {

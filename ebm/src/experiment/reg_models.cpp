@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "enum_field.hpp"
+
 #include "ebm/experiment/registry.hpp"
 #include "ebm/models/boltzmann.hpp"
 #include "ebm/models/classifier.hpp"
@@ -12,6 +14,22 @@
 #include "ebm/models/rbm.hpp"
 
 namespace ebm::experiment {
+
+namespace {
+
+// The MLP-based models' hidden activation.
+Node activation_field() {
+  return enum_field(kActivationNames, "hidden activation (relu makes score-matching objectives degenerate)", Activation::silu);
+}
+
+template <class T>
+using Conditioning = typename NoiseConditionalEnergy<T>::Conditioning;
+template <class T>
+constexpr EnumName<Conditioning<T>> kConditioningNames[] = {{"input_column", Conditioning<T>::input_column},
+                                                            {"scale", Conditioning<T>::scale},
+                                                            {"column_and_scale", Conditioning<T>::column_and_scale}};
+
+}  // namespace
 
 void register_models(Registry& r) {
   r.models.push_back(
@@ -45,22 +63,17 @@ void register_models(Registry& r) {
   r.models.push_back(
       {"mlp", "E(x) = MLP(x), a scalar-output perceptron",
        {{"hidden", array_of("hidden layer widths", integer("", std::nullopt).at_least(1), json::array({64, 64})).items_between(1, 16)},
-        {"activation", enumeration("hidden activation (relu makes score-matching objectives degenerate)",
-                                   {"silu", "softplus", "tanh", "elu", "relu", "sigmoid"}, "silu")}},
+        {"activation", activation_field()}},
        [](auto tag, const json& cfg, const Dataset& data, ad::Rng& rng) -> EnergyPtr<decltype(tag)> {
          using T = typename decltype(tag)::type;
          std::vector<int64_t> hidden = cfg["hidden"];
-         return std::make_unique<MlpEnergy<T>>(data.x.cols(), hidden, activation_from_string(cfg["activation"].get<std::string>()), rng);
+         return std::make_unique<MlpEnergy<T>>(data.x.cols(), hidden, enum_field_value(kActivationNames, cfg["activation"], "model.activation"), rng);
        },
        {}});
   r.models.back().smoke = {json::parse(R"({"data": {"type": "two_moons", "n": 256}, "model": {"hidden": [8]},
                                              "objective": {"type": "ssm"}, "sampler": {"type": "langevin"}})")};
   const auto hidden_field = [] {
     return array_of("hidden layer widths", integer("", std::nullopt).at_least(1), json::array({64, 64})).items_between(1, 16);
-  };
-  const auto activation_field = [] {
-    return enumeration("hidden activation (relu makes score-matching objectives degenerate)", {"silu", "softplus", "tanh", "elu", "relu", "sigmoid"},
-                       "silu");
   };
   r.models.push_back(
       {"rbm", "restricted Boltzmann machine; its energy is the free energy of the visible units (train with cd + gibbs)",
@@ -135,7 +148,7 @@ void register_models(Registry& r) {
          if (k < seen) throw InputError("model.classes: the data has labels up to " + std::to_string(seen - 1) + ", expected at least " + std::to_string(seen) + " classes");
          std::vector<int64_t> hidden = cfg["hidden"];
          return std::make_unique<ClassifierEnergy<T>>(data.x.cols(), hidden, std::max<int64_t>(k, 2),
-                                                           activation_from_string(cfg["activation"].get<std::string>()), rng);
+                                                           enum_field_value(kActivationNames, cfg["activation"], "model.activation"), rng);
        },
        {}});
   r.models.back().smoke = {json::parse(R"({"data": {"type": "gaussian_mixture", "n": 256, "means": [[-1.5, 0.0], [1.5, 0.0], [0.0, 1.5]],
@@ -145,18 +158,18 @@ void register_models(Registry& r) {
       {"noise_conditional", "E(x; sigma) from an MLP, for dsm_ladder training and annealed_langevin sampling",
        {{"hidden", hidden_field()},
         {"activation", activation_field()},
-        {"conditioning", enumeration("input_column: E = MLP([x, log sigma]); scale: E = MLP(x) / sigma; column_and_scale: E = MLP([x, log sigma]) / sigma",
-                                     {"input_column", "scale", "column_and_scale"}, "column_and_scale")},
+        {"conditioning", enum_field(kConditioningNames<double>,
+                                    "input_column: E = MLP([x, log sigma]); scale: E = MLP(x) / sigma; column_and_scale: E = MLP([x, log sigma]) / sigma",
+                                    Conditioning<double>::column_and_scale)},
         {"sigma", number("the noise level E(x) uses outside the ladder (e.g. for plots and plain samplers)", 0.01).positive()}},
        [](auto tag, const json& cfg, const Dataset& data, ad::Rng& rng) -> EnergyPtr<decltype(tag)> {
          using T = typename decltype(tag)::type;
          using NC = NoiseConditionalEnergy<T>;
-         const std::string how = cfg["conditioning"];
-         const bool column = how != "scale";
+         const auto kind = enum_field_value(kConditioningNames<T>, cfg["conditioning"], "model.conditioning");
+         const bool column = kind != NC::Conditioning::scale;
          std::vector<int64_t> hidden = cfg["hidden"];
          auto inner = std::make_unique<MlpEnergy<T>>(data.x.cols() + (column ? 1 : 0), hidden,
-                                                          activation_from_string(cfg["activation"].get<std::string>()), rng);
-         const auto kind = how == "scale" ? NC::Conditioning::scale : how == "input_column" ? NC::Conditioning::input_column : NC::Conditioning::column_and_scale;
+                                                          enum_field_value(kActivationNames, cfg["activation"], "model.activation"), rng);
          return std::make_unique<NC>(std::move(inner), kind, cfg["sigma"].get<double>());
        },
        {}});

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "enum_field.hpp"
+
 #include "ebm/experiment/registry.hpp"
 #include "ebm/models/classifier.hpp"
 #include "ebm/models/composite.hpp"
@@ -22,7 +24,9 @@ namespace ebm::experiment {
 namespace {
 
 // The negative phase's fields, shared by cd and jem; defaults differ (CD-1 from the data vs JEM's buffer).
-std::vector<Field> negative_fields(int64_t steps, const char* start, int64_t buffer, double reinit, const char* sampler, double energy_reg) {
+constexpr EnumName<ChainStart> kChainStartNames[] = {{"data", ChainStart::data}, {"persistent", ChainStart::persistent}};
+
+std::vector<Field> negative_fields(int64_t steps, ChainStart start, int64_t buffer, double reinit, const char* sampler, double energy_reg) {
   return {{"sampler", one_of("the MCMC kernel of the negative chains", "type",
                              {{"langevin", object("unadjusted Langevin", langevin_fields(0.01))},
                               {"mala", object("Metropolis-adjusted Langevin", {{"step_size", number("eps", 0.05).positive()}})},
@@ -31,7 +35,7 @@ std::vector<Field> negative_fields(int64_t steps, const char* start, int64_t buf
                               {"gibbs", object("Gibbs: block for RBMs, single-site for Boltzmann machines", {})}},
                              sampler)},
           {"steps", integer("k: sampler transitions per training step", steps).at_least(1)},
-          {"start", enumeration("data: CD-k from the batch; persistent: PCD / replay buffer", {"data", "persistent"}, start)},
+          {"start", enum_field(kChainStartNames, "data: CD-k from the batch; persistent: PCD / replay buffer", start)},
           {"negatives", integer("negative samples per step (0: the batch size)", 0).non_negative()},
           {"buffer_size", integer("persistent chains in the pool (0: as many as negatives, i.e. PCD)", buffer).non_negative()},
           {"reinit_prob", number("probability that a drawn chain restarts from noise", reinit).range(0, 1)},
@@ -51,7 +55,7 @@ template <class T>
 NegativePhase<T> negative_phase(const json& c, const Dataset& data) {
   NegativeOptions o;
   o.steps = c["steps"], o.count = c["negatives"];
-  o.start = c["start"].get<std::string>() == "data" ? ChainStart::data : ChainStart::persistent;
+  o.start = enum_field_value(kChainStartNames, c["start"], "objective.start");
   o.buffer.capacity = c["buffer_size"], o.buffer.reinit_prob = c["reinit_prob"];
   if (o.start == ChainStart::persistent && o.buffer.capacity > 0 && o.count > o.buffer.capacity)
     throw InputError("objective.negatives: " + std::to_string(o.count) + " negatives per step from a pool of objective.buffer_size = " +
@@ -85,10 +89,7 @@ NegativePhase<T> negative_phase(const json& c, const Dataset& data) {
   const std::string kind = sc["type"];
   SamplerFactory<T> factory;
   if (kind == "langevin") {
-    samplers::LangevinOptions l;
-    l.step_size = sc["step_size"], l.grad_clip_norm = sc["grad_clip_norm"];
-    if (!sc["noise_scale"].is_null()) l.noise_scale = sc["noise_scale"];
-    factory = langevin_sampler<T>(l);
+    factory = langevin_sampler<T>(langevin_options(sc));
   } else if (kind == "mala") {
     samplers::MalaOptions m;
     m.step_size = sc["step_size"];
@@ -244,17 +245,20 @@ json describe_adversarial(const Objective<T>& objective, const Energy<T>&, const
   return out;
 }
 
+constexpr EnumName<Projection> kProjectionNames[] = {
+    {"gaussian", Projection::gaussian}, {"rademacher", Projection::rademacher}, {"sphere", Projection::sphere}};
+constexpr EnumName<SamplerFamily> kSamplerFamilyNames[] = {{"gaussian", SamplerFamily::gaussian}, {"flow", SamplerFamily::flow}};
+
 }  // namespace
 
 void register_objectives(Registry& r) {
   r.objectives.push_back({"ssm", "sliced score matching (Song et al. 2019)",
                           {{"projections", integer("random projections per sample", 1).at_least(1)},
-                           {"projection", enumeration("distribution of the projections", {"gaussian", "rademacher", "sphere"}, "rademacher")},
+                           {"projection", enum_field(kProjectionNames, "distribution of the projections", Projection::rademacher)},
                            {"variance_reduced", boolean("SSM-VR: closed-form first term (gaussian/rademacher only)", true)}},
                           [](auto tag, const json& c, const Dataset&) -> ObjectivePtr<decltype(tag)> {
                             using T = typename decltype(tag)::type;
-                            std::string p = c["projection"];
-                            Projection kind = p == "gaussian" ? Projection::gaussian : p == "sphere" ? Projection::sphere : Projection::rademacher;
+                            const Projection kind = enum_field_value(kProjectionNames, c["projection"], "objective.projection");
                             if (kind == Projection::sphere && c["variance_reduced"].get<bool>())
                               throw InputError("objective.variance_reduced: must be false with \"projection\": \"sphere\"");
                             return std::make_unique<SlicedScoreMatching<T>>(c["projections"].get<int>(), kind,
@@ -317,7 +321,7 @@ void register_objectives(Registry& r) {
                           }});
   r.objectives.back().smoke = {json::parse(R"({"sigma_max": 1.0, "sigma_min": 0.1, "levels": 3})")};
   r.objectives.push_back({"cd", "maximum likelihood with MCMC negatives: CD-k (start: data), PCD or a replay buffer (start: persistent), any sampler",
-                          negative_fields(1, "data", 0, 0.0, "langevin", 0.0),
+                          negative_fields(1, ChainStart::data, 0, 0.0, "langevin", 0.0),
                           [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
                             using T = typename decltype(tag)::type;
                             return std::make_unique<ContrastiveDivergence<T>>(negative_phase<T>(c, d), c["energy_reg"].get<double>());
@@ -328,7 +332,7 @@ void register_objectives(Registry& r) {
   r.objectives.back().smoke = {json::parse(R"({"steps": 2})"),
                                json::parse(R"({"start": "persistent", "persist": "hidden", "buffer_size": 64, "sampler": {"type": "gibbs"}})")};
   {
-    std::vector<Field> f = negative_fields(20, "persistent", 10000, 0.05, "langevin", 0.0);
+    std::vector<Field> f = negative_fields(20, ChainStart::persistent, 10000, 0.05, "langevin", 0.0);
     f.push_back({"px_weight", number("weight of the log p(x) term (0: a plain classifier)", 1.0).non_negative()});
     r.objectives.push_back({"jem", "JEM: cross-entropy of p(y|x) plus maximum likelihood of p(x) with SGLD on a replay buffer (classifier model, labelled data)",
                             std::move(f),
@@ -349,10 +353,10 @@ void register_objectives(Registry& r) {
   r.objectives.push_back(
       {"f_ebm", "f-EBM (Yu et al. 2020): minimise an f-divergence with a variational function H (an MLP); model draws exact for "
                 "a Gaussian energy, short-run MALA from data otherwise (validated for Gaussian energies only)",
-       {{"divergence", enumeration("the f-divergence D_f(p||q)", f_divergence_names(), "kl")},
+       {{"divergence", enum_field(kFDivergenceNames, "the f-divergence D_f(p||q)", FDivergence::kl)},
         {"alpha", number("alpha of the alpha-divergence (not 0 or 1)", 0.5)},
         {"hidden", array_of("H's hidden layer widths", integer("", std::nullopt).at_least(1), json::array({64, 64})).items_between(1, 16)},
-        {"activation", enumeration("H's hidden activation", {"tanh", "silu", "softplus", "elu", "relu", "sigmoid"}, "tanh")},
+        {"activation", enum_field(kActivationNames, "H's hidden activation", Activation::tanh)},
         {"model_samples", integer("draws from the model per batch (0: the batch size)", 0).non_negative()},
         {"langevin_steps", integer("non-Gaussian models: MALA steps from data rows", 20).at_least(1)},
         {"langevin_step_size", number("non-Gaussian models: MALA step size", 0.01).positive()},
@@ -363,11 +367,11 @@ void register_objectives(Registry& r) {
          using T = typename decltype(tag)::type;
          FEbmOptions o;
          o.exponent_bound = c["exponent_bound"].get<double>();
-         o.divergence = {f_divergence_from_string(c["divergence"].get<std::string>()), c["alpha"].get<double>()};
+         o.divergence = {enum_field_value(kFDivergenceNames, c["divergence"], "objective.divergence"), c["alpha"].get<double>()};
          if (o.divergence.kind == FDivergence::alpha && (o.divergence.alpha == 0.0 || o.divergence.alpha == 1.0))
            throw InputError("objective.alpha: 0 and 1 are the limits reverse_kl and kl; use those divergences");
          o.hidden = c["hidden"].get<std::vector<int64_t>>();
-         o.activation = activation_from_string(c["activation"].get<std::string>());
+         o.activation = enum_field_value(kActivationNames, c["activation"], "objective.activation");
          o.model_samples = c["model_samples"].get<int64_t>();
          o.langevin_steps = c["langevin_steps"].get<int64_t>();
          o.langevin_step_size = c["langevin_step_size"].get<double>();
@@ -379,20 +383,20 @@ void register_objectives(Registry& r) {
   r.objectives.back().smoke = {json::parse(R"({"hidden": [8], "langevin_steps": 3})")};
   r.objectives.push_back(
       {"adversarial", "adversarial (variational) training: min over the model, max over a sampler q of E_p[E] - E_q[E] + H(q)",
-       {{"q", enumeration("the sampler family: diagonal Gaussian or affine-coupling flow", {"gaussian", "flow"}, "gaussian")},
+       {{"q", enum_field(kSamplerFamilyNames, "the sampler family: diagonal Gaussian or affine-coupling flow", SamplerFamily::gaussian)},
         {"flow_layers", integer("coupling layers (flow; needs d >= 2)", 4).at_least(1)},
         {"flow_hidden", array_of("hidden widths of each coupling's networks", integer("", std::nullopt).at_least(1), json::array({32, 32})).items_between(1, 16)},
-        {"flow_activation", enumeration("the couplings' hidden activation", {"tanh", "silu", "softplus", "elu", "relu", "sigmoid"}, "tanh")},
+        {"flow_activation", enum_field(kActivationNames, "the couplings' hidden activation", Activation::tanh)},
         {"samples", integer("draws from q per step (0: the batch size)", 0).non_negative()},
         {"init_seed", integer("seed of the flow's initialisation", 0).non_negative()}},
        [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
          using T = typename decltype(tag)::type;
          AdversarialOptions o;
-         o.family = c["q"].get<std::string>() == "flow" ? SamplerFamily::flow : SamplerFamily::gaussian;
+         o.family = enum_field_value(kSamplerFamilyNames, c["q"], "objective.q");
          if (o.family == SamplerFamily::flow && d.x.cols() < 2) throw InputError("objective.q: the flow needs data of dimension >= 2");
          o.flow_layers = c["flow_layers"].get<int>();
          o.flow_hidden = c["flow_hidden"].get<std::vector<int64_t>>();
-         o.flow_activation = activation_from_string(c["flow_activation"].get<std::string>());
+         o.flow_activation = enum_field_value(kActivationNames, c["flow_activation"], "objective.flow_activation");
          o.samples = c["samples"].get<int64_t>();
          o.init_seed = c["init_seed"].get<uint64_t>();
          const auto& x = in_dtype<T>(d.x);

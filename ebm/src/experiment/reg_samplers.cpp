@@ -12,6 +12,8 @@
 #include <samplers/metropolis.hpp>
 #include <samplers/tempering.hpp>
 
+#include "enum_field.hpp"
+
 #include "ebm/experiment/registry.hpp"
 #include "ebm/experiment/runner.hpp"
 #include "ebm/models/composite.hpp"
@@ -60,6 +62,11 @@ auto continuous_only(const std::string& name) {
   };
 }
 
+constexpr EnumName<samplers::LocalMove> kLocalMoveNames[] = {{"mala", samplers::LocalMove::mala},
+                                                              {"random_walk", samplers::LocalMove::random_walk}};
+
+}  // namespace
+
 samplers::LangevinOptions langevin_options(const json& c) {
   samplers::LangevinOptions o;
   o.step_size = c["step_size"];
@@ -67,8 +74,6 @@ samplers::LangevinOptions langevin_options(const json& c) {
   o.grad_clip_norm = c["grad_clip_norm"];
   return o;
 }
-
-}  // namespace
 
 std::vector<Field> langevin_fields(double step) {
   return {{"step_size", number("eps", step).positive()},
@@ -149,7 +154,7 @@ void register_samplers(Registry& r) {
       {"tempering", "parallel tempering: MALA or random-walk moves on a geometric ladder of temperatures, even-odd swaps",
        common({{"levels", integer("temperature levels K (each chain is K replicas)", 8).at_least(2)},
                {"beta_min", number("inverse temperature of the hottest level", 0.05).positive().below(1)},
-               {"move", enumeration("local move", {"mala", "random_walk"}, "mala")},
+               {"move", enum_field(kLocalMoveNames, "local move", samplers::LocalMove::mala)},
                {"step_size", number("local step at beta = 1 (scaled per level)", 0.1).positive()},
                {"local_steps", integer("local moves per round", 1).at_least(1)}},
               500),
@@ -158,7 +163,7 @@ void register_samplers(Registry& r) {
          samplers::TemperingOptions o;
          const int k = c["levels"];
          o.betas = samplers::TemperingOptions::geometric(k, c["beta_min"]);
-         o.move = c["move"].get<std::string>() == "mala" ? samplers::LocalMove::mala : samplers::LocalMove::random_walk;
+         o.move = enum_field_value(kLocalMoveNames, c["move"], "sampler.move");
          o.step_size = c["step_size"], o.local_steps = c["local_steps"];
          samplers::ParallelTempering<T> pt(sampler_energy(m), o);
          // K replicas of each chain: row l·B + b is chain b at level l, with its own stream split off chain b's.

@@ -20,6 +20,7 @@
 #include "ebm/eval/exact_samples.hpp"
 #include "ebm/experiment/config.hpp"
 #include "ebm/experiment/rundir.hpp"
+#include "enum_field.hpp"
 #include "memory_budget.hpp"
 #include "ebm/experiment/runner.hpp"
 #include "ebm/models/mlp.hpp"
@@ -79,14 +80,12 @@ Session<T> build_session(const json& cfg) {
   check_evaluation(cfg, *s.model, s.data);
   const json& o = cfg["optimiser"];
   LrSchedule sched;
-  std::string kind = o["schedule"];
-  sched.kind = kind == "step" ? LrSchedule::Kind::step : kind == "cosine" ? LrSchedule::Kind::cosine : LrSchedule::Kind::constant;
+  sched.kind = enum_field_value(kLrScheduleNames, o["schedule"], "optimiser.schedule");
   sched.lr = o["lr"], sched.step_size = o["step_size"], sched.gamma = o["gamma"], sched.min_lr = o["min_lr"];
   sched.warmup_steps = o["warmup_steps"];
   sched.total_steps = std::max<int64_t>(1, cfg["training"]["steps"].get<int64_t>());
   s.base_lr = sched.lr, s.base_min_lr = sched.min_lr;
-  s.optimizer_entry = &r.optimizer(o["type"]);
-  s.optimizer = s.optimizer_entry->make.template get<T>()(o, sched);
+  s.optimizer = r.optimizer(o["type"]).make.template get<T>()(o, sched);
   return s;
 }
 
@@ -112,6 +111,37 @@ json objective_state_json(const ShardedObjective<T>& shards) {
   return blobs;
 }
 
+// The optimiser's state: its step count under "step" and each of its lists (Optimizer::state_lists) under the
+// list's name, one tensor_to_bytes entry per parameter.
+template <class T>
+json optimiser_state_json(Optimizer<T>& opt) {
+  json out{{"step", opt.steps()}};
+  for (auto& [name, list] : opt.state_lists()) {
+    json a = json::array();
+    for (const ad::Tensor<T>& t : *list) a.push_back(tensor_to_bytes(t));
+    out[name] = std::move(a);
+  }
+  return out;
+}
+
+// The inverse of optimiser_state_json; the stored lists are flat, so `params` gives their shapes. A list is
+// empty (before the first update) or holds one tensor per parameter.
+template <class T>
+void load_optimiser_state(Optimizer<T>& opt, const json& j, const std::vector<ad::Tensor<T>*>& params) {
+  const auto mismatch = [] { return std::runtime_error("optimiser state does not match the parameters"); };
+  for (auto& [name, list] : opt.state_lists()) {
+    const json& a = j.at(name);
+    if (!a.is_array() || (!a.empty() && a.size() != params.size())) throw mismatch();
+    std::vector<ad::Tensor<T>> read;
+    for (size_t i = 0; i < a.size(); ++i) {
+      read.emplace_back(params[i]->shape(), ad::uninitialized);
+      if (!tensor_values_into(a[i], read.back())) throw mismatch();
+    }
+    *list = std::move(read);
+  }
+  opt.set_steps(j.at("step").get<int64_t>());
+}
+
 // A snapshot of everything a step changes: what the divergence guard restores and what a checkpoint stores.
 // Tensors as bytes (tensor_to_bytes): written as arrays of JSON numbers, every value would be formatted and
 // parsed as text, which for the weights of an RBM on images costs a noticeable share of a short PCD run.
@@ -121,16 +151,19 @@ json objective_state_json(const ShardedObjective<T>& shards) {
 // it was written when every run was float64). Restoring into a session of another dtype is refused (InputError,
 // exit 2, naming both): converting would silently change a float64 run's numbers, and a float32 run resumed in
 // float64 would no longer be the run its config describes.
+//
+// Formats: ebm-checkpoint-1 stored tensors as arrays of numbers; -2 as bytes, with the optimiser state under
+// "optimizer"; -3 under "optimiser", the config's spelling (restore_checkpoint reads all three).
 template <class T>
 json snapshot(Session<T>& s, int64_t step, double lr_scale, int64_t retries, const json& events, double elapsed, const json& last) {
   json params = json::array();
   for (auto* t : s.parameters()) params.push_back(tensor_to_bytes(*t));
   uint64_t seed = s.cfg["seed"];
-  return json{{"format", "ebm-checkpoint-2"},
+  return json{{"format", "ebm-checkpoint-3"},
               {"dtype", dtype_name<T>()},
               {"step", step},
               {"parameters", params},
-              {"optimizer", s.optimizer_entry->save.template get<T>()(*s.optimizer)},
+              {"optimiser", optimiser_state_json(*s.optimizer)},
               // Persistent chains / replay buffer with their generators (empty for stateless objectives).
               {"objective_state", objective_state_json(*s.shards)},
               {"lr_scale", lr_scale},
@@ -242,7 +275,8 @@ int64_t restore_checkpoint(Session<T>& s, const json& ck) {
   if (p.size() != params.size()) throw std::runtime_error("checkpoint: parameter count does not match the model");
   for (size_t i = 0; i < params.size(); ++i)
     if (!tensor_values_into(p[i], *params[i])) throw std::runtime_error("checkpoint: parameter shapes do not match the model");
-  s.optimizer_entry->load.template get<T>()(*s.optimizer, ck.at("optimizer"), params);
+  // Checkpoints before ebm-checkpoint-3 spelled the key "optimizer"; runs trained then must still resume.
+  load_optimiser_state(*s.optimizer, ck.contains("optimiser") ? ck.at("optimiser") : ck.at("optimizer"), params);
   if (ck.contains("objective_state")) {
     const json& st = ck.at("objective_state");
     std::vector<std::vector<uint8_t>> blobs;

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <autodiff/scalar.hpp>
+
 namespace ebm {
 
 template <class T>
@@ -58,7 +60,7 @@ template <class T>
 ad::Tensor<T> BoltzmannMachine<T>::conditional_on(const ad::Tensor<T>& x) const {
   ad::Tensor<T> p = local_fields(x);
   const double k = units_ == Units::spin ? 2.0 : 1.0;  // E(on) − E(off) = −k a_i
-  for (T& v : p) v = static_cast<T>(1.0 / (1.0 + std::exp(-k * static_cast<double>(v))));
+  for (T& v : p) v = static_cast<T>(ad::scalar::sigmoid(k * static_cast<double>(v)));
   return p;
 }
 
@@ -74,7 +76,7 @@ ad::Tensor<T> BoltzmannMachine<T>::gibbs_sweep(const ad::Tensor<T>& x0, ad::Rng&
     for (int64_t i = 0; i < n_; ++i) {
       double a = static_cast<double>(b[i]);
       for (int64_t j = 0; j < n_; ++j) a += static_cast<double>(w.at(i, j)) * static_cast<double>(x.at(r, j));
-      x.at(r, i) = rng.uniform() < 1.0 / (1.0 + std::exp(-k * a)) ? T(1) : off;
+      x.at(r, i) = rng.uniform() < ad::scalar::sigmoid(k * a) ? T(1) : off;
     }
   return x;
 }

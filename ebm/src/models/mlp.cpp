@@ -7,24 +7,9 @@
 
 namespace ebm {
 
-std::string to_string(Activation a) {
-  switch (a) {
-    case Activation::tanh: return "tanh";
-    case Activation::silu: return "silu";
-    case Activation::softplus: return "softplus";
-    case Activation::elu: return "elu";
-    case Activation::relu: return "relu";
-    case Activation::sigmoid: return "sigmoid";
-  }
-  return "?";
-}
+std::string to_string(Activation a) { return std::string(enum_name(kActivationNames, a)); }
 
-Activation activation_from_string(std::string_view s) {
-  for (Activation a : {Activation::tanh, Activation::silu, Activation::softplus, Activation::elu, Activation::relu,
-                       Activation::sigmoid})
-    if (to_string(a) == s) return a;
-  throw std::invalid_argument("unknown activation '" + std::string(s) + "' (tanh, silu, softplus, elu, relu, sigmoid)");
-}
+Activation activation_from_string(std::string_view s) { return parse_enum(kActivationNames, s, "activation"); }
 
 template <class T>
 ad::Var<T> activate(const ad::Var<T>& x, Activation a) {

@@ -20,31 +20,9 @@ const double kLog2 = std::numbers::ln2;
 
 }  // namespace
 
-std::string to_string(FDivergence k) {
-  switch (k) {
-    case FDivergence::kl: return "kl";
-    case FDivergence::reverse_kl: return "reverse_kl";
-    case FDivergence::jensen_shannon: return "jensen_shannon";
-    case FDivergence::squared_hellinger: return "squared_hellinger";
-    case FDivergence::pearson: return "pearson";
-    case FDivergence::neyman: return "neyman";
-    case FDivergence::alpha: return "alpha";
-  }
-  return "?";
-}
+std::string to_string(FDivergence k) { return std::string(enum_name(kFDivergenceNames, k)); }
 
-const std::vector<std::string>& f_divergence_names() {
-  static const std::vector<std::string> names{"kl", "reverse_kl", "jensen_shannon", "squared_hellinger", "pearson", "neyman", "alpha"};
-  return names;
-}
-
-FDivergence f_divergence_from_string(std::string_view s) {
-  for (FDivergence k : {FDivergence::kl, FDivergence::reverse_kl, FDivergence::jensen_shannon, FDivergence::squared_hellinger,
-                        FDivergence::pearson, FDivergence::neyman, FDivergence::alpha})
-    if (to_string(k) == s) return k;
-  throw std::invalid_argument("unknown f-divergence '" + std::string(s) +
-                              "' (kl, reverse_kl, jensen_shannon, squared_hellinger, pearson, neyman, alpha)");
-}
+FDivergence f_divergence_from_string(std::string_view s) { return parse_enum(kFDivergenceNames, s, "f-divergence"); }
 
 void FDivergenceSpec::validate() const {
   if (kind != FDivergence::alpha) return;

@@ -35,7 +35,8 @@ void Adam<T>::update(const std::vector<ad::Tensor<T>*>& params, const std::vecto
       v_.emplace_back(p->shape(), T(0));
     }
   }
-  if (m_.size() != params.size()) throw std::invalid_argument("Adam: the parameter list changed length");
+  if (m_.size() != params.size() || v_.size() != params.size())  // v_ too: a restored state may hold only one
+    throw std::invalid_argument("Adam: the parameter list changed length");
   const double bc1 = 1.0 - std::pow(opt_.beta1, static_cast<double>(t));
   const double bc2 = 1.0 - std::pow(opt_.beta2, static_cast<double>(t));
   const T step_size = static_cast<T>(lr / bc1), bc2_sqrt = static_cast<T>(std::sqrt(bc2));

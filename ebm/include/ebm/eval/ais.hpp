@@ -82,6 +82,7 @@
 
 #include <samplers/energy.hpp>
 
+#include "ebm/enum_names.hpp"
 #include "ebm/models/boltzmann.hpp"
 #include "ebm/models/rbm.hpp"
 
@@ -92,7 +93,11 @@ enum class BetaSchedule {
   sigmoid,    // Grosse et al. 2013: σ(δ(2k/K − 1)) rescaled to [0, 1], δ = 4: dense at both ends
   geometric,  // β_k = β_min^{1 − k/K} for k ≥ 1 (β_min = 1e-4), β_0 = 0: dense near 0
 };
-BetaSchedule parse_beta_schedule(const std::string& name);  // "linear", "sigmoid", "geometric"
+/// The schedules' names, as configs spell them; the config schema lists them in this order.
+inline constexpr EnumName<BetaSchedule> kBetaScheduleNames[] = {
+    {"sigmoid", BetaSchedule::sigmoid}, {"linear", BetaSchedule::linear}, {"geometric", BetaSchedule::geometric}};
+/// A name of kBetaScheduleNames; throws std::invalid_argument otherwise.
+BetaSchedule parse_beta_schedule(const std::string& name);
 
 /// 0 = β_0 < β_1 < … < β_K = 1 (K + 1 values). Throws std::invalid_argument if K < 1.
 std::vector<double> beta_schedule(BetaSchedule kind, int steps);
@@ -127,6 +132,8 @@ struct AisOptions {
 };
 
 enum class AisTransition { mala, hmc };
+/// The continuous transitions' names (evaluation.ais.transition also takes "auto" and "gibbs").
+inline constexpr EnumName<AisTransition> kAisTransitionNames[] = {{"mala", AisTransition::mala}, {"hmc", AisTransition::hmc}};
 
 struct ContinuousAisOptions : AisOptions {
   AisTransition transition = AisTransition::mala;

@@ -1,8 +1,23 @@
 #pragma once
 // Registries of the components an experiment file can name: data sources, models, objectives, optimisers and
-// samplers. Each entry is {name, description, parameter schema, factory}. The experiment schema is assembled
-// from them, so adding a component is one file with a `register_*` function plus one line in registry.cpp;
-// validation, `ebm schema` and the runner pick it up without further changes.
+// samplers. Each entry is {name, description, parameter schema, factory}, and the experiment schema is assembled
+// from them. Every kind has one file under ebm/src/experiment/ (reg_data.cpp, reg_models.cpp, reg_objectives.cpp,
+// reg_optim.cpp, reg_samplers.cpp) whose `register_*` function pushes its entries.
+//
+// Adding a component of an existing kind touches:
+//   - its implementation: a header under ebm/include/ebm/<layer>/ and a source under ebm/src/<layer>/ (the build
+//     picks up new sources by glob), or samplers/ for a new kernel;
+//   - one entry in the kind's register_* function: name, description, parameter fields, factory, and for models,
+//     objectives and samplers its smoke settings (below);
+//   - docs/config.md, regenerated from `ebm schema` (scripts/check_docs.sh fails until it is).
+// Validation, `ebm schema`, the runner, checkpoints (optimisers keep their state in Optimizer::state_lists,
+// objectives in save_state) and the compatibility matrix pick it up with nothing else changed. What the code
+// outside the registry recognises by type is the exception: a model with binary units, exact log Z by enumeration,
+// Gibbs conditionals, noise levels or class logits is found by dynamic_cast in eval_checks.cpp, evaluate.cpp,
+// eval_likelihood.cpp and reg_samplers.cpp (BernoulliRbm, BoltzmannMachine, BinaryConditionals, RbmConditionals,
+// NoiseConditionalEnergy, ClassifierEnergy), so a new model with one of those abilities is added there too.
+// A new kind of component is a new reg_*.cpp, a vector and a lookup in Registry, a declaration below and a call
+// in registry.cpp, and its section in the config schema (config.cpp).
 //
 // Every factory serves both dtypes (the experiment's "dtype": float32 or float64) from one piece of code: a
 // generic callable whose first argument is a Tag<T>, kept by PerDtype as its float and double instantiations
@@ -23,6 +38,7 @@
 #include <vector>
 
 #include <samplers/energy.hpp>
+#include <samplers/langevin.hpp>
 #include <samplers/state.hpp>
 
 #include "ebm/experiment/schema.hpp"
@@ -114,8 +130,6 @@ template <class T> using MakeObjective = std::unique_ptr<Objective<T>>(const jso
 template <class T> using DescribeObjective = json(const ShardedObjective<T>& trained, const Energy<T>& model, const Dataset& data);
 template <class T> using CheckObjectiveModel = void(const json& cfg, const Energy<T>& model);
 template <class T> using MakeOptimizer = std::unique_ptr<Optimizer<T>>(const json& cfg, const LrSchedule& schedule);
-template <class T> using SaveOptimizer = json(Optimizer<T>& opt);
-template <class T> using LoadOptimizer = void(Optimizer<T>& opt, const json& state, const std::vector<ad::Tensor<T>*>& params);
 template <class T> using RunSampler = SamplerRun(const json& cfg, const Energy<T>& model, samplers::ChainState<T>& state);
 template <class T> using CheckSamplerModel = void(const Energy<T>& model);
 
@@ -152,11 +166,8 @@ struct ObjectiveEntry {
 struct OptimizerEntry {
   std::string name, description;
   std::vector<Field> params;
+  /// The optimiser keeps its own state for checkpoints (Optimizer::state_lists).
   PerDtype<MakeOptimizer> make;
-  /// Optimiser state (moments, buffers, step count) to and from a checkpoint, exactly.
-  PerDtype<SaveOptimizer> save;
-  /// `params` gives the shapes (the state is stored flat).
-  PerDtype<LoadOptimizer> load;
 };
 
 struct SamplerRun {
@@ -226,8 +237,9 @@ decltype(auto) in_dtype(const ad::Tensor<double>& x) {
     return x.template cast<T>();
 }
 /// The Langevin fields (step_size, noise_scale, grad_clip_norm), shared by the sampler and by objectives that
-/// run Langevin chains.
+/// run Langevin chains, and their values read from such a section.
 std::vector<Field> langevin_fields(double default_step);
+samplers::LangevinOptions langevin_options(const json& section);
 /// InputError "<key>: Gibbs sampling needs an RBM or a Boltzmann machine ..." unless the model has Gibbs conditionals.
 template <class T>
 void check_gibbs_model(const Energy<T>& model, const std::string& key);

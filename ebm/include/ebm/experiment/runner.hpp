@@ -71,7 +71,6 @@ struct Session {
   /// state (persistent chains) during training.
   std::unique_ptr<ShardedObjective<T>> shards;
   std::unique_ptr<Optimizer<T>> optimizer;
-  const OptimizerEntry* optimizer_entry = nullptr;
   double base_lr = 0, base_min_lr = 0;
 
   /// Image grids prepared by evaluate_model (evaluation.restore) for write_plots: file name, tiles [n, H*W]

@@ -8,14 +8,19 @@
 #include <optional>
 #include <string>
 
+#include "ebm/enum_names.hpp"
 #include "ebm/models/energy.hpp"
 
 namespace ebm {
 
 enum class Activation { tanh, silu, softplus, elu, relu, sigmoid };
+/// The activations' names, as configs spell them; the config schema lists them in this order.
+inline constexpr EnumName<Activation> kActivationNames[] = {{"silu", Activation::silu}, {"softplus", Activation::softplus},
+                                                            {"tanh", Activation::tanh}, {"elu", Activation::elu},
+                                                            {"relu", Activation::relu}, {"sigmoid", Activation::sigmoid}};
 
 std::string to_string(Activation a);
-/// "tanh", "silu", "softplus", "elu", "relu", "sigmoid"; throws std::invalid_argument otherwise.
+/// A name of kActivationNames; throws std::invalid_argument otherwise.
 Activation activation_from_string(std::string_view s);
 
 template <class T>

@@ -64,17 +64,22 @@
 #include <utility>
 #include <vector>
 
+#include "ebm/enum_names.hpp"
 #include "ebm/models/mlp.hpp"
 #include "ebm/objectives/objective.hpp"
 
 namespace ebm {
 
 enum class FDivergence { kl, reverse_kl, jensen_shannon, squared_hellinger, pearson, neyman, alpha };
+/// The divergences' names, as configs spell them.
+inline constexpr EnumName<FDivergence> kFDivergenceNames[] = {
+    {"kl", FDivergence::kl},         {"reverse_kl", FDivergence::reverse_kl}, {"jensen_shannon", FDivergence::jensen_shannon},
+    {"squared_hellinger", FDivergence::squared_hellinger}, {"pearson", FDivergence::pearson}, {"neyman", FDivergence::neyman},
+    {"alpha", FDivergence::alpha}};
 
 std::string to_string(FDivergence k);
-/// "kl", "reverse_kl", "jensen_shannon", "squared_hellinger", "pearson", "neyman", "alpha".
+/// A name of kFDivergenceNames; throws std::invalid_argument otherwise.
 FDivergence f_divergence_from_string(std::string_view s);
-const std::vector<std::string>& f_divergence_names();
 
 /// One f-divergence (the generator f with f(1) = 0, strictly convex) and the two functions of u = log r that
 /// f-EBM needs. The table, with r = e^u:

@@ -30,6 +30,7 @@ class Adam : public Optimizer<T> {
   State state() const { return {this->steps(), m_, v_}; }
   void set_state(State s);
   const AdamOptions& options() const { return opt_; }
+  typename Optimizer<T>::StateLists state_lists() override { return {{"m", &m_}, {"v", &v_}}; }
 
  protected:
   void update(const std::vector<ad::Tensor<T>*>& params, const std::vector<ad::Tensor<T>>& grads, double lr,

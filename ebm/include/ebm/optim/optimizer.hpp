@@ -6,8 +6,11 @@
 // (parameter_list() builds the list for a model plus an objective's extra parameters).
 // The learning rate of step t (t = 0 for the first update) is schedule.at(t).
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "ebm/enum_names.hpp"
 #include "ebm/models/energy.hpp"
 
 namespace ebm {
@@ -32,6 +35,9 @@ struct LrSchedule {
 
   double at(int64_t t) const;
 };
+/// The schedules' names, as configs spell them.
+inline constexpr EnumName<LrSchedule::Kind> kLrScheduleNames[] = {
+    {"constant", LrSchedule::Kind::constant}, {"step", LrSchedule::Kind::step}, {"cosine", LrSchedule::Kind::cosine}};
 LrSchedule constant_lr(double lr);
 LrSchedule step_lr(double lr, int64_t step_size, double gamma);
 LrSchedule cosine_lr(double lr, int64_t total_steps, double min_lr = 0.0);
@@ -49,6 +55,12 @@ class Optimizer {
   /// The rate the next update will use.
   double next_lr() const { return schedule_.at(steps_); }
   LrSchedule& schedule() { return schedule_; }
+  /// The optimiser's state besides steps(): named lists with one tensor per parameter (Adam's "m" and "v", SGD's
+  /// "momentum"), each empty before the first update. A checkpoint stores every list under its name and restores
+  /// it in place through these pointers, so the optimiser alone says what its state is and the checkpoint code
+  /// needs to know no optimiser by type. The pointers stay valid while the optimiser lives.
+  using StateLists = std::vector<std::pair<std::string, std::vector<ad::Tensor<T>>*>>;
+  virtual StateLists state_lists() { return {}; }
 
  protected:
   /// `t` counts updates from 1 (the first update has t = 1), as torch's Adam does.

@@ -17,9 +17,10 @@ template <class T>
 class Sgd : public Optimizer<T> {
  public:
   explicit Sgd(LrSchedule schedule, SgdOptions options = {});
-  /// Momentum buffers, one per parameter (empty before the first step): for checkpoints.
+  /// Momentum buffers, one per parameter (empty before the first step, and always without momentum).
   std::vector<ad::Tensor<T>>& momentum_buffers() { return buf_; }
   const SgdOptions& options() const { return opt_; }
+  typename Optimizer<T>::StateLists state_lists() override { return {{"momentum", &buf_}}; }
 
  protected:
   void update(const std::vector<ad::Tensor<T>*>& params, const std::vector<ad::Tensor<T>>& grads, double lr,
