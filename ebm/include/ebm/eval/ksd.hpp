@@ -14,9 +14,9 @@
 //   V = 1/n²       Σ_{i,j} u_ij   (≥ 0, biased upwards by E u_p(x, x) / n).
 //
 // Kernels (both radial, k = φ(‖x − y‖²)):
-//   IMQ k = (c² + ‖x − y‖²)^β, default c = 1, β = −½: the inverse multiquadric of Gorham & Mackey (2017), whose
-//       KSD also detects non-convergence for distantly dissipative p (an RBF's can miss mass drifting away, its
-//       Stein kernel vanishing in the tails).
+//   IMQ k = (c² + ‖x − y‖²)^β, default c = 1, β = −½: the inverse multiquadric of Gorham & Mackey (2017). For
+//       β ∈ (−1, 0) and a distantly dissipative p, KSD → 0 implies convergence to p; with an RBF kernel, in d ≥ 3,
+//       KSD can go to 0 for samples that do not converge (their mass drifts to where the kernel vanishes).
 //   RBF k = exp(−‖x − y‖² / (2h²)), h given or the median of the pairwise distances of the sample (the same
 //       heuristic and subset rule as MMD's, ebm/eval/mmd.hpp).
 //
