@@ -1,5 +1,5 @@
 // ksd-power: the kernel Stein discrepancy test on the Gaussian–Bernoulli RBM benchmark of Liu, Lee & Jordan
-// (2016, Sec. 6), printing the rejection rate per perturbation as a Markdown table. See docs/ksd.md.
+// (2016), printing the rejection rate per perturbation as a Markdown table. See docs/ksd.md.
 //
 //   ksd-power [--reps R] [--n N] [--burnin T] [--draws B] [--alpha A] [--seed S] [--stds s1,s2,...]
 //
