@@ -93,7 +93,7 @@ PY
 # ---- 2. examples ------------------------------------------------------------------------------------------------
 # With forward and reverse AIS (reverse from exact samples of the Gaussian model): the sandwich holds log Z.
 "$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/gauss" --quiet --set evaluation.ais.enabled=true \
-  --set evaluation.ais.reverse=exact --set evaluation.ais.chains=200 --set evaluation.ais.steps=500
+  --set evaluation.ais.reverse=exact --set evaluation.ais.chains=200 --set evaluation.ais.steps=500 --set evaluation.ksd.enabled=true
 check "gaussian example exits 0" test $? -eq 0
 check "gaussian example recovers mu and sigma" py "$WORK/gauss/summary.json" <<'PY'
 import json, sys
@@ -119,6 +119,13 @@ ok = ok and e["held_out"]["source"] == "fresh_draw" and e["held_out"]["points"] 
 ok = ok and h["log_likelihood_ais_bounds"]["lower"] <= h["log_likelihood_ais_bounds"]["upper"]
 if not ok: print("gaussian AIS:", json.dumps(a), json.dumps(e["likelihood"]))
 sys.exit(0 if ok else 1)
+PY
+# KSD: MALA's 1000 independent chains sample the model, so their test does not reject (P(p <= 0.001) = 0.001 under H0).
+check "gaussian example: KSD of the model's samples against the model does not reject" py "$WORK/gauss/summary.json" <<'PY'
+import json, sys
+k = json.load(open(sys.argv[1]))["evaluation"]["ksd"]
+ok = k["kernel"] == "imq" and k["samples"]["points"] == 1000 and k["samples"]["p_value"] > 0.001 and k["held_out"]["points"] == 1000
+sys.exit(0 if ok else print("ksd:", json.dumps(k)) or 1)
 PY
 
 EX="$SRC/examples/two_moons_ssm.json"
@@ -538,9 +545,9 @@ fi
 # Fault injection: a failure in any stage of run, sample and eval exits 1 with the stage named, and a run never gets
 # its summary.json (EBM_TEST_FAIL_STAGE, runner.hpp).
 GSHORT=(--set training.steps=20 --set sampler.steps=20 --set sampler.chains=50 --set evaluation.ais.enabled=true
-        --set evaluation.ais.steps=20 --set evaluation.ais.chains=20 --set evaluation.mmd=true)
+        --set evaluation.ais.steps=20 --set evaluation.ais.chains=20 --set evaluation.mmd=true --set evaluation.ksd.enabled=true)
 for stage in training training.update parameters sampling evaluation.parameters evaluation.held_out evaluation.energy \
-             evaluation.log_z evaluation.ais evaluation.likelihood evaluation.mmd plots summary; do
+             evaluation.log_z evaluation.ais evaluation.likelihood evaluation.mmd evaluation.ksd plots summary; do
   EBM_TEST_FAIL_STAGE=$stage "$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/fail_$stage" --quiet "${GSHORT[@]}" \
     2>"$WORK/fail.err"
   rc=$?
@@ -551,6 +558,11 @@ check "a run whose summary write failed resumes to completion" \
   "$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/fail_summary" --quiet --resume "${GSHORT[@]}"
 check "resumed after a failed summary: complete" test -e "$WORK/fail_summary/summary.json"
 "$EBM" run "$SRC/examples/gaussian_sm.json" --out "$WORK/ok_run" --quiet "${GSHORT[@]}"
+# After 20 of its 1500 steps the model's mean has moved at most 1 of the 2 towards μ₂ = −2: the held-out data reject it.
+check "KSD of held-out data rejects an undertrained model" py "$WORK/ok_run/summary.json" <<'PY'
+import json, sys
+sys.exit(0 if json.load(open(sys.argv[1]))["evaluation"]["ksd"]["held_out"]["p_value"] < 0.01 else 1)
+PY
 for stage in sampling evaluation.energy evaluation.log_z; do
   cmd=(eval --run "$WORK/ok_run"); [[ $stage == sampling ]] && cmd=(sample --run "$WORK/ok_run" --n 10 --out "$WORK/s_fail.npy")
   EBM_TEST_FAIL_STAGE=$stage "$EBM" "${cmd[@]}" >/dev/null 2>"$WORK/fail.err"

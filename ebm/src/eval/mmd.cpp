@@ -61,12 +61,10 @@ void check(const ad::Tensor<double>& x, const ad::Tensor<double>& y, const char*
 
 }  // namespace
 
-double median_pairwise_distance(const ad::Tensor<double>& x, const ad::Tensor<double>& y, int64_t max_points_each) {
-  check(x, y, "median_pairwise_distance");
-  const int64_t d = x.cols();
-  std::vector<const double*> pts;
-  for (int64_t i : strided(x.rows(), max_points_each)) pts.push_back(x.data() + i * d);
-  for (int64_t i : strided(y.rows(), max_points_each)) pts.push_back(y.data() + i * d);
+namespace {
+
+// The median of the pairwise distances of the given points (d coordinates each).
+double median_of_pairs(const std::vector<const double*>& pts, int64_t d) {
   const int64_t p = int64_t(pts.size());
   if (p < 2) throw std::invalid_argument("median_pairwise_distance: needs at least two points");
   std::vector<double> dist(size_t(p * (p - 1) / 2));
@@ -82,6 +80,24 @@ double median_pairwise_distance(const ad::Tensor<double>& x, const ad::Tensor<do
   if (dist.size() % 2 == 1) return upper;
   const double lower = std::sqrt(*std::max_element(dist.begin(), dist.begin() + long(half)));
   return 0.5 * (lower + upper);
+}
+
+}  // namespace
+
+double median_pairwise_distance(const ad::Tensor<double>& x, const ad::Tensor<double>& y, int64_t max_points_each) {
+  check(x, y, "median_pairwise_distance");
+  const int64_t d = x.cols();
+  std::vector<const double*> pts;
+  for (int64_t i : strided(x.rows(), max_points_each)) pts.push_back(x.data() + i * d);
+  for (int64_t i : strided(y.rows(), max_points_each)) pts.push_back(y.data() + i * d);
+  return median_of_pairs(pts, d);
+}
+
+double median_pairwise_distance(const ad::Tensor<double>& x, int64_t max_points) {
+  if (x.rank() != 2) throw std::invalid_argument("median_pairwise_distance: needs x [n, d], got " + x.shape().str());
+  std::vector<const double*> pts;
+  for (int64_t i : strided(x.rows(), max_points)) pts.push_back(x.data() + i * x.cols());
+  return median_of_pairs(pts, x.cols());
 }
 
 MmdResult mmd2_unbiased(const ad::Tensor<double>& x, const ad::Tensor<double>& y, const MmdOptions& o) {

@@ -128,7 +128,7 @@ Node build_schema() {
                                                                      "Gaussian models), a guaranteed stochastic bound; \"data\" from held-out data "
                                                                      "(evaluation.held_out) in their place, an approximation that is not a bound",
                                                                      {"none", "exact", "data"}, "none")}})},
-                             {"held_out", enumeration("the held-out data of every metric (likelihoods, pseudo-likelihood, MMD, "
+                             {"held_out", enumeration("the held-out data of every metric (likelihoods, pseudo-likelihood, MMD, KSD, "
                                                       "accuracy, energy histogram, restoration, reverse AIS from data): \"test\" the data "
                                                       "source's test split (all of it; training on its train split); \"fresh\" a new "
                                                       "draw of a random source (its own stream); \"none\" the training data, labelled "
@@ -136,6 +136,21 @@ Node build_schema() {
                                                       {"auto", "test", "fresh", "none"}, "auto")},
                              {"mmd", boolean("MMD² between the samples and the held-out data", false)},
                              {"mmd_points", integer("at most this many samples and data points for MMD", 1000).at_least(2)},
+                             {"ksd", object("kernel Stein discrepancy against the model (ebm/eval/ksd.hpp); it needs only the model's "
+                                            "score, so it applies to every continuous model",
+                                            {{"enabled", boolean("report KSD² of the samples against the model (their quality as samples "
+                                                                 "of it) and of the held-out data against the model (its fit), each "
+                                                                 "with a bootstrap test of the hypothesis that the points come from "
+                                                                 "the model", false)},
+                                             {"points", integer("at most this many samples and held-out points (the first ones)", 1000).at_least(2)},
+                                             {"kernel", enumeration("\"imq\": (1 + ‖x − y‖²)^(−1/2) (Gorham & Mackey 2017); \"rbf\": "
+                                                                    "exp(−‖x − y‖²/(2h²)), h the median pairwise distance",
+                                                                    {"imq", "rbf"}, "imq")},
+                                             {"bootstrap", enumeration("the test's null distribution: \"wild\" (Rademacher weights, "
+                                                                       "Chwialkowski et al. 2016) or \"multinomial\" (Liu et al. 2016); "
+                                                                       "both take the points as independent (one per chain)",
+                                                                       {"wild", "multinomial"}, "wild")},
+                                             {"draws", integer("bootstrap draws (0: no test)", 1000).non_negative()}})},
                              {"pseudo_likelihood", object("pseudo-likelihood of 0/1 data, as scikit-learn's BernoulliRBM.score_samples "
                                                           "computes it (ebm/eval/pseudo_likelihood.hpp)",
                                                           {{"enabled", boolean("report it (training and held-out data)", false)},

@@ -64,6 +64,10 @@ void check_evaluation(const json& cfg, const Energy<T>& model, const Dataset& da
       throw InputError("evaluation.restore.enabled: denoising and inpainting need model.type \"noise_conditional\", not " + name);
     if (data.image_rows <= 0) throw InputError("evaluation.restore.enabled: denoising and inpainting need image data");
   }
+  // The Stein operator differentiates the density in x: on {0,1}^d or {-1,+1}^d it has no meaning.
+  if (ev["ksd"]["enabled"].get<bool>() && discrete_model(model))
+    throw InputError("evaluation.ksd.enabled: the kernel Stein discrepancy needs a model of continuous data (it uses "
+                     "∇ₓ log p), not " + name);
   if (ev["mmd"].get<bool>() && cfg["sampler"]["chains"].get<int64_t>() < 2)
     throw InputError("evaluation.mmd: MMD² needs at least two samples; sampler.chains is " +
                      std::to_string(cfg["sampler"]["chains"].get<int64_t>()));

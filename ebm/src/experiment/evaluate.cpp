@@ -9,6 +9,7 @@
 #include <samplers/gibbs.hpp>
 #include <samplers/langevin.hpp>
 
+#include "ebm/eval/ksd.hpp"
 #include "ebm/eval/mmd.hpp"
 #include "ebm/eval/partition.hpp"
 #include "ebm/models/boltzmann.hpp"
@@ -192,6 +193,41 @@ json mmd_report(Session<T>& s, const ad::Tensor<T>& samples_t) {
   return {{"mmd2", r.mmd2}, {"bandwidths", r.bandwidths}, {"samples", a.rows()}, {"reference", reference}, {"reference_points", b.rows()}};
 }
 
+// evaluation.ksd: KSD² against the model, of the samples (does the sampler draw from the model?) and of the
+// held-out data (does the model fit the data?), each with a bootstrap p-value. The scores come from the float64
+// model (Note [Float64 evaluation]): the Stein matrix sums n² products of scores, and the U-statistic is a small
+// difference of such sums under a good fit.
+template <class T>
+json ksd_report(Session<T>& s, const ad::Tensor<T>& samples) {
+  const json& c = s.cfg["evaluation"]["ksd"];
+  const int64_t most = c["points"];
+  const std::shared_ptr<const Energy<double>> model = model_in_float64(s);
+  KsdOptions ko;
+  ko.kernel = c["kernel"] == "rbf" ? KsdKernel::rbf : KsdKernel::imq;
+  KsdTestOptions to;
+  to.bootstrap = c["bootstrap"] == "multinomial" ? KsdBootstrap::multinomial : KsdBootstrap::wild;
+  to.draws = c["draws"];
+  to.seed = ad::Rng(s.cfg["seed"].template get<uint64_t>(), kKsdStream).next_u64();
+  auto one = [&](const ad::Tensor<double>& all) {
+    const ad::Tensor<double> x(ad::Shape{std::min(all.rows(), most), all.cols()}, all.data());
+    const SteinMatrix m = stein_matrix(x, model_scores(*model, x), ko);
+    const KsdStatistics st = ksd_statistics(m.u);
+    json j = {{"points", x.rows()}, {"ksd2_u", st.u}, {"ksd2_u_std_error", st.u_std_error}, {"ksd2_v", st.v}};
+    if (ko.kernel == KsdKernel::rbf) j["bandwidth"] = m.bandwidth;
+    if (to.draws > 0) {
+      const KsdTestResult t = ksd_test(m.u, to);
+      j["statistic"] = t.statistic;
+      j["p_value"] = t.p_value;
+    }
+    return j;
+  };
+  json out = {{"kernel", c["kernel"]}, {"bootstrap", c["bootstrap"]}, {"draws", c["draws"]}};
+  if (samples.rows() >= 2) out["samples"] = one(samples.template cast<double>());
+  out["held_out"] = one(s.held_out().x);
+  out["held_out"]["reference"] = s.held_out_is_training_data() ? "training_data" : "held_out";
+  return out;
+}
+
 // evaluation.restore: denoising and inpainting of the first `images` held-out images with the learned
 // E(x; σ) (ebm/eval/restore.hpp). The numbers go to the report; the grids (clean | corrupted | restored rows)
 // to s.figures for write_plots.
@@ -355,6 +391,7 @@ json evaluate_model(Session<T>& s, const ad::Tensor<T>& samples) {
       return likelihood_report(s, out.contains("log_z") ? out["log_z"].value("ais", json()) : json(), exact_log_z);
     });
   if (ev["mmd"].get<bool>()) out["mmd"] = in_stage("evaluation.mmd", [&] { return mmd_report(s, samples); });
+  if (ev["ksd"]["enabled"].get<bool>()) out["ksd"] = in_stage("evaluation.ksd", [&] { return ksd_report(s, samples); });
   if (ev["restore"]["enabled"].get<bool>()) out["restore"] = in_stage("evaluation.restore", [&] { return restore_report(s); });
   if (s.data.true_log_density) {
     ad::Tensor<double> lp = s.data.true_log_density(s.data.x);

@@ -39,5 +39,7 @@ MmdResult mmd2_unbiased(const ad::Tensor<double>& x, const ad::Tensor<double>& y
 
 /// The median of the pairwise distances of the pooled rows of x and y (subsets as described above).
 double median_pairwise_distance(const ad::Tensor<double>& x, const ad::Tensor<double>& y, int64_t max_points_each = 1000);
+/// The same over the rows of one sample x [n, d] (an evenly strided subset of at most max_points of them).
+double median_pairwise_distance(const ad::Tensor<double>& x, int64_t max_points = 1000);
 
 }  // namespace ebm

@@ -183,5 +183,7 @@ inline constexpr uint64_t kAisStream = 5, kHeldOutStream = 6;
 inline constexpr uint64_t kRestoreStream = 7;
 /// training.batches "epochs": epoch e's permutation of the rows from Rng(seed, kEpochStream).split(e).
 inline constexpr uint64_t kEpochStream = 8;
+/// Evaluation: the KSD bootstrap weights (evaluation.ksd), seeded with Rng(seed, kKsdStream).next_u64().
+inline constexpr uint64_t kKsdStream = 9;
 
 }  // namespace ebm::experiment
