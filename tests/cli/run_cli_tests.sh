@@ -459,7 +459,9 @@ check "inpaint.png is a 3 x 4 grid of 28x28 tiles" check_png "$WORK/restore/inpa
 check "tempering example reports swap-level sampling" py "$WORK/pt/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
-sys.exit(0 if s["sampler"]["type"] == "tempering" and 0 < s["sampler"]["acceptance_rate"] <= 1 else 1)
+sm = s["sampler"]
+sys.exit(0 if sm["type"] == "tempering" and 0 < sm["acceptance_rate"] <= 1 and len(sm["swap_rates"]) == 7
+         and all(0 < r <= 1 for r in sm["swap_rates"]) and len(sm["level_acceptance_rates"]) == 8 else 1)
 PY
 "$EBM" run "$SRC/examples/mixture_1d_f_ebm.json" --out "$WORK/febm" --quiet
 check "f-EBM example reports a density ratio close to the true one, and rejection sampling" py "$WORK/febm/summary.json" <<'PY'

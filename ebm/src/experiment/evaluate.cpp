@@ -103,6 +103,18 @@ ad::Tensor<T> draw_samples(Session<T>& s, const json& c, json& stats) {
            {"nan_proposals", run.stats.nan_proposals},
            {"divergences", run.stats.divergences},
            {"step_size", run.stats.step_size}};
+  if (!run.stats.swap_rates.empty()) {
+    // Parallel tempering: a swap rate near 0 cuts the ladder in two, and the cold chains then never see what the
+    // hot ones found (the reason for tempering); said where the user looks.
+    stats["swap_rates"] = run.stats.swap_rates;
+    stats["level_acceptance_rates"] = run.stats.level_accept_rates;
+    const auto lowest = std::min_element(run.stats.swap_rates.begin(), run.stats.swap_rates.end());
+    if (*lowest < 0.05)
+      stats["warnings"].push_back("tempering swap rate " + std::to_string(*lowest).substr(0, 5) + " between levels " +
+                                  std::to_string(lowest - run.stats.swap_rates.begin()) + " and " +
+                                  std::to_string(lowest - run.stats.swap_rates.begin() + 1) +
+                                  " < 0.05: the ladder is cut there; add sampler.levels or raise sampler.beta_min");
+  }
   if (!run.diagnostics.empty()) {
     double ess = std::numeric_limits<double>::infinity(), rhat = 0;
     // A NaN (a coordinate the chains did not move, or non-finite draws) must not read as perfect mixing: std::max
