@@ -91,14 +91,10 @@ std::pair<uint32_t, uint32_t> id_range(const std::vector<Var<T>>& outputs, const
 
 namespace {
 
-// The reverse sweep of grad. With `deferred` (no create_graph): a contribution to inputs[k] that is a leaf, from a
-// node whose rule gives it as a product pᵀ q (Rule::product) with factors smaller than the product, is appended to
-// (*deferred)[k] as its factors instead of being computed; results[k] is then the sum of the other contributions,
-// undefined when there are none.
+// The reverse sweep of grad.
 template <class T>
 std::vector<Var<T>> reverse_sweep(Tape<T>& tape, const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
-                                  const std::vector<Var<T>>& grad_outputs, bool create_graph,
-                                  std::vector<std::vector<detail::ProductFactors<T>>>* deferred) {
+                                  const std::vector<Var<T>>& grad_outputs, bool create_graph) {
   auto& impl = tape.impl();
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
     throw std::invalid_argument("grad: " + std::to_string(grad_outputs.size()) + " grad_outputs for " +
@@ -129,14 +125,6 @@ std::vector<Var<T>> reverse_sweep(Tape<T>& tape, const std::vector<Var<T>>& outp
     a = ops::acc(a, g);
     owned[j] = !create_graph && sum;
   };
-  // deferred_slot[j]: 1 + the index of the input that node lo + j is, for leaves whose products are deferred.
-  std::vector<uint32_t> deferred_slot;
-  if (deferred) deferred->assign(inputs.size(), {});
-  if (deferred && hi >= lo) {
-    deferred_slot.assign(adj.size(), 0);
-    for (size_t k = inputs.size(); k-- > 0;)
-      if (inputs[k].id() <= hi && !impl.nodes[inputs[k].id()].rule) deferred_slot[inputs[k].id() - lo] = static_cast<uint32_t>(k + 1);
-  }
   // requested[j]: node lo + j is one of the inputs (it may be an intermediate that the sweep passes through).
   std::vector<char> requested(adj.size(), 0);
   for (const Var<T>& x : inputs)
@@ -167,19 +155,6 @@ std::vector<Var<T>> reverse_sweep(Tape<T>& tape, const std::vector<Var<T>>& outp
         const uint32_t in = node.in[static_cast<size_t>(k)];
         if (in >= lo && dep[in - lo]) mask |= 1u << k;
       }
-      if (!deferred_slot.empty() && node.rule->product)
-        for (int k = 0; k < node.nin; ++k) {
-          const uint32_t in = node.in[static_cast<size_t>(k)];
-          if (!((mask >> k) & 1u) || !deferred_slot[in - lo]) continue;
-          // Deferred only as pᵀ q, p [K, m] and q [K, n] (their rows can be stacked with other shards' rows), and
-          // only when the factors are smaller than the product (K (m + n) < m n): a wide weight over a shard's
-          // rows, not a narrow one over many rows, whose product is cheaper to keep than its factors.
-          const detail::ProductFactors<T> f = node.rule->product(detail::OpNode<T>{&tape, i, mask}, adj[i - lo], k);
-          const Shape sp = f.p.shape(), sq = f.q.shape();
-          if (!f.tp || f.tq || sp[0] * (sp[1] + sq[1]) >= sp[1] * sq[1]) continue;
-          (*deferred)[deferred_slot[in - lo] - 1].push_back(f);
-          mask &= ~(1u << k);
-        }
       if (!mask) continue;
       Var<T> gin[detail::kMaxInputs];
       node.rule->backward(detail::OpNode<T>{&tape, i, mask}, adj[i - lo], gin);
@@ -191,8 +166,8 @@ std::vector<Var<T>> reverse_sweep(Tape<T>& tape, const std::vector<Var<T>>& outp
                                  gin[k].shape().str() + " for an input of shape " + impl.nodes[in].shape.str());
         accumulate(in - lo, gin[k]);
       }
-      // A node's adjoint is complete once the sweep reaches it (its consumers have larger ids) and is used once;
-      // a deferred product still holds it (the tape keeps its data). A requested input keeps it: it is a result.
+      // A node's adjoint is complete once the sweep reaches it (its consumers have larger ids) and is used once.
+      // A requested input keeps it: it is a result.
       if (!requested[i - lo]) {
         adj[i - lo] = Var<T>();
         owned[i - lo] = 0;
@@ -201,7 +176,7 @@ std::vector<Var<T>> reverse_sweep(Tape<T>& tape, const std::vector<Var<T>>& outp
   }
   for (const Var<T>& x : inputs) {
     Var<T> g = hi >= lo && x.id() <= hi ? adj[x.id() - lo] : Var<T>();
-    results.push_back(g.defined() || deferred ? g : tape.constant(x.shape(), T(0)));
+    results.push_back(g.defined() ? g : tape.constant(x.shape(), T(0)));
   }
   return results;
 }
@@ -213,21 +188,8 @@ std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<V
                          const std::vector<Var<T>>& grad_outputs, bool create_graph) {
   Tape<T>& tape = common_tape("grad", outputs, inputs);
   Kept<T> kept(tape, create_graph, shapes_of(inputs));
-  return kept.finish(tape, reverse_sweep<T>(tape, outputs, inputs, grad_outputs, create_graph, nullptr));
+  return kept.finish(tape, reverse_sweep<T>(tape, outputs, inputs, grad_outputs, create_graph));
 }
-
-namespace detail {
-template <class T>
-std::vector<Var<T>> grad_deferring_products(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
-                                            std::vector<std::vector<ProductFactors<T>>>& deferred) {
-  Tape<T>& tape = common_tape("grad", outputs, inputs);
-  return reverse_sweep<T>(tape, outputs, inputs, {}, false, &deferred);
-}
-template std::vector<Var<float>> grad_deferring_products(const std::vector<Var<float>>&, const std::vector<Var<float>>&,
-                                                         std::vector<std::vector<ProductFactors<float>>>&);
-template std::vector<Var<double>> grad_deferring_products(const std::vector<Var<double>>&, const std::vector<Var<double>>&,
-                                                          std::vector<std::vector<ProductFactors<double>>>&);
-}  // namespace detail
 
 template <class T>
 Var<T> grad(const Var<T>& output, const Var<T>& input, bool create_graph) {
