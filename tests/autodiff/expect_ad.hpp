@@ -11,7 +11,8 @@
 
 #include <autodiff/autodiff.hpp>
 
-#include "node.hpp"  // tape.impl().nodes (autodiff/src; the autodiff tests see it)
+#include "node.hpp"   // tape.impl().nodes (autodiff/src; the autodiff tests see it)
+#include "sweep.hpp"  // detail::grad_plain
 
 namespace test {
 
@@ -104,6 +105,29 @@ void expect_batched(const char* name, F f, const Inputs& inputs) {
   }
 }
 
+/// grad against the plain reverse sweep (detail::grad_plain: Note [The reverse sweep]) on D_0, D_1 and D_2 of
+/// directional_chain, bit for bit: the optimisations grad adds may change where values are kept, never a value
+/// (tests/autodiff/test_sweeps.cpp).
+template <class F>
+void expect_plain_sweep(const char* name, F f, const Inputs& inputs) {
+  for (int order = 0; order <= 2; ++order) {
+    CAPTURE(name);
+    CAPTURE(order);
+    ad::Tape<double> tape;
+    std::vector<Var<double>> x;
+    for (const auto& t : inputs) x.push_back(tape.variable(t));
+    const Var<double> d = directional_chain(tape, f, x, order);
+    const std::vector<Var<double>> fast = ad::grad<double>({d}, x);
+    const std::vector<Var<double>> plain = ad::detail::grad_plain<double>({d}, x);
+    for (size_t k = 0; k < x.size(); ++k) {
+      CAPTURE(k);
+      int64_t differ = 0;
+      for (int64_t i = 0; i < x[k].numel(); ++i) differ += fast[k].data()[i] != plain[k].data()[i];
+      CHECK(differ == 0);
+    }
+  }
+}
+
 /// Whether recording f (and its derivatives up to order 2) makes a value of rank 4, which jvp_batched cannot batch.
 template <class F>
 bool has_rank4_value(F f, const Inputs& inputs) {
@@ -117,7 +141,7 @@ bool has_rank4_value(F f, const Inputs& inputs) {
 }
 
 /// expect_ad: gradcheck to `order` (reverse, forward and mixed modes, the output as is and cubed), then the batched
-/// tangent rules against the plain rules (Note [Batched rules]).
+/// tangent rules against the plain rules (Note [Batched rules]) and grad against the plain reverse sweep.
 template <class F>
 void expect_ad(const char* name, F f, const Inputs& inputs, int order = 3) {
   ad::GradcheckOptions opt;
@@ -135,6 +159,7 @@ void expect_ad(const char* name, F f, const Inputs& inputs, int order = 3) {
   const bool rank4 = has_rank4_value(f, inputs);
   if (rank4) MESSAGE(name << ": records a value of rank 4; batched tangents (jvp_batched, ranks up to 3) not compared");
   if (!rank4) expect_batched(name, f, inputs);
+  expect_plain_sweep(name, f, inputs);
 }
 
 }  // namespace test
