@@ -13,13 +13,6 @@ namespace ad::detail {
 template <class T>
 struct OpNode;
 
-/// An adjoint contribution given as one product op(p) op(q), op(x) = xᵀ when the flag is set (Rule::product).
-template <class T>
-struct ProductFactors {
-  Var<T> p, q;
-  bool tp = false, tq = false;
-};
-
 /// What an op tells the engine about its derivatives; both rules are written in differentiable ops.
 template <class T>
 struct Rule {
@@ -35,9 +28,6 @@ struct Rule {
   /// Otherwise the op's batched rule. When it is null or returns an undefined Var, the sweep applies `tangent`
   /// to one direction at a time (correct for every op, K times the work).
   Var<T> (*batched)(const OpNode<T>& n, const Var<T>* tin) = nullptr;
-  /// Optional, for ops whose adjoint for input k is one matrix product (matmul): its factors, instead of the
-  /// product itself, for the sweep that defers such products (Note [Sharded gradients] in autodiff/shards.hpp).
-  ProductFactors<T> (*product)(const OpNode<T>& n, const Var<T>& g, int k) = nullptr;
 };
 
 constexpr int kMaxInputs = 3;
@@ -165,15 +155,6 @@ Var<T> fresh(Tape<T>& tape, const Shape& shape);
 /// A constant node sharing `data` (no copy): for reshape-like views and stop_gradient.
 template <class T>
 Var<T> alias(Tape<T>& tape, T* data, const Shape& shape);
-
-/// grad(outputs, inputs) without create_graph (outputs single numbers), except that a contribution to a leaf input
-/// k that a rule gives as a product pᵀ q (Rule::product; p [K, m], q [K, n]) with K (m + n) < m n is appended to
-/// deferred[k] as its factors instead of being computed, in sweep order; results[k] is the sum of the other
-/// contributions (undefined when there are none).
-/// Results and factors stay on the tape until it is rewound (transforms.cpp; used by shards.cpp).
-template <class T>
-std::vector<Var<T>> grad_deferring_products(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
-                                            std::vector<std::vector<ProductFactors<T>>>& deferred);
 
 template <class T>
 T* mutable_data(const Var<T>& v) {

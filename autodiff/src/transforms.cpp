@@ -11,6 +11,7 @@
 #include "autodiff/ops.hpp"
 #include "node.hpp"
 #include "ops/common.hpp"
+#include "sweep.hpp"
 
 namespace ad {
 namespace {
@@ -33,9 +34,12 @@ void check_like(const char* what, const char* role, size_t k, const Var<T>& v, c
                      (v.defined() ? v.shape().str() : std::string("(undefined)")) + ", expected " + want.str());
 }
 
-// Without create_graph, the sweep runs unrecorded; afterwards everything it left is dropped and only the
-// results are kept, as constants. Their nodes are recorded before the sweep (`Kept`, shapes known up front),
-// so keeping a result is one copy into its slot and a rewind: no heap tensor, no second copy.
+// Note [Kept results]: without create_graph, a sweep runs unrecorded and nothing will read what it computed on
+// the way (the adjoints of intermediates, the products in the rules), yet all of it sits on the tape: for a
+// network's gradient, many times the size of the results. So the results are kept and the rest dropped. Their
+// nodes are recorded before the sweep (slots: the shapes are known up front); afterwards each result is copied
+// into its slot and the tape rewound to just after the slots: no heap tensor, no second copy. A training or
+// Langevin loop that takes a gradient every step then reuses the same arena memory at every step.
 template <class T>
 struct Kept {
   std::vector<Var<T>> slots;
@@ -91,15 +95,52 @@ std::pair<uint32_t, uint32_t> id_range(const std::vector<Var<T>>& outputs, const
 
 namespace {
 
-// The reverse sweep of grad. With `deferred` (no create_graph): a contribution to inputs[k] that is a leaf, from a
-// node whose rule gives it as a product pᵀ q (Rule::product) with factors smaller than the product, is appended to
-// (*deferred)[k] as its factors instead of being computed; results[k] is then the sum of the other contributions,
-// undefined when there are none.
+// Note [The reverse sweep]: reverse mode is the loop in `reverse_sweep`, as in micrograd's backward(): walk the
+// nodes from the outputs down (Note [Flat sweeps]: by decreasing id), and for each node that has an adjoint and
+// a rule, call the rule on the adjoint and add what it returns to the adjoints of the node's inputs. Everything
+// else around it is bookkeeping (which nodes depend on the inputs, the seeds, the results) or one of two
+// optimisations, each behind its own seam so that the loop reads the same with or without them:
+//   - how an adjoint takes a contribution: `PlainSums` (a new sum node per contribution) or `InPlaceSums`
+//     (Note [Adjoint sums in place]);
+//   - what stays on the tape afterwards: everything, or the results only (`Kept`, Note [Kept results]).
+// grad uses both optimisations whenever they are valid (without create_graph); detail::grad_plain runs the
+// loop with neither, as the reference the tests compare grad with (tests/autodiff/test_sweeps.cpp).
+
+// Contributions added by a new sum node each time: what the sweep must do when it is recorded (create_graph),
+// since the sums are then part of a graph something may differentiate.
 template <class T>
-std::vector<Var<T>> reverse_sweep(Tape<T>& tape, const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
-                                  const std::vector<Var<T>>& grad_outputs, bool create_graph,
-                                  std::vector<std::vector<detail::ProductFactors<T>>>* deferred) {
-  auto& impl = tape.impl();
+struct PlainSums {
+  explicit PlainSums(size_t) {}
+  void add(std::vector<Var<T>>& adj, uint32_t j, const Var<T>& g) { adj[j] = ops::acc(adj[j], g); }
+};
+
+// Note [Adjoint sums in place]: without create_graph nothing will differentiate this sweep, so a sum that the
+// sweep itself made for one adjoint (owned[j]: adj[j] holds it and nothing else does) takes further contributions
+// in place. A weight used in k places then costs one new buffer instead of k - 1. The values are the same bits as
+// PlainSums' (a + g, one rounding, in the same order either way). Anything a rule returns may be shared (an add's
+// rule hands its upstream adjoint to both inputs; a reshape's is a view of it), and so may a seed the caller
+// passed, so only sums made here are owned. An owned sum is never written after its node's rule has run: its
+// contributions come from consumers, which have larger ids and were swept before it.
+template <class T>
+struct InPlaceSums {
+  std::vector<char> owned;
+  explicit InPlaceSums(size_t n) : owned(n, 0) {}
+  void add(std::vector<Var<T>>& adj, uint32_t j, const Var<T>& g) {
+    Var<T>& a = adj[j];
+    if (owned[j]) {
+      T* y = detail::mutable_data(a);
+      kernels::zip_flat(y, 1, g.data(), 1, y, a.numel(), [](auto u, auto v) { return u + v; });
+      return;
+    }
+    owned[j] = a.defined() && g.defined();
+    a = ops::acc(a, g);
+  }
+};
+
+// The checks of grad's arguments, before anything is recorded.
+template <class T>
+void check_grad_args(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                     const std::vector<Var<T>>& grad_outputs) {
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
     throw std::invalid_argument("grad: " + std::to_string(grad_outputs.size()) + " grad_outputs for " +
                                 std::to_string(outputs.size()) + " outputs");
@@ -107,101 +148,73 @@ std::vector<Var<T>> reverse_sweep(Tape<T>& tape, const std::vector<Var<T>>& outp
     if (!inputs[k].requires_grad())
       throw std::invalid_argument("grad: input " + std::to_string(k) +
                                   " does not require a gradient (make it with Tape::variable, or record it from one)");
-  std::vector<Var<T>> results;
+}
+
+// The adjoint that output j starts with: grad_outputs[j], or 1 for a single number.
+template <class T>
+Var<T> seed_of(Tape<T>& tape, const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& grad_outputs, size_t j) {
+  const Shape shape = outputs[j].shape();
+  if (!grad_outputs.empty()) {
+    check_like("grad", "grad_output", j, grad_outputs[j], shape);
+    return grad_outputs[j];
+  }
+  if (shape.numel() != 1)
+    throw std::invalid_argument("grad: output " + std::to_string(j) + " has shape " + shape.str() +
+                                "; pass grad_outputs for outputs that are not single numbers");
+  return tape.constant(shape, T(1));
+}
+
+// Note [The reverse sweep]. adj[i - lo] holds node i's adjoint (undefined: zero); `dep` marks the nodes that
+// depend on the inputs (no other node's rule need run); sums.add(adj, j, g) adds contribution g to adj[j].
+template <class T, class Sums>
+void reverse_sweep(Tape<T>& tape, uint32_t lo, uint32_t hi, const std::vector<char>& dep, std::vector<Var<T>>& adj,
+                   Sums& sums) {
+  auto& impl = tape.impl();
+  for (uint32_t i = hi + 1; i-- > lo;) {
+    if (!dep[i - lo] || !adj[i - lo].defined()) continue;
+    const detail::Node<T> node = impl.nodes[i];  // a copy: rules append to the node table
+    if (!node.rule) continue;                   // a leaf or a constant
+    unsigned mask = 0;                          // the inputs that need an adjoint
+    for (int k = 0; k < node.nin; ++k) {
+      const uint32_t in = node.in[static_cast<size_t>(k)];
+      if (in >= lo && dep[in - lo]) mask |= 1u << k;
+    }
+    if (!mask) continue;
+    Var<T> gin[detail::kMaxInputs];
+    node.rule->backward(detail::OpNode<T>{&tape, i, mask}, adj[i - lo], gin);
+    for (int k = 0; k < node.nin; ++k) {
+      if (!((mask >> k) & 1u) || !gin[k].defined()) continue;
+      const uint32_t in = node.in[static_cast<size_t>(k)];
+      if (gin[k].shape() != impl.nodes[in].shape)
+        throw std::logic_error(std::string("grad: the rule of '") + node.rule->name + "' gave an adjoint of shape " +
+                               gin[k].shape().str() + " for an input of shape " + impl.nodes[in].shape.str());
+      sums.add(adj, in - lo, gin[k]);
+    }
+  }
+}
+
+// grad's gradients: the seeds, the sweep, and each input's adjoint (zero when no output depends on it).
+template <class T, class Sums>
+std::vector<Var<T>> sweep_gradients(Tape<T>& tape, const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                                    const std::vector<Var<T>>& grad_outputs, bool create_graph) {
   std::optional<typename Tape<T>::NoGrad> no_grad;
   if (!create_graph) no_grad.emplace(tape);
   const auto [lo, hi] = id_range(outputs, inputs);
   std::vector<Var<T>> adj(hi >= lo ? hi - lo + 1 : 0);
-  // Note [Adjoint sums in place]: without create_graph nothing will differentiate this sweep, so a sum that
-  // the sweep itself made for one adjoint (owned[j]: adj[j] holds it and nothing else does) takes further
-  // contributions in place. A weight used in k places then costs one new buffer instead of k - 1; the
-  // values are the same bits (a + g either way). Anything a rule returns may be shared (an add's rule hands
-  // its upstream adjoint to both inputs), so only sums made here are owned.
-  std::vector<char> owned(adj.size(), 0);
-  auto accumulate = [&](uint32_t j, const Var<T>& g) {
-    Var<T>& a = adj[j];
-    if (owned[j]) {
-      T* y = detail::mutable_data(a);
-      kernels::zip_flat(y, 1, g.data(), 1, y, a.numel(), [](auto u, auto v) { return u + v; });
-      return;
-    }
-    const bool sum = a.defined() && g.defined();
-    a = ops::acc(a, g);
-    owned[j] = !create_graph && sum;
-  };
-  // deferred_slot[j]: 1 + the index of the input that node lo + j is, for leaves whose products are deferred.
-  std::vector<uint32_t> deferred_slot;
-  if (deferred) deferred->assign(inputs.size(), {});
-  if (deferred && hi >= lo) {
-    deferred_slot.assign(adj.size(), 0);
-    for (size_t k = inputs.size(); k-- > 0;)
-      if (inputs[k].id() <= hi && !impl.nodes[inputs[k].id()].rule) deferred_slot[inputs[k].id() - lo] = static_cast<uint32_t>(k + 1);
-  }
-  // requested[j]: node lo + j is one of the inputs (it may be an intermediate that the sweep passes through).
-  std::vector<char> requested(adj.size(), 0);
-  for (const Var<T>& x : inputs)
-    if (hi >= lo && x.id() <= hi) requested[x.id() - lo] = 1;
+  Sums sums(adj.size());
   if (hi >= lo) {
-    const std::vector<char> dep = dependents(impl, lo, hi, inputs);
+    const std::vector<char> dep = dependents(tape.impl(), lo, hi, inputs);
     for (size_t j = 0; j < outputs.size(); ++j) {
-      const Shape shape = outputs[j].shape();
-      Var<T> seed;
-      if (grad_outputs.empty()) {
-        if (shape.numel() != 1)
-          throw std::invalid_argument("grad: output " + std::to_string(j) + " has shape " + shape.str() +
-                                      "; pass grad_outputs for outputs that are not single numbers");
-        seed = tape.constant(shape, T(1));
-      } else {
-        check_like("grad", "grad_output", j, grad_outputs[j], shape);
-        seed = grad_outputs[j];
-      }
+      const Var<T> seed = seed_of(tape, outputs, grad_outputs, j);
       const uint32_t id = outputs[j].id();
-      if (id >= lo && dep[id - lo]) accumulate(id - lo, seed);
+      if (id >= lo && dep[id - lo]) sums.add(adj, id - lo, seed);
     }
-    for (uint32_t i = hi + 1; i-- > lo;) {
-      if (!dep[i - lo] || !adj[i - lo].defined()) continue;
-      const detail::Node<T> node = impl.nodes[i];  // a copy: rules append to the node table
-      if (!node.rule) continue;
-      unsigned mask = 0;
-      for (int k = 0; k < node.nin; ++k) {
-        const uint32_t in = node.in[static_cast<size_t>(k)];
-        if (in >= lo && dep[in - lo]) mask |= 1u << k;
-      }
-      if (!deferred_slot.empty() && node.rule->product)
-        for (int k = 0; k < node.nin; ++k) {
-          const uint32_t in = node.in[static_cast<size_t>(k)];
-          if (!((mask >> k) & 1u) || !deferred_slot[in - lo]) continue;
-          // Deferred only as pᵀ q, p [K, m] and q [K, n] (their rows can be stacked with other shards' rows), and
-          // only when the factors are smaller than the product (K (m + n) < m n): a wide weight over a shard's
-          // rows, not a narrow one over many rows, whose product is cheaper to keep than its factors.
-          const detail::ProductFactors<T> f = node.rule->product(detail::OpNode<T>{&tape, i, mask}, adj[i - lo], k);
-          const Shape sp = f.p.shape(), sq = f.q.shape();
-          if (!f.tp || f.tq || sp[0] * (sp[1] + sq[1]) >= sp[1] * sq[1]) continue;
-          (*deferred)[deferred_slot[in - lo] - 1].push_back(f);
-          mask &= ~(1u << k);
-        }
-      if (!mask) continue;
-      Var<T> gin[detail::kMaxInputs];
-      node.rule->backward(detail::OpNode<T>{&tape, i, mask}, adj[i - lo], gin);
-      for (int k = 0; k < node.nin; ++k) {
-        if (!((mask >> k) & 1u) || !gin[k].defined()) continue;
-        const uint32_t in = node.in[static_cast<size_t>(k)];
-        if (gin[k].shape() != impl.nodes[in].shape)
-          throw std::logic_error(std::string("grad: the rule of '") + node.rule->name + "' gave an adjoint of shape " +
-                                 gin[k].shape().str() + " for an input of shape " + impl.nodes[in].shape.str());
-        accumulate(in - lo, gin[k]);
-      }
-      // A node's adjoint is complete once the sweep reaches it (its consumers have larger ids) and is used once;
-      // a deferred product still holds it (the tape keeps its data). A requested input keeps it: it is a result.
-      if (!requested[i - lo]) {
-        adj[i - lo] = Var<T>();
-        owned[i - lo] = 0;
-      }
-    }
+    reverse_sweep(tape, lo, hi, dep, adj, sums);
   }
+  std::vector<Var<T>> results;
   for (const Var<T>& x : inputs) {
-    Var<T> g = hi >= lo && x.id() <= hi ? adj[x.id() - lo] : Var<T>();
-    results.push_back(g.defined() || deferred ? g : tape.constant(x.shape(), T(0)));
+    const Var<T> g = hi >= lo && x.id() <= hi ? adj[x.id() - lo] : Var<T>();
+    results.push_back(g.defined() ? g : tape.constant(x.shape(), T(0)));
   }
   return results;
 }
@@ -212,21 +225,24 @@ template <class T>
 std::vector<Var<T>> grad(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
                          const std::vector<Var<T>>& grad_outputs, bool create_graph) {
   Tape<T>& tape = common_tape("grad", outputs, inputs);
-  Kept<T> kept(tape, create_graph, shapes_of(inputs));
-  return kept.finish(tape, reverse_sweep<T>(tape, outputs, inputs, grad_outputs, create_graph, nullptr));
+  check_grad_args(outputs, inputs, grad_outputs);
+  if (create_graph) return sweep_gradients<T, PlainSums<T>>(tape, outputs, inputs, grad_outputs, true);
+  Kept<T> kept(tape, false, shapes_of(inputs));
+  return kept.finish(tape, sweep_gradients<T, InPlaceSums<T>>(tape, outputs, inputs, grad_outputs, false));
 }
 
 namespace detail {
 template <class T>
-std::vector<Var<T>> grad_deferring_products(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
-                                            std::vector<std::vector<ProductFactors<T>>>& deferred) {
+std::vector<Var<T>> grad_plain(const std::vector<Var<T>>& outputs, const std::vector<Var<T>>& inputs,
+                               const std::vector<Var<T>>& grad_outputs, bool create_graph) {
   Tape<T>& tape = common_tape("grad", outputs, inputs);
-  return reverse_sweep<T>(tape, outputs, inputs, {}, false, &deferred);
+  check_grad_args(outputs, inputs, grad_outputs);
+  return sweep_gradients<T, PlainSums<T>>(tape, outputs, inputs, grad_outputs, create_graph);
 }
-template std::vector<Var<float>> grad_deferring_products(const std::vector<Var<float>>&, const std::vector<Var<float>>&,
-                                                         std::vector<std::vector<ProductFactors<float>>>&);
-template std::vector<Var<double>> grad_deferring_products(const std::vector<Var<double>>&, const std::vector<Var<double>>&,
-                                                          std::vector<std::vector<ProductFactors<double>>>&);
+template std::vector<Var<float>> grad_plain(const std::vector<Var<float>>&, const std::vector<Var<float>>&,
+                                            const std::vector<Var<float>>&, bool);
+template std::vector<Var<double>> grad_plain(const std::vector<Var<double>>&, const std::vector<Var<double>>&,
+                                             const std::vector<Var<double>>&, bool);
 }  // namespace detail
 
 template <class T>

@@ -11,7 +11,8 @@
 
 #include <autodiff/autodiff.hpp>
 
-#include "node.hpp"  // detail::grad_deferring_products (autodiff/src; the autodiff tests see it)
+#include "node.hpp"   // tape.impl().nodes (autodiff/src; the autodiff tests see it)
+#include "sweep.hpp"  // detail::grad_plain
 
 namespace test {
 
@@ -55,17 +56,13 @@ Var<double> directional_chain(ad::Tape<double>& tape, F f, const std::vector<Var
   return d;
 }
 
-/// Note [Batched and deferred rules]: gradcheck checks every op's plain reverse and tangent rules against finite
-/// differences. The two other kinds of rule are checked here against the plain ones, so against finite differences
-/// too, at every order that gradcheck reaches:
-///   - batched tangents (jvp_batched, K = 3 directions, full [K, *s] and stretched [K, 1, ...] shapes) against one
-///     jvp per direction, for the function's output and for its recorded derivatives of orders 1 and 2 (the
-///     tangents of those are derivatives of orders 2 and 3);
-///   - deferred products (the sweep of sharded gradients, which hands a matmul's weight adjoint back as factors
-///     pᵀq instead of computing it) against plain grad, on D_0, D_1 and D_2 of directional_chain.
-/// A function with a value of rank 4 has no batched tangents (jvp_batched's documented limit): `batched` false.
+/// Note [Batched rules]: gradcheck checks every op's plain reverse and tangent rules against finite differences.
+/// The batched tangents (jvp_batched, K = 3 directions, full [K, *s] and stretched [K, 1, ...] shapes) are checked
+/// here against one jvp per direction, so against finite differences too, for the function's output and for its
+/// recorded derivatives of orders 1 and 2 (the tangents of those are derivatives of orders 2 and 3).
+/// A function with a value of rank 4 has no batched tangents (jvp_batched's documented limit): not called for it.
 template <class F>
-void expect_batched_and_deferred(const char* name, F f, const Inputs& inputs, bool batched = true) {
+void expect_batched(const char* name, F f, const Inputs& inputs) {
   constexpr int64_t K = 3;
   for (int order = 0; order <= 2; ++order) {
     CAPTURE(name);
@@ -77,67 +74,58 @@ void expect_batched_and_deferred(const char* name, F f, const Inputs& inputs, bo
     std::vector<Var<double>> outs;
     if (order == 0) outs = {f(tape, x)};
     else outs = ad::grad<double>({directional_chain(tape, f, x, order - 1)}, x, {}, true);
-    if (batched) {
-      for (const bool stretched : {false, true}) {
-        std::vector<Var<double>> tangents;
-        std::vector<Tensor<double>> dirs;  // per input: the K directions, [K, *shape] with the first axis maybe 1
+    for (const bool stretched : {false, true}) {
+      std::vector<Var<double>> tangents;
+      std::vector<Tensor<double>> dirs;  // per input: the K directions, [K, *shape] with the first axis maybe 1
+      for (size_t k = 0; k < x.size(); ++k) {
+        int64_t dims[4] = {K, 1, 1, 1};
+        for (int r = 0; r < x[k].rank(); ++r) dims[r + 1] = x[k].shape()[r];
+        if (stretched && x[k].rank() >= 1) dims[1] = 1;  // one direction shared along the first axis
+        dirs.push_back(uniform(ad::Shape::of_rank(x[k].rank() + 1, dims), -1, 1, 3000 + k));
+        tangents.push_back(tape.constant(dirs.back()));
+      }
+      const std::vector<Var<double>> tb = ad::jvp_batched<double>(outs, x, tangents);
+      for (int64_t j = 0; j < K; ++j) {
+        std::vector<Var<double>> one;
         for (size_t k = 0; k < x.size(); ++k) {
-          int64_t dims[4] = {K, 1, 1, 1};
-          for (int r = 0; r < x[k].rank(); ++r) dims[r + 1] = x[k].shape()[r];
-          if (stretched && x[k].rank() >= 1) dims[1] = 1;  // one direction shared along the first axis
-          dirs.push_back(uniform(ad::Shape::of_rank(x[k].rank() + 1, dims), -1, 1, 3000 + k));
-          tangents.push_back(tape.constant(dirs.back()));
+          const Shape ds = dirs[k].shape();
+          int64_t dims[4] = {1, 1, 1, 1};
+          for (int r = 1; r < ds.rank(); ++r) dims[r - 1] = ds[r];
+          const Tensor<double> dj(ad::Shape::of_rank(ds.rank() - 1, dims), dirs[k].data() + j * (dirs[k].numel() / K));
+          one.push_back(ad::broadcast_to(tape.constant(dj), x[k].shape()));
         }
-        const std::vector<Var<double>> tb = ad::jvp_batched<double>(outs, x, tangents);
-        for (int64_t j = 0; j < K; ++j) {
-          std::vector<Var<double>> one;
-          for (size_t k = 0; k < x.size(); ++k) {
-            const Shape ds = dirs[k].shape();
-            int64_t dims[4] = {1, 1, 1, 1};
-            for (int r = 1; r < ds.rank(); ++r) dims[r - 1] = ds[r];
-            const Tensor<double> dj(ad::Shape::of_rank(ds.rank() - 1, dims), dirs[k].data() + j * (dirs[k].numel() / K));
-            one.push_back(ad::broadcast_to(tape.constant(dj), x[k].shape()));
-          }
-          const std::vector<Var<double>> tj = ad::jvp<double>(outs, x, one);
-          for (size_t m = 0; m < outs.size(); ++m) {
-            const Tensor<double> slice(outs[m].shape(), tb[m].value().data() + j * outs[m].numel());
-            check_close(std::string("jvp_batched direction ") + std::to_string(j) + (stretched ? " (stretched)" : "") +
-                            " of output " + std::to_string(m), slice, tj[m].value(), 1e-11);
-          }
+        const std::vector<Var<double>> tj = ad::jvp<double>(outs, x, one);
+        for (size_t m = 0; m < outs.size(); ++m) {
+          const Tensor<double> slice(outs[m].shape(), tb[m].value().data() + j * outs[m].numel());
+          check_close(std::string("jvp_batched direction ") + std::to_string(j) + (stretched ? " (stretched)" : "") +
+                          " of output " + std::to_string(m), slice, tj[m].value(), 1e-11);
         }
       }
-    }
-    // Deferred products on D_order.
-    ad::Tape<double> t2;
-    std::vector<Var<double>> x2;
-    for (const auto& t : inputs) x2.push_back(t2.variable(t));
-    const Var<double> d = directional_chain(t2, f, x2, order);
-    const std::vector<Var<double>> plain = ad::grad<double>({d}, x2);
-    std::vector<std::vector<ad::detail::ProductFactors<double>>> factors;
-    const std::vector<Var<double>> rest = ad::detail::grad_deferring_products<double>({d}, x2, factors);
-    for (size_t k = 0; k < x2.size(); ++k) {
-      Tensor<double> total = rest[k].defined() ? rest[k].value() : Tensor<double>(x2[k].shape(), 0.0);
-      for (const auto& pq : factors[k]) {
-        const Tensor<double> prod = ad::matmul(pq.p, pq.q, pq.tp, pq.tq).value();
-        for (int64_t i = 0; i < total.numel(); ++i) total[i] += prod[i];
-      }
-      check_close("deferred products, input " + std::to_string(k) + " (" + std::to_string(factors[k].size()) + " deferred)",
-                  total, plain[k].value(), 1e-12);
     }
   }
 }
 
-/// How many products the deferring sweep hands back as factors for D_order of f (to confirm a test exercises them).
+/// grad against the plain reverse sweep (detail::grad_plain: Note [The reverse sweep]) on D_0, D_1 and D_2 of
+/// directional_chain, bit for bit: the optimisations grad adds may change where values are kept, never a value
+/// (tests/autodiff/test_sweeps.cpp).
 template <class F>
-size_t deferred_product_count(F f, const Inputs& inputs, int order) {
-  ad::Tape<double> tape;
-  std::vector<Var<double>> x;
-  for (const auto& t : inputs) x.push_back(tape.variable(t));
-  std::vector<std::vector<ad::detail::ProductFactors<double>>> factors;
-  ad::detail::grad_deferring_products<double>({directional_chain(tape, f, x, order)}, x, factors);
-  size_t n = 0;
-  for (const auto& v : factors) n += v.size();
-  return n;
+void expect_plain_sweep(const char* name, F f, const Inputs& inputs) {
+  for (int order = 0; order <= 2; ++order) {
+    CAPTURE(name);
+    CAPTURE(order);
+    ad::Tape<double> tape;
+    std::vector<Var<double>> x;
+    for (const auto& t : inputs) x.push_back(tape.variable(t));
+    const Var<double> d = directional_chain(tape, f, x, order);
+    const std::vector<Var<double>> fast = ad::grad<double>({d}, x);
+    const std::vector<Var<double>> plain = ad::detail::grad_plain<double>({d}, x);
+    for (size_t k = 0; k < x.size(); ++k) {
+      CAPTURE(k);
+      int64_t differ = 0;
+      for (int64_t i = 0; i < x[k].numel(); ++i) differ += fast[k].data()[i] != plain[k].data()[i];
+      CHECK(differ == 0);
+    }
+  }
 }
 
 /// Whether recording f (and its derivatives up to order 2) makes a value of rank 4, which jvp_batched cannot batch.
@@ -153,7 +141,7 @@ bool has_rank4_value(F f, const Inputs& inputs) {
 }
 
 /// expect_ad: gradcheck to `order` (reverse, forward and mixed modes, the output as is and cubed), then the batched
-/// tangent rules and deferred products against the plain rules (Note [Batched and deferred rules]).
+/// tangent rules against the plain rules (Note [Batched rules]) and grad against the plain reverse sweep.
 template <class F>
 void expect_ad(const char* name, F f, const Inputs& inputs, int order = 3) {
   ad::GradcheckOptions opt;
@@ -170,7 +158,8 @@ void expect_ad(const char* name, F f, const Inputs& inputs, int order = 3) {
   }
   const bool rank4 = has_rank4_value(f, inputs);
   if (rank4) MESSAGE(name << ": records a value of rank 4; batched tangents (jvp_batched, ranks up to 3) not compared");
-  expect_batched_and_deferred(name, f, inputs, !rank4);
+  if (!rank4) expect_batched(name, f, inputs);
+  expect_plain_sweep(name, f, inputs);
 }
 
 }  // namespace test

@@ -129,62 +129,6 @@ TEST_CASE("matmul kernel: a packing dropped by rewind lends its storage to the n
   }
 }
 
-namespace {
-
-// gemm_stacked over blocks of `rows` (A_b [rows, M], B_b [rows, N]) against gemm on the stacked operands, into C
-// holding `init` (accumulate) or garbage (write): the same bits, on 1 and on 2 threads.
-template <class T>
-void check_stacked(int64_t M, int64_t N, const std::vector<int64_t>& rows, bool accumulate) {
-  CAPTURE(M);
-  CAPTURE(N);
-  CAPTURE(rows.size());
-  CAPTURE(accumulate);
-  int64_t K = 0;
-  for (const int64_t r : rows) K += r;
-  const Tensor<T> a = uniform_as<T>(Shape{K, M}, 31), b = uniform_as<T>(Shape{K, N}, 32);
-  const Tensor<T> init = uniform_as<T>(Shape{M, N}, 33);
-  std::vector<ad::kernels::KRows<T>> blocks;
-  int64_t at = 0;
-  std::vector<std::vector<T>> copies;  // each block in storage of its own, as the shards leave their factors
-  for (const int64_t r : rows) {
-    copies.emplace_back(a.data() + at * M, a.data() + (at + r) * M);
-    copies.emplace_back(b.data() + at * N, b.data() + (at + r) * N);
-    blocks.push_back({copies[copies.size() - 2].data(), copies.back().data(), r});
-    at += r;
-  }
-  Tensor<T> want = accumulate ? init : Tensor<T>(Shape{M, N}, T(7));
-  ad::kernels::gemm(true, false, M, N, K, a.data(), b.data(), want.data(), accumulate);
-  for (const int threads : {1, 2}) {
-    CAPTURE(threads);
-    ad::ThreadLimit limit(threads);
-    if (threads > 1) REQUIRE_THREADS(threads);
-    Tensor<T> got = accumulate ? init : Tensor<T>(Shape{M, N}, T(-3));
-    ad::kernels::gemm_stacked(M, N, blocks, got.data(), accumulate);
-    int64_t differ = 0;
-    for (int64_t e = 0; e < M * N; ++e) differ += got[e] != want[e];
-    CHECK(differ == 0);
-  }
-}
-
-}  // namespace
-
-TEST_CASE("gemm_stacked: blocks of rows give the bits of the product of their stacked operands") {
-  for (const bool accumulate : {false, true}) {
-    // Column split with K = 520 in 3 slices of 174: blocks cross the slices' edges, one block is empty, and
-    // M = 36 leaves a partial row panel (packed from two blocks in the second slice).
-    check_stacked<double>(36, 130, {70, 0, 200, 250}, accumulate);
-    check_stacked<float>(36, 130, {70, 0, 200, 250}, accumulate);
-    // The sharded weight gradient's shape: two shards' 64 rows each, one slice.
-    check_stacked<float>(512, 160, {64, 64}, accumulate);
-    // As many blocks as the column split takes, and more (stacked first), all in one slice.
-    check_stacked<float>(40, 130, std::vector<int64_t>(32, 3), accumulate);
-    check_stacked<float>(40, 130, std::vector<int64_t>(33, 3), accumulate);
-    // Shapes the column split does not take: wide C (rows of C split), and a narrow output (N = 3).
-    check_stacked<double>(1100, 40, {30, 50}, accumulate);
-    check_stacked<double>(300, 3, {30, 50}, accumulate);
-  }
-}
-
 TEST_CASE("matmul kernel: products packing B themselves give the same bits every time when K slices differ in depth") {
   // K = 520 is cut into slices of 174, 174 and 172. The column split's pieces pack their own panels of each slice
   // into one buffer; panels laid out by each slice's own depth once let a piece that ran a slice ahead overwrite

@@ -48,31 +48,6 @@ Tensor<T> rows_of(const Tensor<T>& t, RowRange r);
 template <class T>
 void add_in_order(Tensor<T>& out, const std::vector<const T*>& parts);
 
-/// One shard's part of a sharded loss: a single number recorded on the shard's own tape, and the shard's copies
-/// of the shared parameters (variables on that tape), in the same order and shapes in every shard.
-template <class T>
-struct ShardLoss {
-  Var<T> loss;
-  std::vector<Var<T>> params;
-};
-
-/// Note [Sharded gradients]: Σ_s loss_s and its gradient with respect to the shared parameters, written (=) to
-/// grads (resized to one tensor per parameter). part(s) records shard s's loss; every shard records and sweeps
-/// in one parallel region (for_each_shard). A weight's gradient through matrix products is a sum over all rows
-/// (for a layer x Wᵀ: Gᵀ X, with G the adjoints of its outputs), and per shard it would be a full product on the
-/// shard's rows, written once per shard and then added (for a 512 × 784 layer, megabytes per shard). Instead the
-/// sweeps keep such products as their factors, when these are smaller than the product (a shard's K rows:
-/// K (m + n) < m n), and after the region all of a weight's are computed as one product over the factors' rows
-/// (K = every shard's rows, for every use of the weight), by the parallel kernel, which reads each factor where
-/// its shard left it. Other contributions (narrow
-/// products over many rows, biases, elementwise uses) are computed in the sweeps and added in shard order. Every
-/// sum runs in a fixed order, so any thread count gives the same bits; the shard count changes the last bits.
-/// The shards' tapes keep the sweep's values until the caller rewinds them.
-template <class T>
-T sharded_value_and_grad(int shards, const std::function<ShardLoss<T>(int shard)>& part, std::vector<Tensor<T>>& grads);
-
-extern template float sharded_value_and_grad(int, const std::function<ShardLoss<float>(int)>&, std::vector<Tensor<float>>&);
-extern template double sharded_value_and_grad(int, const std::function<ShardLoss<double>(int)>&, std::vector<Tensor<double>>&);
 extern template Tensor<float> rows_of(const Tensor<float>&, RowRange);
 extern template Tensor<double> rows_of(const Tensor<double>&, RowRange);
 extern template void add_in_order(Tensor<float>&, const std::vector<const float*>&);

@@ -25,9 +25,8 @@ using Buffer = std::vector<T, ad::detail::AlignedAllocator<T>>;
 
 // The packed-B buffer, kept per thread and reused across calls: a fresh one per call came straight from mmap
 // (page faults and zeroing on every product). A call that finds its thread's buffer in use (a product started
-// from a task that this thread picked up while waiting inside another product) takes a private one. kSlot tells
-// apart buffers a call holds at once (gemm_stacked's stacked operands, then the product's packing).
-template <class T, int kSlot = 0>
+// from a task that this thread picked up while waiting inside another product) takes a private one.
+template <class T>
 class PackBuffer {
  public:
   explicit PackBuffer(size_t n) {
@@ -71,37 +70,23 @@ struct Tile {
   static constexpr int64_t KC = 256;
 };
 
-// A's part of one tile over `k` consecutive values of k: element (r, k) at a[r + k as] (a packed panel: as = MR;
-// A stored transposed and read in place: as = M), or, with kRowsInPlace, at a[r as + k] (the rows of a row-major
-// A read in place: as = lda).
-template <class T>
-struct ASpan {
-  const T* a;
-  int64_t as, k;
-};
-
-// The MR x NR tile C[0..rows, 0..cols) (=|+=) Σ_k A(r, k) Bp[k ldb + c], k running through the spans one after
-// the other (a K slice that crosses from one block of stacked rows into the next, gemm_stacked). Every element
-// is summed in k order in one register, so spans give the bits of one span over the same values.
+// The MR x NR tile C[0..rows, 0..cols) (=|+=) Σ_k A(r, k) Bp[k ldb + c] over kc values of k, each element summed
+// in k order in one register. A(r, k) is at a[r + k as] (a packed panel: as = MR; A stored transposed and read in
+// place: as = M), or, with kRowsInPlace, at a[r as + k] (the rows of a row-major A read in place: as = lda).
 template <class T, bool kRowsInPlace = false>
-void micro_kernel(const ASpan<T>* spans, int n_spans, const T* Bp, int64_t ldb, T* C, int64_t ldc, int64_t rows,
+void micro_kernel(int64_t kc, const T* a, int64_t as, const T* Bp, int64_t ldb, T* C, int64_t ldc, int64_t rows,
                   int64_t cols, bool overwrite) {
   using B = Batch<T>;
   constexpr int64_t W = Tile<T>::W, NR = Tile<T>::NR, MR = Tile<T>::MR;
   B acc0[MR], acc1[MR];
   for (int64_t r = 0; r < MR; ++r) acc0[r] = acc1[r] = B(T(0));
-  for (int s = 0; s < n_spans; ++s) {
-    const T* a = spans[s].a;
-    const int64_t as = spans[s].as, kc = spans[s].k;
-    for (int64_t k = 0; k < kc; ++k) {
-      const B b0 = B::load_unaligned(Bp + k * ldb), b1 = B::load_unaligned(Bp + k * ldb + W);
-      for (int64_t r = 0; r < MR; ++r) {
-        const B av(kRowsInPlace ? a[r * as + k] : a[r + k * as]);
-        acc0[r] = xsimd::fma(av, b0, acc0[r]);
-        acc1[r] = xsimd::fma(av, b1, acc1[r]);
-      }
+  for (int64_t k = 0; k < kc; ++k) {
+    const B b0 = B::load_unaligned(Bp + k * ldb), b1 = B::load_unaligned(Bp + k * ldb + W);
+    for (int64_t r = 0; r < MR; ++r) {
+      const B av(kRowsInPlace ? a[r * as + k] : a[r + k * as]);
+      acc0[r] = xsimd::fma(av, b0, acc0[r]);
+      acc1[r] = xsimd::fma(av, b1, acc1[r]);
     }
-    Bp += kc * ldb;
   }
   if (rows == MR && cols == NR) {
     for (int64_t r = 0; r < MR; ++r) {
@@ -123,13 +108,6 @@ void micro_kernel(const ASpan<T>* spans, int n_spans, const T* Bp, int64_t ldb, 
   }
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) C[r * ldc + c] = overwrite ? buf[r * NR + c] : C[r * ldc + c] + buf[r * NR + c];
-}
-
-template <class T, bool kRowsInPlace = false>
-void micro_kernel(int64_t kc, const T* a, int64_t as, const T* Bp, int64_t ldb, T* C, int64_t ldc, int64_t rows,
-                  int64_t cols, bool overwrite) {
-  const ASpan<T> span{a, as, kc};
-  micro_kernel<T, kRowsInPlace>(&span, 1, Bp, ldb, C, ldc, rows, cols, overwrite);
 }
 
 #if defined(__AVX__)
@@ -242,9 +220,6 @@ bool splits_columns(bool ta, int64_t M, int64_t N, int64_t K) {
   return (MP <= 32 || (ta && M <= 1024)) && NP >= 4 && M * N * K >= (1 << 16);
 }
 
-// Most blocks of rows gemm_columns takes (a slice may span all of them); gemm_stacked stacks more itself.
-constexpr int kMaxBlocks = 32;
-
 // Packed layout of op(B): the K slices one after the other, each as its NP column panels of kc x NR (panel p
 // of the slice starting at kb is at kb NP NR + p kc NR). A per-call packing holds one slice at a time.
 //
@@ -257,30 +232,18 @@ constexpr int kMaxBlocks = 32;
 // Four pieces per thread, not one: the two cores are not equally fast at every moment, and with one piece each
 // the faster waited for the slower (measured with a working ThreadLimit on 2 cores, gemm_bench, 128-row
 // products: 1.6-1.7x over 1 thread with one piece per thread, 1.9-2.0x with four).
-// K comes as blocks of rows (one for gemm, several for gemm_stacked), each block's A [M, rows] (or [rows, M] when
-// ta) and B [rows, N] (or [N, rows] when tb); a slice crossing blocks is packed part by part and run as spans of
-// one register accumulation, so the blocks give the bits of their stacked operands.
 template <class T>
-void gemm_columns(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const KRows<T>* blocks, int n_blocks, T* C,
-                  bool accumulate, const T* packed_b) {
+void gemm_columns(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate,
+                  const T* packed_b) {
   constexpr int64_t NR = Tile<T>::NR, MR = Tile<T>::MR;
   const int64_t NP = (N + NR - 1) / NR, MP = (M + MR - 1) / MR;
   const int64_t KS = slice_depth<T>(K);
   PackBuffer<T> buffer(packed_b ? 0 : static_cast<size_t>(std::min(K, KS) * NP * NR));
   // Where slice kb's panels are, and whether this call packs them.
   auto slice_panels = [&](int64_t kb) { return packed_b ? const_cast<T*>(packed_b) + kb * NP * NR : buffer.data(); };
-  // f(block, its first row in the slice, rows, their offset in the slice) for each block's part of [kb, kb + kc).
-  auto for_parts = [&](int64_t kb, int64_t kc, auto&& f) {
-    int64_t start = 0;
-    for (int i = 0; i < n_blocks && start < kb + kc; start += blocks[i++].rows) {
-      const int64_t lo = std::max(kb, start), hi = std::min(kb + kc, start + blocks[i].rows);
-      if (lo < hi) f(blocks[i], lo - start, hi - lo, lo - kb);
-    }
-  };
   const int64_t threads = std::max(1, tbb::this_task_arena::max_concurrency());
   parallel_range(NP, (NP + 4 * threads - 1) / (4 * threads), 2, [&](int64_t lo, int64_t hi) {
     alignas(64) T Ap[Tile<T>::KC * Tile<T>::MR];
-    ASpan<T> spans[kMaxBlocks], row_spans[kMaxBlocks];
     for (int64_t kb = 0; kb < K; kb += KS) {
       const int64_t kc = std::min(KS, K - kb);
       const bool overwrite = kb == 0 && !accumulate;
@@ -290,22 +253,14 @@ void gemm_columns(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const KRows
       // which a piece still behind by a slice may be reading.
       const int64_t stride = (packed_b ? kc : KS) * NR;
       if (!packed_b)
-        for (int64_t p = lo; p < hi; ++p)
-          for_parts(kb, kc, [&](const KRows<T>& b, int64_t first, int64_t n, int64_t off) {
-            pack_b(tb, N, b.rows, b.b, first, n, p, panels + p * stride + off * NR);
-          });
-      int n_spans = 0;  // A's parts of the slice from row panel 0
-      for_parts(kb, kc, [&](const KRows<T>& b, int64_t first, int64_t n, int64_t) {
-        spans[n_spans++] = ta ? ASpan<T>{b.a + first * M, M, n} : ASpan<T>{b.a + first, b.rows, n};
-      });
+        for (int64_t p = lo; p < hi; ++p) pack_b(tb, N, K, B, kb, kc, p, panels + p * stride);
+      // A's part of the slice, read in place: element (r, k) at a0[r + k M] when ta, else at a0[r K + k].
+      const T* a0 = ta ? A + kb * M : A + kb;
+      const int64_t as = ta ? M : K;
       for (int64_t rp = 0; rp < MP; ++rp) {
         const int64_t i0 = rp * MR, rows = std::min(MR, M - i0);
-        if (rows < MR)
-          for_parts(kb, kc, [&](const KRows<T>& b, int64_t first, int64_t n, int64_t off) {
-            pack_a(ta, M, b.rows, b.a, first, n, i0, rows, Ap + off * MR);
-          });
-        for (int i = 0; i < n_spans; ++i)
-          row_spans[i] = {spans[i].a + (ta ? i0 : i0 * spans[i].as), spans[i].as, spans[i].k};
+        if (rows < MR) pack_a(ta, M, K, A, kb, kc, i0, rows, Ap);
+        const T* a = a0 + (ta ? i0 : i0 * as);
         for (int64_t p = lo; p < hi; ++p) {
           const T* bp = panels + p * stride;
           T* c = C + i0 * N + p * NR;
@@ -313,9 +268,9 @@ void gemm_columns(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const KRows
           if (rows < MR)
             micro_kernel(kc, Ap, MR, bp, NR, c, N, rows, cols, overwrite);
           else if (ta)
-            micro_kernel(row_spans, n_spans, bp, NR, c, N, rows, cols, overwrite);
+            micro_kernel(kc, a, as, bp, NR, c, N, rows, cols, overwrite);
           else
-            micro_kernel<T, true>(row_spans, n_spans, bp, NR, c, N, rows, cols, overwrite);
+            micro_kernel<T, true>(kc, a, as, bp, NR, c, N, rows, cols, overwrite);
         }
       }
     }
@@ -326,8 +281,7 @@ template <class T>
 void gemm_panels(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate,
                  const T* packed_b) {
   if (splits_columns<T>(ta, M, N, K)) {
-    const KRows<T> all{A, B, K};
-    gemm_columns(ta, tb, M, N, K, &all, 1, C, accumulate, packed_b);
+    gemm_columns(ta, tb, M, N, K, A, B, C, accumulate, packed_b);
     return;
   }
   constexpr int64_t NR = Tile<T>::NR, MR = Tile<T>::MR;
@@ -465,27 +419,6 @@ void pack_b_panels(bool tb, int64_t N, int64_t K, const T* B, T* dst) {
 }
 
 template <class T>
-void gemm_stacked(int64_t M, int64_t N, const std::vector<KRows<T>>& blocks, T* C, bool accumulate) {
-  int64_t K = 0;
-  for (const KRows<T>& b : blocks) K += b.rows;
-  if (splits_columns<T>(true, M, N, K) && blocks.size() <= size_t{kMaxBlocks}) {
-    const T* no_packing = nullptr;
-    gemm_columns(true, false, M, N, K, blocks.data(), static_cast<int>(blocks.size()), C, accumulate, no_packing);
-    return;
-  }
-  // The other kernels take the operands stacked.
-  PackBuffer<T, 1> a(static_cast<size_t>(K * M));
-  PackBuffer<T, 2> b(static_cast<size_t>(K * N));
-  int64_t at = 0;
-  for (const KRows<T>& blk : blocks) {
-    std::copy_n(blk.a, blk.rows * M, a.data() + at * M);
-    std::copy_n(blk.b, blk.rows * N, b.data() + at * N);
-    at += blk.rows;
-  }
-  gemm(true, false, M, N, K, a.data(), b.data(), C, accumulate);
-}
-
-template <class T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate,
           const T* packed_b) {
   if (M == 0 || N == 0) return;
@@ -505,8 +438,7 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, const T*, const T*, T*, bool, const T*);        \
   template bool gemm_packs_b<T>(int64_t, int64_t);                                                            \
   template int64_t packed_b_size<T>(int64_t, int64_t);                                                        \
-  template void pack_b_panels<T>(bool, int64_t, int64_t, const T*, T*);                                      \
-  template void gemm_stacked<T>(int64_t, int64_t, const std::vector<KRows<T>>&, T*, bool);
+  template void pack_b_panels<T>(bool, int64_t, int64_t, const T*, T*);
 AD_GEMM_INSTANTIATE(float)
 AD_GEMM_INSTANTIATE(double)
 #undef AD_GEMM_INSTANTIATE

@@ -12,21 +12,6 @@ template <class T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C, bool accumulate,
           const T* packed_b = nullptr);
 
-/// One block of rows of a product's K dimension: A's rows (A stored transposed, [rows, M]) and B's ([rows, N]),
-/// as gemm_stacked takes them.
-template <class T>
-struct KRows {
-  const T* a;
-  const T* b;
-  int64_t rows;
-};
-
-/// C[M,N] (=|+=) Σ_b A_bᵀ B_b over the blocks: the product of the blocks stacked along K, without copying them
-/// into one operand (the shards' factors of a weight gradient, Note [Sharded gradients]). The same bits as gemm(true,
-/// false, M, N, Σ rows, stacked A, stacked B, ...).
-template <class T>
-void gemm_stacked(int64_t M, int64_t N, const std::vector<KRows<T>>& blocks, T* C, bool accumulate);
-
 /// Whether gemm packs B for this shape (the register-tile path; very narrow outputs use other kernels).
 template <class T>
 bool gemm_packs_b(int64_t N, int64_t K);

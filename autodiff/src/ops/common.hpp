@@ -9,7 +9,6 @@ namespace ad::ops {
 using detail::Attrs;
 using detail::mutable_data;
 using detail::OpNode;
-using detail::ProductFactors;
 using detail::record;
 using detail::Rule;
 

@@ -50,12 +50,6 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool ta, bool tb) {
         const Var<T> t0 = ts[2] == sa[1] ? t[0] : broadcast_to(t[0], Shape{ts[0], ts[1], sa[1]});
         const Var<T> r = matmul(reshape(t0, Shape{ts[0] * ts[1], sa[1]}), n.in(1), false, n.j() != 0);
         return reshape(r, Shape{ts[0], ts[1], r.shape()[1]});
-      },
-      // The backward rule's products, as factors.
-      [](const OpNode<T>& n, const Var<T>& g, int k) -> ProductFactors<T> {
-        const bool ta = n.i(), tb = n.j();
-        if (k == 0) return ta ? ProductFactors<T>{n.in(1), g, tb, true} : ProductFactors<T>{g, n.in(1), false, !tb};
-        return tb ? ProductFactors<T>{g, n.in(0), true, ta} : ProductFactors<T>{n.in(0), g, !ta, false};
       }};
   const Shape sa = a.shape(), sb = b.shape();
   if (sa.rank() != 2 || sb.rank() != 2) throw ShapeError("matmul", sa, sb, "both operands must be 2-D");
