@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 
 #include <autodiff/gradcheck.hpp>
 #include <ebm/models/gaussian.hpp>
@@ -75,7 +76,7 @@ TEST_CASE("LSD at the optimal critic f* = (s_p − s_q)/(2λ) equals the Fisher 
       const ebm::SteinRows<double> r =
           ebm::stein_rows(tape.constant(model.score(x)), f, xv, exact, 1, ad::Probe::rademacher, rng, false);
       const double j = ad::mean(r.stein).item() - lambda * ad::mean(r.penalty).item();
-      MESSAGE((exact ? "exact" : "hutchinson") << ": J(f*) = " << j << ", Fisher/(4 lambda) = " << expected << ", SE " << se);
+      MESSAGE(std::string(exact ? "exact" : "hutchinson") << ": J(f*) = " << j << ", Fisher/(4 lambda) = " << expected << ", SE " << se);
       CHECK(std::abs(j - expected) < 4 * se);
       // In 1-D a Rademacher probe is ±1, so Hutchinson's estimate of the 1×1 trace is exact: both agree.
       CHECK(ad::mean(r.trace).item() == doctest::Approx(a).epsilon(1e-12));
@@ -153,7 +154,7 @@ TEST_CASE("LSD, 2-D Gaussians with full covariances: J(f*) = (tr(D Σq D) + ‖�
     const double j = lg.terms.at(0).value;
     // Hutchinson adds the probes' variance: with Rademacher probes vᵀAv − tr A = 2 A01 v0 v1, of sd 2|A01|/√n.
     const double tol = 4 * std::sqrt(se * se + (trace == ebm::SteinTrace::exact ? 0.0 : 4 * A[0][1] * A[0][1] / double(n)));
-    MESSAGE("2-D " << (trace == ebm::SteinTrace::exact ? "exact" : "hutchinson") << ": lsd = " << j << ", closed form " << expected
+    MESSAGE("2-D " << std::string(trace == ebm::SteinTrace::exact ? "exact" : "hutchinson") << ": lsd = " << j << ", closed form " << expected
                    << ", tolerance " << tol);
     CHECK(std::abs(j - expected) < tol);
   }
