@@ -574,6 +574,7 @@ TEST_CASE("compatibility matrix: every model against every sampler, objective an
       {"boltzmann#1 x objective sm", "objective.type"},
       {"rbm#0 x objective f_ebm", "objective.type"},
       {"rbm#0 x objective adversarial", "objective.type"},
+      {"rbm#0 x objective lsd", "objective.type"},
       // A Gaussian noise fitted to data with a singular covariance (binary images): a std::domain_error escaped
       // validation (exit 1).
       {"noise_conditional#0 x objective nce", "objective.type"},

@@ -13,7 +13,11 @@
 //     when the model equals the data's law, so its fixed point is the MLE's; the negatives add sampling noise
 //     of the same size as the data's, which the decaying rate averages over hundreds of steps;
 //   * NCE with noise equal to the data distribution has asymptotic covariance (1 + 1/ν)× the MLE's
-//     (Gutmann & Hyvärinen 2012), ×2 for ν = 1, i.e. SE ×√2.
+//     (Gutmann & Hyvärinen 2012), ×2 for ν = 1, i.e. SE ×√2;
+//   * LSD with an affine critic f(x) = Wᵀx + b: the critic's best reply on the data is the empirical projection f̂
+//     of s_θ − s_q on affine maps, and max_f J = λ mean‖f̂‖², which is 0 iff mean[s_θᵀ f + tr ∇ₓf] = 0 for every
+//     affine f: f = e_k gives mean s_θ = 0 (μ = x̄), f = x_j e_k gives Σ⁻¹ S = I (Σ = S), score matching's
+//     stationarity conditions; so the game's minimiser is the MLE, and what is left is optimisation error.
 // Hence a bound of 5 SE leaves ≥ 2.9 standard deviations of the estimator for the worst case (√3), a false
 // alarm rate below 0.4% per check; the seeds are fixed, so the test is deterministic.
 #include <doctest/doctest.h>
@@ -24,6 +28,7 @@
 #include <ebm/models/gaussian.hpp>
 #include <ebm/objectives/contrastive_divergence.hpp>
 #include <ebm/objectives/denoising.hpp>
+#include <ebm/objectives/lsd.hpp>
 #include <ebm/objectives/nce.hpp>
 #include <ebm/objectives/score_matching.hpp>
 #include <ebm/objectives/sliced.hpp>
@@ -212,4 +217,14 @@ TEST_CASE("recovery: contrastive divergence with MALA (CD-5 from the data) and P
   o.buffer.noise = samplers::InitNoise::normal, o.buffer.sd = 2.0;
   ebm::ContrastiveDivergence<double> pcd(ebm::NegativePhase<double>(ebm::mala_sampler<double>(mala), o, 2));
   check_1d(pcd, kSigma);
+}
+
+TEST_CASE("recovery: learned Stein discrepancy with an affine critic (its minimiser is the MLE)") {
+  // λ = 0.5 and an inner rate equal to the run's: the critic (5 updates per model update) tracks its best reply.
+  ebm::LsdOptions o;
+  o.hidden = {}, o.lambda = 0.5, o.critic_lr = 0.05;
+  ebm::LearnedSteinDiscrepancy<double> lsd(1, o);
+  check_1d(lsd, kSigma);
+  ebm::LearnedSteinDiscrepancy<double> lsd2(2, o);
+  check_2d(lsd2, 0.0);
 }

@@ -1,5 +1,5 @@
 // Objectives: exact, sliced and denoising score matching (one level or a ladder), noise-contrastive estimation,
-// maximum likelihood with MCMC negatives (CD / PCD / replay buffer, JEM), f-EBM and adversarial training.
+// maximum likelihood with MCMC negatives (CD / PCD / replay buffer, JEM), f-EBM, adversarial training and the learned Stein discrepancy.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -15,6 +15,7 @@
 #include "ebm/objectives/denoising.hpp"
 #include "ebm/objectives/f_divergence.hpp"
 #include "ebm/objectives/jem.hpp"
+#include "ebm/objectives/lsd.hpp"
 #include "ebm/objectives/nce.hpp"
 #include "ebm/objectives/score_matching.hpp"
 #include "ebm/objectives/sliced.hpp"
@@ -248,6 +249,7 @@ json describe_adversarial(const Objective<T>& objective, const Energy<T>&, const
 constexpr EnumName<Projection> kProjectionNames[] = {
     {"gaussian", Projection::gaussian}, {"rademacher", Projection::rademacher}, {"sphere", Projection::sphere}};
 constexpr EnumName<SamplerFamily> kSamplerFamilyNames[] = {{"gaussian", SamplerFamily::gaussian}, {"flow", SamplerFamily::flow}};
+constexpr EnumName<ad::Probe> kProbeNames[] = {{"gaussian", ad::Probe::gaussian}, {"rademacher", ad::Probe::rademacher}};
 
 }  // namespace
 
@@ -406,6 +408,37 @@ void register_objectives(Registry& r) {
   r.objectives.back().check_model = continuous_only("\"adversarial\" draws its negatives from a Gaussian or a flow over continuous states");
   r.objectives.back().smoke = {json::parse(R"({"q": "gaussian"})"),
                                json::parse(R"({"q": "flow", "flow_layers": 2, "flow_hidden": [8]})")};
+  r.objectives.push_back(
+      {"lsd", "learned Stein discrepancy (Grathwohl et al. 2020): min over the model, max over an MLP critic f of "
+              "E_q[s^T f + tr grad f] - lambda E_q|f|^2; no sampling",
+       {{"lambda", number("lambda of the critic's L2 penalty (the learned discrepancy is Fisher/(4 lambda) at the optimal critic)", 10.0).positive()},
+        {"hidden", array_of("the critic's hidden widths ([]: an affine critic)", integer("", std::nullopt).at_least(1), json::array({64, 64})).items_between(0, 16)},
+        {"activation", enum_field(kActivationNames, "the critic's hidden activation", Activation::silu)},
+        {"critic_steps", integer("critic updates per model update: critic_steps - 1 inner Adam steps on the batch, then the joint step "
+                                 "(lsd.hpp, Note [Critic steps])", 5).at_least(1)},
+        {"critic_lr", number("rate of the inner critic Adam (betas 0, 0.999)", 1e-3).positive()},
+        {"trace", enum_field(kSteinTraceNames, "tr grad f: exact (d Jacobian-vector products), hutchinson, or auto (exact for d <= 16)",
+                             SteinTrace::automatic)},
+        {"probes", integer("Hutchinson probes per row", 1).at_least(1)},
+        {"probe", enum_field(kProbeNames, "distribution of the Hutchinson probes", ad::Probe::gaussian)},
+        {"init_seed", integer("seed of the critic's initialisation", 0).non_negative()}},
+       [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
+         using T = typename decltype(tag)::type;
+         LsdOptions o;
+         o.lambda = c["lambda"].get<double>();
+         o.hidden = c["hidden"].get<std::vector<int64_t>>();
+         o.activation = enum_field_value(kActivationNames, c["activation"], "objective.activation");
+         o.critic_steps = c["critic_steps"].get<int>();
+         o.critic_lr = c["critic_lr"].get<double>();
+         o.trace = enum_field_value(kSteinTraceNames, c["trace"], "objective.trace");
+         o.probes = c["probes"].get<int>();
+         o.probe = enum_field_value(kProbeNames, c["probe"], "objective.probe");
+         o.init_seed = c["init_seed"].get<uint64_t>();
+         return std::make_unique<LearnedSteinDiscrepancy<T>>(d.x.cols(), o);
+       }});
+  r.objectives.back().check_model = continuous_only("\"lsd\" fits the score (the gradient in x) of a density on continuous states");
+  r.objectives.back().smoke = {json::parse(R"({"hidden": [8], "critic_steps": 2})"),
+                               json::parse(R"({"hidden": [], "trace": "hutchinson", "probe": "rademacher", "probes": 2})")};
   // TODO(registry): the DSM noise ladder needs a noise-conditional model entry; contrastive divergence /
   // persistent CD are not in ebm/objectives yet.
 }
