@@ -168,13 +168,6 @@ Shards shards_of(int64_t n) {
   return {std::max<int64_t>(1, (n + kShardRows - 1) / kShardRows), n};
 }
 
-void for_each_shard(const Shards& shards, const std::function<void(int64_t)>& f) {
-  if (shards.count == 1) return f(0);
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, shards.count, 1), [&](const tbb::blocked_range<int64_t>& r) {
-    for (int64_t s = r.begin(); s != r.end(); ++s) f(s);
-  }, tbb::simple_partitioner());
-}
-
 int64_t BitRows::count(int64_t r) const { return popcount_row(row(r), words); }
 
 int64_t BitRows::count_range(int64_t r, int64_t c0, int64_t c1) const {

@@ -19,6 +19,7 @@
 // M is read in place instead when its rows are whole panels (plan_tree's in_place_cols): no packing copy. Panels
 // run in parallel; each output element is computed by one task in a fixed order, so the result does not depend on
 // the thread count. It differs from a dense product only by rounding (the sums run in another order).
+#include <autodiff/shards.hpp>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -136,8 +137,7 @@ struct Shards {
   int64_t count = 1, n = 0;
   int64_t begin(int64_t s) const { return n * s / count; }
 };
+/// Run with ad::for_each_shard(count, ...): one task per shard, whichever thread runs it.
 Shards shards_of(int64_t n);
-/// f(s) for every shard, in parallel when there are several.
-void for_each_shard(const Shards& shards, const std::function<void(int64_t)>& f);
 
 }  // namespace ebm::detail

@@ -197,7 +197,7 @@ samplers::SamplerStats RbmGibbsStep<T>::run(samplers::ChainState<T>& state, int6
     buf[0] = ad::Tensor<T>(state.x.shape(), ad::uninitialized);
     if (per_region > 1) buf[1] = ad::Tensor<T>(state.x.shape(), ad::uninitialized);
     for (Shard& sh : shards_) sh.accepted = 0;
-    for_each_shard(rows, [&](int64_t s) {
+    ad::for_each_shard(static_cast<int>(rows.count), [&](int64_t s) {
       Shard& sh = shards_[static_cast<size_t>(s)];
       // Note [Shard-packed W].
       Scratch<T> packed;

@@ -38,7 +38,7 @@ template <class T>
 void sigmoid_rows(ad::Tensor<T>& p) {
   const int64_t cols = p.cols();
   const Shards sh = shards_of(p.rows());
-  for_each_shard(sh, [&](int64_t s) {
+  ad::for_each_shard(static_cast<int>(sh.count), [&](int64_t s) {
     T* first = p.data() + sh.begin(s) * cols;
     map_batches(first, first, (sh.begin(s + 1) - sh.begin(s)) * cols, [](const auto& v) { return sigmoid_batch(v); });
   });
@@ -80,7 +80,7 @@ bool RbmLayers<T>::binary_product(const ad::Tensor<T>& x, int64_t K, int64_t N, 
   const Shards sh = panels<T>(N) < 4 ? shards_of(n) : Shards{1, n};
   std::vector<BitRows> bits(static_cast<size_t>(sh.count));
   std::vector<char> binary(static_cast<size_t>(sh.count), 1);
-  for_each_shard(sh, [&](int64_t s) {
+  ad::for_each_shard(static_cast<int>(sh.count), [&](int64_t s) {
     const int64_t r0 = sh.begin(s), r1 = sh.begin(s + 1);
     BitRows& b = bits[static_cast<size_t>(s)];
     if (!b.assign(x.data() + r0 * K, r1 - r0, K)) {
@@ -222,7 +222,7 @@ std::vector<double> RbmLayers<T>::free_energy_grad(const std::vector<Part>& part
   std::vector<T> gc_shard(ns * static_cast<size_t>(nh_), T(0));
   std::vector<BitRows> bits(ns);
   std::vector<char> binary(ns, 1);
-  for_each_shard(sh, [&](int64_t s) {
+  ad::for_each_shard(static_cast<int>(sh.count), [&](int64_t s) {
     const int64_t R0 = sh.begin(s), R1 = sh.begin(s + 1);
     for (size_t k = 0; k < np; ++k) {
       const int64_t lo = std::max(R0, start[k]), hi = std::min(R1, start[k + 1]);
