@@ -6,12 +6,18 @@
 // (data::gaussian_mixture_log_density), the checkerboard is uniform, 1/32, on the squares of side 2 in
 // [−4, 4]² whose index sum is even; the panel edges include the squares' edges, so the rule integrates
 // each square's piece of p log p_θ as a smooth function.
-// Why FCE should win: NCE's Gaussian noise, fitted to the data, is told apart from the data at a glance (most
-// of its mass falls between the modes or off the squares), so once the classifier has learnt where the data
-// is not, the contrast carries little about the shape inside the modes; FCE's flow moves its mass onto the
-// data, which keeps the contrast informative there.
+// What FCE is meant to improve: NCE's Gaussian noise, fitted to the data, is told apart from the data easily
+// (much of its mass falls between the modes or off the squares), so the contrast says little about the shape
+// inside the modes; FCE's flow moves its mass towards the data to keep the contrast informative there.
+// What the defaults (2000 steps, 3 seeds) show: it does not, in 2-D. KL mean ± sd:
+//   eight_gaussians  NCE 0.0267 ± 0.0023   FCE 0.0400 ± 0.0097
+//   checkerboard     NCE 0.3681 ± 0.0075   FCE 0.3850 ± 0.0110
+// and at 500 steps the two are within a seed's spread. The Gaussian noise covers these sets well enough that
+// NCE is not starved of information, while FCE's flow, moved only by the adversarial gradient at the model's
+// rate, stays far from the data (in examples/eight_gaussians_fce.json the classifier still tells 72 % of the rows
+// apart at the end) and adds the game's noise to θ's updates.
 //
-// Usage: fce_vs_nce [steps = 1500] [seeds = 3] [png = fce_vs_nce.png]
+// Usage: fce_vs_nce [steps = 2000] [seeds = 3] [png = fce_vs_nce.png]
 // Prints one line per run and a table of KL mean ± sd over seeds; writes the energies of the first seed's
 // models, NCE left and FCE right, one row per data set.
 #include <chrono>
@@ -148,7 +154,7 @@ void paste(ebm::plot::Image& canvas, const ebm::plot::Image& tile, int x0, int y
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int64_t steps = argc > 1 ? std::atoll(argv[1]) : 1500;
+  const int64_t steps = argc > 1 ? std::atoll(argv[1]) : 2000;
   const int seeds = argc > 2 ? std::atoi(argv[2]) : 3;
   const std::string png = argc > 3 ? argv[3] : "fce_vs_nce.png";
   const Rule rule = quadrature();
