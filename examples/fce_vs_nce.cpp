@@ -12,7 +12,7 @@
 // What the defaults (2000 steps, 3 seeds) show: it does not, in 2-D. KL mean ± sd:
 //   eight_gaussians  NCE 0.0267 ± 0.0023   FCE 0.0400 ± 0.0097
 //   checkerboard     NCE 0.3681 ± 0.0075   FCE 0.3850 ± 0.0110
-// At 500 steps the two are within a seed's spread; with 4 noise draws per row (fifth argument 4) both improve
+// At 500 steps the two are within a seed's spread; with 4 noise draws per row (fourth argument 4) both improve
 // and the order stays: eight_gaussians NCE 0.0217 ± 0.0014, FCE 0.0292 ± 0.0050; checkerboard NCE 0.3554 ±
 // 0.0122, FCE 0.3733 ± 0.0088. The Gaussian noise covers these sets well enough that
 // NCE is not starved of information, while FCE's flow, moved only by the adversarial gradient at the model's
