@@ -617,7 +617,8 @@ PY
       bash -c '[[ $1 -eq 2 ]] && grep -q "config.json" "$2"' _ "$rc" "$WORK/badcfg.err"
   done
 done
-for ex in gaussian_cd_mala eight_gaussians_mh blobs_jem rings_dsm_ladder fashion_rbm_pcd rings_nce mixture_1d_f_ebm two_moons_adversarial two_moons_lsd; do
+for ex in gaussian_cd_mala eight_gaussians_mh blobs_jem rings_dsm_ladder fashion_rbm_pcd rings_nce mixture_1d_f_ebm two_moons_adversarial \
+          two_moons_lsd eight_gaussians_fce; do
   "$EBM" check-grad "$SRC/examples/$ex.json" --order 1 >"$WORK/cg_$ex.txt" 2>&1
   check "check-grad $ex (persistent chains and labels held fixed)" test $? -eq 0
 done

@@ -1,5 +1,6 @@
 // Objectives: exact, sliced and denoising score matching (one level or a ladder), noise-contrastive estimation,
-// maximum likelihood with MCMC negatives (CD / PCD / replay buffer, JEM), f-EBM, adversarial training and the learned Stein discrepancy.
+// maximum likelihood with MCMC negatives (CD / PCD / replay buffer, JEM), f-EBM, adversarial training, the learned
+// Stein discrepancy and flow contrastive estimation.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -14,6 +15,7 @@
 #include "ebm/objectives/contrastive_divergence.hpp"
 #include "ebm/objectives/denoising.hpp"
 #include "ebm/objectives/f_divergence.hpp"
+#include "ebm/objectives/fce.hpp"
 #include "ebm/objectives/jem.hpp"
 #include "ebm/objectives/lsd.hpp"
 #include "ebm/objectives/nce.hpp"
@@ -251,6 +253,56 @@ constexpr EnumName<Projection> kProjectionNames[] = {
 constexpr EnumName<SamplerFamily> kSamplerFamilyNames[] = {{"gaussian", SamplerFamily::gaussian}, {"flow", SamplerFamily::flow}};
 constexpr EnumName<ad::Probe> kProbeNames[] = {{"gaussian", ad::Probe::gaussian}, {"rademacher", ad::Probe::rademacher}};
 
+// The fields `fields`, then `more`.
+std::vector<Field> with(std::vector<Field> fields, const std::vector<Field>& more) {
+  fields.insert(fields.end(), more.begin(), more.end());
+  return fields;
+}
+
+// The coupling flow's fields, shared by adversarial (its sampler) and fce (its noise); `layers` describes flow_layers.
+std::vector<Field> flow_fields(const char* layers) {
+  return {{"flow_layers", integer(layers, 4).at_least(1)},
+          {"flow_hidden", array_of("hidden widths of each coupling's networks", integer("", std::nullopt).at_least(1), json::array({32, 32})).items_between(1, 16)},
+          {"flow_activation", enum_field(kActivationNames, "the couplings' hidden activation", Activation::tanh)},
+          {"init_seed", integer("seed of the flow's initialisation", 0).non_negative()}};
+}
+
+struct FlowSettings {
+  int layers;
+  std::vector<int64_t> hidden;
+  Activation activation;
+  uint64_t init_seed;
+};
+
+FlowSettings flow_settings(const json& c) {
+  return {c["flow_layers"].get<int>(), c["flow_hidden"].get<std::vector<int64_t>>(),
+          enum_field_value(kActivationNames, c["flow_activation"], "objective.flow_activation"), c["init_seed"].get<uint64_t>()};
+}
+
+// What FCE learnt besides the model: c, and the flow noise's moments and its mean log-density on the data.
+template <class T>
+json describe_fce(const Objective<T>& objective, const Dataset& data) {
+  const auto& f = dynamic_cast<const FlowContrastiveEstimation<T>&>(objective);
+  ad::Rng rng(20200117, 3);  // fixed: the summary of a run is reproducible
+  const int64_t n = 20000, d = f.dim();
+  const ad::Tensor<double> y = f.sample(n, rng);
+  std::vector<double> mu(static_cast<size_t>(d), 0.0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t i = 0; i < d; ++i) mu[static_cast<size_t>(i)] += y.at(r, i) / double(n);
+  json mean = json::array(), sd = json::array();
+  for (int64_t i = 0; i < d; ++i) {
+    double v = 0;
+    for (int64_t r = 0; r < n; ++r) v += std::pow(y.at(r, i) - mu[static_cast<size_t>(i)], 2) / double(n);
+    mean.push_back(mu[static_cast<size_t>(i)]);
+    sd.push_back(std::sqrt(v));
+  }
+  const ad::Tensor<double> log_q = f.log_density(in_dtype<T>(data.x));
+  double mean_log_q = 0;
+  for (int64_t r = 0; r < log_q.numel(); ++r) mean_log_q += log_q[r] / double(log_q.numel());
+  return {{"log_z", f.log_z()},
+          {"flow", {{"mean", mean}, {"sd", sd}, {"moments", "from " + std::to_string(n) + " draws"}, {"mean_log_density_on_data", mean_log_q}}}};
+}
+
 }  // namespace
 
 void register_objectives(Registry& r) {
@@ -385,22 +437,17 @@ void register_objectives(Registry& r) {
   r.objectives.back().smoke = {json::parse(R"({"hidden": [8], "langevin_steps": 3})")};
   r.objectives.push_back(
       {"adversarial", "adversarial (variational) training: min over the model, max over a sampler q of E_p[E] - E_q[E] + H(q)",
-       {{"q", enum_field(kSamplerFamilyNames, "the sampler family: diagonal Gaussian or affine-coupling flow", SamplerFamily::gaussian)},
-        {"flow_layers", integer("coupling layers (flow; needs d >= 2)", 4).at_least(1)},
-        {"flow_hidden", array_of("hidden widths of each coupling's networks", integer("", std::nullopt).at_least(1), json::array({32, 32})).items_between(1, 16)},
-        {"flow_activation", enum_field(kActivationNames, "the couplings' hidden activation", Activation::tanh)},
-        {"samples", integer("draws from q per step (0: the batch size)", 0).non_negative()},
-        {"init_seed", integer("seed of the flow's initialisation", 0).non_negative()}},
+       with({{"q", enum_field(kSamplerFamilyNames, "the sampler family: diagonal Gaussian or affine-coupling flow", SamplerFamily::gaussian)},
+             {"samples", integer("draws from q per step (0: the batch size)", 0).non_negative()}},
+            flow_fields("coupling layers (flow; needs d >= 2)")),
        [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
          using T = typename decltype(tag)::type;
          AdversarialOptions o;
          o.family = enum_field_value(kSamplerFamilyNames, c["q"], "objective.q");
          if (o.family == SamplerFamily::flow && d.x.cols() < 2) throw InputError("objective.q: the flow needs data of dimension >= 2");
-         o.flow_layers = c["flow_layers"].get<int>();
-         o.flow_hidden = c["flow_hidden"].get<std::vector<int64_t>>();
-         o.flow_activation = enum_field_value(kActivationNames, c["flow_activation"], "objective.flow_activation");
+         const FlowSettings flow = flow_settings(c);
+         o.flow_layers = flow.layers, o.flow_hidden = flow.hidden, o.flow_activation = flow.activation, o.init_seed = flow.init_seed;
          o.samples = c["samples"].get<int64_t>();
-         o.init_seed = c["init_seed"].get<uint64_t>();
          const auto& x = in_dtype<T>(d.x);
          return std::make_unique<AdversarialTraining<T>>(d.x.cols(), o, &x);  // q starts at the data's moments
        },
@@ -439,8 +486,23 @@ void register_objectives(Registry& r) {
   r.objectives.back().check_model = continuous_only("\"lsd\" fits the score (the gradient in x) of a density on continuous states");
   r.objectives.back().smoke = {json::parse(R"({"hidden": [8], "critic_steps": 2})"),
                                json::parse(R"({"hidden": [], "trace": "hutchinson", "probe": "rademacher", "probes": 2})")};
-  // TODO(registry): the DSM noise ladder needs a noise-conditional model entry; contrastive divergence /
-  // persistent CD are not in ebm/objectives yet.
+  r.objectives.push_back(
+      {"fce", "flow contrastive estimation (Gao et al. 2020): NCE with a learnt log Z against a coupling-flow noise that is "
+              "trained to maximise the NCE loss",
+       with({{"noise_ratio", number("flow draws per data sample", 1.0).positive()}, {"init_log_z", number("initial log Z", 0.0)}},
+            flow_fields("coupling layers (1-D data: the flow is its affine layer alone)")),
+       [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
+         using T = typename decltype(tag)::type;
+         const FlowSettings flow = flow_settings(c);
+         FceOptions o;
+         o.noise_ratio = c["noise_ratio"].get<double>(), o.init_log_z = c["init_log_z"].get<double>();
+         o.flow_layers = flow.layers, o.flow_hidden = flow.hidden, o.flow_activation = flow.activation, o.init_seed = flow.init_seed;
+         const auto& x = in_dtype<T>(d.x);
+         return std::make_unique<FlowContrastiveEstimation<T>>(d.x.cols(), o, &x);  // the flow starts at the data's moments
+       },
+       [](auto, const auto& t, const auto&, const Dataset& d) { return describe_fce(t.objective(), d); }});
+  r.objectives.back().check_model = continuous_only("\"fce\" contrasts the data with draws from a normalising flow on continuous states");
+  r.objectives.back().smoke = {json::parse(R"({"flow_layers": 2, "flow_hidden": [8]})")};
 }
 
 }  // namespace ebm::experiment

@@ -1,6 +1,7 @@
 #include "ebm/models/flow.hpp"
 
 #include <stdexcept>
+#include <utility>
 
 namespace ebm {
 
@@ -25,25 +26,31 @@ CouplingFlow<T>::CouplingFlow(int64_t d, int layers, std::vector<int64_t> hidden
 }
 
 template <class T>
+std::pair<ad::Var<T>, ad::Var<T>> CouplingFlow<T>::coupling(const std::vector<ad::Var<T>>& params, size_t first, int k,
+                                                            const ad::Var<T>& v) const {
+  ad::Tape<T>& tape = v.tape();
+  ad::Tensor<T> keep(ad::Shape{d_}), move(ad::Shape{d_});
+  for (int64_t i = 0; i < d_; ++i) {
+    keep[i] = static_cast<T>((i + k) % 2 == 0);
+    move[i] = T(1) - keep[i];
+  }
+  const ad::Var<T> m = tape.constant(keep), one_minus_m = tape.constant(move);
+  const ad::Var<T> cond = v * m;
+  const size_t per_net = 2 * (widths_.size() - 1);
+  const size_t s_first = first + static_cast<size_t>(2 * k) * per_net, t_first = s_first + per_net;
+  const ad::Var<T> s = ad::tanh(mlp_forward(params, s_first, widths_.size() - 1, cond, act_)) * one_minus_m;
+  const ad::Var<T> t = mlp_forward(params, t_first, widths_.size() - 1, cond, act_) * one_minus_m;
+  return {s, t};
+}
+
+template <class T>
 FlowOutput<T> CouplingFlow<T>::forward(const std::vector<ad::Var<T>>& params, size_t first, const ad::Var<T>& z) const {
   if (params.size() < first + init_.size()) throw std::invalid_argument("CouplingFlow::forward: too few parameters");
   if (z.shape().rank() != 2 || z.shape()[1] != d_) throw ad::ShapeError("CouplingFlow::forward: z is " + z.shape().str());
-  ad::Tape<T>& tape = z.tape();
-  const int64_t b = z.shape()[0];
-  const size_t per_net = 2 * (widths_.size() - 1);
   ad::Var<T> y = z;
-  ad::Var<T> log_det = tape.constant(ad::Shape{b}, T(0));
+  ad::Var<T> log_det = z.tape().constant(ad::Shape{z.shape()[0]}, T(0));
   for (int k = 0; k < layers_; ++k) {
-    ad::Tensor<T> keep(ad::Shape{d_}), move(ad::Shape{d_});
-    for (int64_t i = 0; i < d_; ++i) {
-      keep[i] = static_cast<T>((i + k) % 2 == 0);
-      move[i] = T(1) - keep[i];
-    }
-    const ad::Var<T> m = tape.constant(keep), one_minus_m = tape.constant(move);
-    const ad::Var<T> cond = y * m;
-    const size_t s_first = first + static_cast<size_t>(2 * k) * per_net, t_first = s_first + per_net;
-    const ad::Var<T> s = ad::tanh(mlp_forward(params, s_first, widths_.size() - 1, cond, act_)) * one_minus_m;
-    const ad::Var<T> t = mlp_forward(params, t_first, widths_.size() - 1, cond, act_) * one_minus_m;
+    const auto [s, t] = coupling(params, first, k, y);
     y = y * ad::exp(s) + t;
     log_det = log_det + ad::sum(s, 1);
   }
@@ -52,6 +59,22 @@ FlowOutput<T> CouplingFlow<T>::forward(const std::vector<ad::Var<T>>& params, si
   y = loc + ad::exp(log_scale) * y;
   log_det = log_det + ad::sum(log_scale);  // the same for every row (broadcast)
   return {y, log_det};
+}
+
+template <class T>
+FlowOutput<T> CouplingFlow<T>::inverse(const std::vector<ad::Var<T>>& params, size_t first, const ad::Var<T>& y) const {
+  if (params.size() < first + init_.size()) throw std::invalid_argument("CouplingFlow::inverse: too few parameters");
+  if (y.shape().rank() != 2 || y.shape()[1] != d_) throw ad::ShapeError("CouplingFlow::inverse: y is " + y.shape().str());
+  const ad::Var<T>& loc = params[first + init_.size() - 2];
+  const ad::Var<T>& log_scale = params[first + init_.size() - 1];
+  ad::Var<T> z = (y - loc) * ad::exp(-log_scale);
+  ad::Var<T> log_det = y.tape().constant(ad::Shape{y.shape()[0]}, T(0)) + ad::sum(log_scale);
+  for (int k = layers_ - 1; k >= 0; --k) {
+    const auto [s, t] = coupling(params, first, k, z);  // z's kept coordinates are the layer's input's
+    z = (z - t) * ad::exp(-s);
+    log_det = log_det + ad::sum(s, 1);
+  }
+  return {z, log_det};
 }
 
 template class CouplingFlow<float>;

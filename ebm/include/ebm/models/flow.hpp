@@ -1,7 +1,8 @@
 #pragma once
 // A small normalising flow: RealNVP affine couplings (Dinh et al. 2017) followed by an elementwise affine map,
 // y = g(z) with z ~ N(0, I_d), with the log-determinant of the Jacobian alongside. It is a sampler with a
-// tractable density (log q(y) = log N(z) − log|det ∂g/∂z|), used by adversarial training for its entropy.
+// tractable density (log q(y) = log N(z) − log|det ∂g/∂z|), used by adversarial training for its entropy and by
+// flow contrastive estimation for the noise density at the data (through inverse()).
 //
 // Coupling layer k keeps the coordinates with (i + k) even (mask m) and moves the others:
 //   y = z ⊙ exp(s) + t,   s = tanh(S_k(z ⊙ m)) ⊙ (1 − m),   t = T_k(z ⊙ m) ⊙ (1 − m),
@@ -12,7 +13,12 @@
 // as the affine map alone. Couplings need d ≥ 2 (with d = 1 only the affine layer is allowed).
 // Parameters ("<prefix>S<k>.W0", ..., "<prefix>T<k>.W0", ..., "<prefix>loc", "<prefix>log_scale") are held by
 // the owner (e.g. an objective's extra_params()); forward() reads them from Vars in params() order.
+//
+// The inverse is analytic: a coupling leaves its kept coordinates unchanged, so s and t can be recomputed from
+// the output's kept coordinates, and the moved ones are z = (y − t) ⊙ exp(−s). inverse() undoes the affine
+// layer, then the couplings from the last to the first.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ebm/models/mlp.hpp"
@@ -36,6 +42,9 @@ class CouplingFlow {
   const std::vector<Param<T>>& initial_params() const { return init_; }
   /// Pushes z [B, d] through the flow with parameters params[first .. first + initial_params().size()).
   FlowOutput<T> forward(const std::vector<ad::Var<T>>& params, size_t first, const ad::Var<T>& z) const;
+  /// z = g⁻¹(y) for y [B, d] (same parameters), returned in FlowOutput::y, with log|det ∂g/∂z| at that z (the
+  /// forward map's, not the inverse's), so log q(y) = log N(z) − log_det in either direction.
+  FlowOutput<T> inverse(const std::vector<ad::Var<T>>& params, size_t first, const ad::Var<T>& y) const;
 
  private:
   int64_t d_;
@@ -43,6 +52,9 @@ class CouplingFlow {
   std::vector<int64_t> widths_;  // of each S_k and T_k: {d, hidden..., d}
   Activation act_;
   std::vector<Param<T>> init_;
+
+  /// Coupling k's log-scale s and shift t from the kept coordinates of `v` (the same before and after the layer).
+  std::pair<ad::Var<T>, ad::Var<T>> coupling(const std::vector<ad::Var<T>>& params, size_t first, int k, const ad::Var<T>& v) const;
 };
 
 extern template class CouplingFlow<float>;
