@@ -7,7 +7,8 @@
 // the direction in the unit ball of the kernel's RKHS that decreases KL(particles ‖ exp(−E)) fastest. The first
 // term pulls the particles toward low energy (smoothed by the kernel), the second pushes them apart. The kernel is
 // the RBF kernel k(x, y) = exp(−‖x − y‖² / h), with a fixed bandwidth h or the median heuristic of Note [SVGD
-// bandwidth], recomputed at every step.
+// bandwidth], recomputed at every step. The step ε is fixed (Liu & Wang's code scales it per coordinate by
+// AdaGrad; a fixed ε keeps the update a plain function of the particles).
 //
 // Unlike the other samplers, SVGD is not a Markov chain: it is deterministic given its initial particles (the
 // chains' generators are never drawn from), and its fixed points are particle sets, not a stationary law. With n
@@ -19,7 +20,8 @@
 // computed a block of rows at a time: for rows i ∈ [r, r + b), the Gram block X_b Xᵀ (one matrix product) gives
 // the squared distances ‖x_i‖² + ‖x_j‖² − 2 x_i·x_j, their kernel values fill K_b [b, n], and a second product
 // K_b [−G | X | 1] gives −K G, K X and the row sums K 1 of those rows. A step therefore costs O(n² d) operations
-// and O(b n + n d) memory: never n × n × d, and never all of K. Both products are the engine's matmul, whose
+// and O(b n + n d) memory (plus the median heuristic's pairs, a bounded number: Note [SVGD bandwidth]): never
+// n × n × d, and never all of K. Both products are the engine's matmul, whose
 // every output element is summed in a fixed order, and the blocks are visited in order, so φ is bit-identical
 // for any thread count. The positions are centred (their mean subtracted, summed serially) first: distances do
 // not change, and the cancellation in ‖x_i‖² + ‖x_j‖² − 2 x_i·x_j stays small when the particles sit far from
