@@ -48,7 +48,7 @@ int cmd_sample(int argc, char** argv) {
   if (a.has("--help")) {
     std::fputs("usage: ebm sample --run DIR [--n N] [--sampler NAME] [--steps N] [--out FILE.npy]\n"
                "Draws N samples (default: the config's sampler.chains) from the run's latest checkpoint; another\n"
-               "--sampler (mh, langevin, mala, hmc, tempering, gibbs, annealed_langevin) starts from that sampler's defaults. Writes DIR/samples_<sampler>_<N>.npy unless --out.\n",
+               "--sampler (mh, langevin, mala, hmc, tempering, svgd, gibbs, annealed_langevin) starts from that sampler's defaults. Writes DIR/samples_<sampler>_<N>.npy unless --out.\n",
                stdout);
     return kOk;
   }

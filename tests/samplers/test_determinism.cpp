@@ -129,6 +129,11 @@ TEST_CASE("every sampler gives bit-identical chains on 1 and 2 threads") {
     samplers::Langevin<double> ula(network_energy, {.step_size = 0.05, .noise_scale = 0.1, .grad_clip_norm = 5.0});
     return Outcome{s.x, ula.run(s, 40)};
   });
+  same_on_1_and_2_threads("SVGD", [] {
+    State s = start(10);
+    samplers::Svgd<double> svgd(network_energy, {.step_size = 0.2, .bandwidth = 0, .block_rows = 16});
+    return Outcome{s.x, svgd.run(s, 20)};
+  });
   same_on_1_and_2_threads("annealed Langevin", [] {
     State s = start(5);
     samplers::AnnealedLangevinOptions opt;

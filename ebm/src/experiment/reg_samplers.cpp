@@ -1,5 +1,6 @@
 // Samplers for drawing from a trained model: random-walk Metropolis, unadjusted Langevin, MALA, HMC, parallel
-// tempering, Gibbs (RBMs and Boltzmann machines) and annealed Langevin (noise-conditional models). The fields
+// tempering, Gibbs (RBMs and Boltzmann machines), annealed Langevin (noise-conditional models) and Stein
+// variational gradient descent (interacting particles). The fields
 // every sampler shares (chains, initialisation, trace) are read by the runner; the entries here run warm-up and
 // transitions.
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <samplers/langevin.hpp>
 #include <samplers/mala.hpp>
 #include <samplers/metropolis.hpp>
+#include <samplers/svgd.hpp>
 #include <samplers/tempering.hpp>
 
 #include "enum_field.hpp"
@@ -24,7 +26,8 @@ namespace ebm::experiment {
 
 namespace {
 
-std::vector<Field> common(std::vector<Field> own, int64_t steps, bool has_steps = true) {
+// `traced`: whether the sampler's chains are recorded for ESS / R-hat (not for SVGD, whose particles are no chains).
+std::vector<Field> common(std::vector<Field> own, int64_t steps, bool has_steps = true, bool traced = true) {
   std::vector<Field> f = {{"chains", integer("number of chains = number of samples drawn", 1000).at_least(1)}};
   if (has_steps) {
     f.push_back({"steps", integer("transitions per chain", steps).at_least(1)});
@@ -34,7 +37,7 @@ std::vector<Field> common(std::vector<Field> own, int64_t steps, bool has_steps 
   f.push_back({"init", enumeration("chain start: noise (N(0, init_sd^2), or coin flips for Gibbs), or data points plus that noise",
                                    {"normal", "data"}, "normal")});
   f.push_back({"init_sd", number("stddev of the starting noise", 1.0).non_negative()});
-  f.push_back({"trace_chains", integer("chains recorded for ESS / R-hat diagnostics", 32).at_least(2)});
+  if (traced) f.push_back({"trace_chains", integer("chains recorded for ESS / R-hat diagnostics", 32).at_least(2)});
   f.insert(f.end(), own.begin(), own.end());
   return f;
 }
@@ -182,6 +185,32 @@ void register_samplers(Registry& r) {
   r.samplers.back().check_model = continuous_only("tempering");
   r.samplers.back().smoke = {json::parse(R"({"chains": 128, "steps": 20, "levels": 3})"),
                              json::parse(R"({"chains": 128, "steps": 20, "levels": 3, "move": "random_walk"})")};
+  // SVGD moves its particles deterministically toward a fixed configuration (samplers/svgd.hpp): a trace of them
+  // over time is not a set of Markov chains around the target, and its R-hat would call the particles' spread
+  // disagreement. So no trace and no ESS / R-hat: the samples are the particles after the last step.
+  r.samplers.push_back(
+      {"svgd", "Stein variational gradient descent: the chains are interacting particles, moved deterministically along the "
+               "kernelised Stein direction (RBF kernel); O(chains^2 d) per step",
+       common({{"step_size", number("eps: x <- x + eps phi(x)", 0.1).positive()},
+               {"bandwidth", number("h of the kernel exp(-|x - y|^2 / h); null: median heuristic med^2 / log(chains + 1), "
+                                    "recomputed every step", std::nullopt)
+                                 .positive()
+                                 .or_null()}},
+              500, true, false),
+       [](auto tag, const json& c, const auto& m, auto& s) {
+         using T = typename decltype(tag)::type;
+         samplers::SvgdOptions o;
+         o.step_size = c["step_size"];
+         if (!c["bandwidth"].is_null()) o.bandwidth = c["bandwidth"];
+         samplers::Svgd<T> svgd(sampler_energy(m), o);
+         if (c["warmup"].get<int64_t>() > 0) svgd.warmup(s, c["warmup"].get<int64_t>());
+         SamplerRun out;
+         out.stats = svgd.run(s, c["steps"].get<int64_t>());
+         return out;
+       }});
+  r.samplers.back().check_model = continuous_only("svgd");
+  r.samplers.back().smoke = {json::parse(R"({"chains": 128, "steps": 20})"),
+                             json::parse(R"({"chains": 64, "steps": 10, "warmup": 5, "bandwidth": 0.5})")};
   r.samplers.push_back(
       {"gibbs", "Gibbs sampling: block (h | v, v | h) for RBMs, single-site systematic scan for Boltzmann machines", common({}, 1000),
        [](auto tag, const json& c, const auto& m, auto& s) {

@@ -11,4 +11,5 @@
 #include "samplers/metropolis.hpp"
 #include "samplers/replay.hpp"
 #include "samplers/state.hpp"
+#include "samplers/svgd.hpp"
 #include "samplers/tempering.hpp"
