@@ -374,17 +374,37 @@ void register_objectives(Registry& r) {
                               throw InputError("objective.type: \"dsm_ladder\" needs model.type \"noise_conditional\", got \"" + m.name() + "\"");
                           }});
   r.objectives.back().smoke = {json::parse(R"({"sigma_max": 1.0, "sigma_min": 0.1, "levels": 3})")};
-  r.objectives.push_back({"cd", "maximum likelihood with MCMC negatives: CD-k (start: data), PCD or a replay buffer (start: persistent), any sampler",
-                          negative_fields(1, ChainStart::data, 0, 0.0, "langevin", 0.0),
+  {
+    std::vector<Field> f = negative_fields(1, ChainStart::data, 0, 0.0, "langevin", 0.0);
+    f.push_back({"kl_term", boolean("improved CD (Du et al. 2020): add the KL(q||p) term through the last Langevin step, taken on the tape "
+                                    "(langevin sampler only, no grad_clip_norm)", false)});
+    f.push_back({"kl_weight", number("weight of the KL term", 1.0).non_negative()});
+    f.push_back({"entropy", boolean("kl_term: include the nearest-neighbour entropy of the samples (needs 2 or more negatives from the data, "
+                                    "or a pool)", true)});
+    r.objectives.push_back({"cd", "maximum likelihood with MCMC negatives: CD-k (start: data), PCD or a replay buffer (start: persistent), any sampler",
+                          std::move(f),
                           [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {
                             using T = typename decltype(tag)::type;
-                            return std::make_unique<ContrastiveDivergence<T>>(negative_phase<T>(c, d), c["energy_reg"].get<double>());
+                            ImprovedCd kl;
+                            kl.enabled = c["kl_term"].get<bool>();
+                            kl.weight = c["kl_weight"].get<double>(), kl.entropy = c["entropy"].get<bool>();
+                            if (kl.enabled) {
+                              if (c["sampler"]["type"] != "langevin")
+                                throw InputError("objective.kl_term: needs objective.sampler.type \"langevin\" (the last step is a Langevin step on "
+                                                 "the tape), got \"" + c["sampler"]["type"].get<std::string>() + "\"");
+                              if (c["sampler"]["grad_clip_norm"].get<double>() > 0)
+                                throw InputError("objective.kl_term: the last Langevin step is unclipped; set objective.sampler.grad_clip_norm to 0");
+                            }
+                            return std::make_unique<ContrastiveDivergence<T>>(negative_phase<T>(c, d), c["energy_reg"].get<double>(), kl);
                           },
                           describe_negatives<ContrastiveDivergence>(),
                           [](auto, const json& c, const auto& m) { check_negative_sampler(c, m); }});
-  // CD-2 from the data (the matrix adds each other negative sampler), and PCD keeping an RBM's hidden units.
+  // CD-2 from the data (the matrix adds each other negative sampler), PCD keeping an RBM's hidden units, and improved
+  // CD on a replay buffer.
   r.objectives.back().smoke = {json::parse(R"({"steps": 2})"),
-                               json::parse(R"({"start": "persistent", "persist": "hidden", "buffer_size": 64, "sampler": {"type": "gibbs"}})")};
+                               json::parse(R"({"start": "persistent", "persist": "hidden", "buffer_size": 64, "sampler": {"type": "gibbs"}})"),
+                               json::parse(R"({"steps": 3, "kl_term": true, "start": "persistent", "buffer_size": 200, "reinit_prob": 0.05})")};
+  }
   {
     std::vector<Field> f = negative_fields(20, ChainStart::persistent, 10000, 0.05, "langevin", 0.0);
     f.push_back({"px_weight", number("weight of the log p(x) term (0: a plain classifier)", 1.0).non_negative()});

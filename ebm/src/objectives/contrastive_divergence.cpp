@@ -1,9 +1,11 @@
 #include "ebm/objectives/contrastive_divergence.hpp"
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include <samplers/gibbs.hpp>
+#include <samplers/langevin.hpp>
 
 #include "ebm/models/rbm.hpp"
 #include "models/rbm_gibbs_step.hpp"
@@ -24,20 +26,101 @@ ad::Var<T> contrastive_surrogate(const ad::Var<T>& e_data, const ad::Var<T>& e_s
 }
 
 template <class T>
-ContrastiveDivergence<T>::ContrastiveDivergence(NegativePhase<T> negatives, double energy_reg)
-    : negatives_(std::move(negatives)), alpha_(energy_reg) {
+ContrastiveDivergence<T>::ContrastiveDivergence(NegativePhase<T> negatives, double energy_reg, ImprovedCd kl)
+    : negatives_(std::move(negatives)), alpha_(energy_reg), kl_(kl) {
   if (!(energy_reg >= 0)) throw std::invalid_argument("CD: the energy regulariser must be >= 0");
+  if (kl_.enabled) {
+    if (!(kl_.weight >= 0) || !std::isfinite(kl_.weight)) throw std::invalid_argument("CD: kl_weight must be finite and >= 0");
+    if (negatives_.options().steps < 1) throw std::invalid_argument("CD: kl_term needs steps >= 1 (its last step is on the tape)");
+    if (negatives_.options().persist == samplers::RbmChainUnits::hidden)
+      throw std::invalid_argument("CD: kl_term cannot be used with hidden persistent chains");
+  }
 }
+
+namespace {
+
+// Index of the nearest row of `ref` [N, d] to row i of `x` [M, d] (squared Euclidean), skipping ref row `skip`.
+template <class T>
+int64_t nearest_row(const ad::Tensor<T>& x, int64_t i, const ad::Tensor<T>& ref, int64_t skip) {
+  const int64_t d = x.cols();
+  int64_t best = -1;
+  double best_s = std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < ref.rows(); ++j) {
+    if (j == skip) continue;
+    double s = 0;
+    for (int64_t k = 0; k < d; ++k) {
+      const double t = double(x.at(i, k)) - double(ref.at(j, k));
+      s += t * t;
+    }
+    if (s < best_s || best < 0) best = j, best_s = s;
+  }
+  return best;
+}
+
+}  // namespace
 
 template <class T>
 Loss<T> ContrastiveDivergence<T>::loss(const LossInput<T>& in) {
-  last_ = negatives_.draw(in.model, in.x, in.rng);
+  ad::Var<T> x_k;                   // the last step's positions on the tape (improved CD)
+  std::optional<ad::Tensor<T>> pool_before;
+  if (kl_.enabled) {
+    const std::unique_ptr<samplers::Sampler<T>> configured = negatives_.make_sampler(in.model);
+    const auto* langevin = dynamic_cast<const samplers::Langevin<T>*>(configured.get());
+    if (!langevin) throw std::invalid_argument("CD: kl_term needs Langevin negatives (objective.sampler.type \"langevin\")");
+    const samplers::LangevinOptions lo = langevin->options();
+    if (lo.grad_clip_value > 0 || lo.grad_clip_norm > 0 || lo.clamp)
+      throw std::invalid_argument("CD: kl_term takes a plain Langevin step on the tape: no gradient clipping or clamping");
+    const double half_eps = 0.5 * lo.step_size, sigma = lo.noise();
+    const LastStep<T> last = [&](samplers::ChainState<T>& chains, const ad::Tensor<T>* before) {
+      const int64_t m = chains.chains(), d = chains.dim();
+      // The sampler's own noise: each chain's row from its generator (skipped when σ = 0, as the sampler does).
+      ad::Tensor<T> noise(chains.x.shape());
+      if (sigma != 0) {
+        std::vector<double> z(static_cast<size_t>(d));
+        for (int64_t c = 0; c < m; ++c) {
+          ad::fill_normal(z.data(), d, chains.rngs[static_cast<size_t>(c)]);
+          for (int64_t k = 0; k < d; ++k) noise[c * d + k] = static_cast<T>(sigma * z[static_cast<size_t>(k)]);
+        }
+      }
+      const ad::Var<T> prev = in.tape.variable(chains.x);  // x_{K−1}: fixed, a variable only so that ∇ₓE exists
+      const ad::Var<T> g = ad::grad(ad::sum(in.model.energy(in.theta, prev)), prev, true);
+      x_k = prev - g * half_eps + in.tape.constant(noise);
+      chains.x = x_k.value();
+      if (before) pool_before = *before;
+    };
+    last_ = negatives_.draw(in.model, in.x, in.rng, last);
+  } else {
+    last_ = negatives_.draw(in.model, in.x, in.rng);
+  }
   const ad::Var<T> e_data = in.model.energy(in.theta, in.tape.constant(in.x));
   const ad::Var<T> e_samples = in.model.energy(in.theta, in.tape.constant(last_));
   Loss<T> out{ad::Var<T>{}, {}};
   out.value = contrastive_surrogate(e_data, e_samples, alpha_, out.terms);
   out.terms.push_back({"accept_rate", negatives_.last_stats().acceptance_rate()});
   if (std::isfinite(negatives_.last_ess())) out.terms.push_back({"ess", negatives_.last_ess()});
+  if (kl_.enabled) {
+    std::vector<ad::Var<T>> frozen;  // θ̄: the parameters' values without their gradient path
+    frozen.reserve(in.theta.size());
+    for (const ad::Var<T>& p : in.theta) frozen.push_back(ad::stop_gradient(p));
+    ad::Var<T> kl = ad::mean(in.model.energy(frozen, x_k));
+    if (kl_.entropy) {
+      const ad::Tensor<T>& ref = pool_before ? *pool_before : last_;
+      if (ref.rows() < (pool_before ? 1 : 2)) throw std::invalid_argument("CD: the kl_term entropy needs at least 2 negatives per step");
+      const int64_t m = last_.rows(), d = last_.cols();
+      ad::Tensor<T> nearest(last_.shape());
+      for (int64_t i = 0; i < m; ++i) {
+        const int64_t j = nearest_row(last_, i, ref, pool_before ? -1 : i);
+        for (int64_t k = 0; k < d; ++k) nearest[i * d + k] = ref.at(j, k);
+      }
+      // log ‖x − r‖ = ½ log ‖x − r‖²: no square root, whose derivative is singular at 0.
+      const ad::Var<T> sq = ad::sum(ad::square(x_k - in.tape.constant(nearest)), 1);
+      const ad::Var<T> h = ad::mean(ad::log(sq)) * 0.5;
+      out.terms.push_back({"entropy", static_cast<double>(h.item())});
+      kl = kl - h;
+    }
+    out.terms.push_back({"kl", static_cast<double>(kl.item())});
+    out.value = out.value + kl * kl_.weight;
+  }
   return out;
 }
 
@@ -46,7 +129,7 @@ std::optional<LossAndGrad<T>> ContrastiveDivergence<T>::direct_loss_and_grad(con
                                                                               ad::Rng& rng, const std::vector<int64_t>* labels) {
   (void)labels;
   const auto* rbm = dynamic_cast<const BernoulliRbm<T>*>(&model);
-  if (!rbm || alpha_ > 0 || !this->extra_params().empty()) return std::nullopt;
+  if (!rbm || alpha_ > 0 || kl_.enabled || !this->extra_params().empty()) return std::nullopt;
   // One parameter state for the whole step. With the configured block Gibbs sampler, the sweeps and the
   // gradient's products run in whole-step row shards (Note [Whole-step shards]); any other sampler: the generic
   // draw, then the closed-form gradient.

@@ -107,9 +107,19 @@ ad::Tensor<T> NegativePhase<T>::draw(const Energy<T>& model, const ad::Tensor<T>
 }
 
 template <class T>
-ad::Tensor<T> NegativePhase<T>::draw_with(samplers::Sampler<T>& sampler, const ad::Tensor<T>& data, ad::Rng& rng) {
+ad::Tensor<T> NegativePhase<T>::draw(const Energy<T>& model, const ad::Tensor<T>& data, ad::Rng& rng, const LastStep<T>& last) {
+  std::unique_ptr<samplers::Sampler<T>> sampler = sampler_(model);
+  return draw_with(*sampler, data, rng, last);
+}
+
+template <class T>
+ad::Tensor<T> NegativePhase<T>::draw_with(samplers::Sampler<T>& sampler, const ad::Tensor<T>& data, ad::Rng& rng, const LastStep<T>& last) {
   if (data.rank() != 2 || data.rows() < 1) throw ad::ShapeError("NegativePhase::draw: data must be [B >= 1, d], got " + data.shape().str());
   const int64_t d = data.cols(), count = options_.count > 0 ? options_.count : data.rows();
+  if (last && options_.steps < 1) throw std::invalid_argument("NegativePhase::draw: a caller's last step needs steps >= 1");
+  if (last && options_.persist == samplers::RbmChainUnits::hidden)
+    throw std::invalid_argument("NegativePhase::draw: a caller's last step cannot advance hidden chains");
+  const int64_t steps = last ? options_.steps - 1 : options_.steps;
   if (options_.start == ChainStart::data) {
     // Chain generators are split off the batch's stream: a fixed batch Rng gives fixed negatives.
     samplers::ChainState<T> chains;
@@ -121,7 +131,8 @@ ad::Tensor<T> NegativePhase<T>::draw_with(samplers::Sampler<T>& sampler, const a
       std::memcpy(chains.row(c), data.data() + r * d, sizeof(T) * static_cast<size_t>(d));
       chains.rngs.push_back(base.split(static_cast<uint64_t>(c)));
     }
-    stats_ = advance(sampler, chains, options_.steps, ess_);
+    stats_ = advance(sampler, chains, steps, ess_);
+    if (last) last(chains, nullptr);
     poison_for_test(chains.x);
     return std::move(chains.x);
   }
@@ -132,10 +143,13 @@ ad::Tensor<T> NegativePhase<T>::draw_with(samplers::Sampler<T>& sampler, const a
       throw std::invalid_argument("NegativePhase: persistent hidden chains need a sampler of hidden chains (block Gibbs on an RBM)");
   }
   samplers::ReplayBuffer<T>& buf = pool(hidden ? hidden->num_hidden() : d, count, rng);
+  std::optional<ad::Tensor<T>> before;
+  if (last) before = buf.slots().x;  // a copy: lend_all empties the pool until write_back
   // Every slot (persistent chains): lent, not copied; written back below, before anything else can see the pool.
   auto batch = count == buf.capacity() ? buf.lend_all() : buf.draw(count);
   try {
-    stats_ = advance(sampler, batch.chains, options_.steps, ess_);
+    stats_ = advance(sampler, batch.chains, steps, ess_);
+    if (last) last(batch.chains, &*before);
   } catch (...) {
     // The pool must not stay lent: it takes back whatever positions the sampler left (a failed training step is
     // restored from a snapshot anyway). If even that fails, the pool says it is lent when next used.

@@ -8,15 +8,52 @@
 // data and sample energies, which goes to 0 as the sampler's law approaches the data. The optional energy
 // regulariser (Du & Mordatch 2019) keeps energies near 0, which keeps Langevin step sizes meaningful.
 // Terms: "energy_data", "energy_samples", "accept_rate" (of the sampler's k steps), and "energy_reg" if α > 0.
+//
+// Improved CD (Du, Li, Tenenbaum & Mordatch 2020), with ImprovedCd::enabled: the loss adds w · L_KL, a surrogate
+// whose θ-gradient estimates the part of ∇θ KL(q_θ‖p_θ) that plain CD drops (q_θ: the sampler's law), Note
+// [Improved CD]. Langevin negatives only. Terms "kl" (L_KL) and "entropy" (its nearest-neighbour entropy H).
+//
+// Note [Improved CD]
+// ~~~~~~~~~~~~~~~~~~
+// KL(q_θ‖p_θ) = E_{q_θ}[E_θ(x)] + log Z_θ − H(q_θ). Its θ-gradient has two parts:
+//   (a) θ in E_θ and log Z_θ with q held fixed: E_q[∇θE_θ] − E_p[∇θE_θ], which vanishes as q → p (and whose
+//       sign would push the samples' energies up, which is already CD's job); dropped;
+//   (b) θ in the law q_θ: ∂/∂θ (E_{q_θ}[E_θ̄(x)] − H(q_θ)) with θ̄ = θ held fixed inside E.
+// (b) is estimated by reparametrising the last Langevin transition: with x_{K−1} and the noise z held fixed,
+//   x_K(θ) = x_{K−1} − (ε/2) ∇ₓE_θ(x_{K−1}) + σ z
+// is a sample of q_θ given x_{K−1} whose dependence on θ is explicit (the earlier K − 1 transitions' dependence
+// is dropped, as Du et al. do). So the surrogate
+//   L_KL = mean_i E_{sg θ}(x_K,i(θ)) − H,   H = mean_i log ‖x_K,i(θ) − r_i‖
+// has gradient (b): E_{sg θ} is the energy with every parameter behind ad::stop_gradient, so ∇θ reaches it only
+// through x_K, i.e. through ∇ₓE_θ(x_{K−1}) recorded with create_graph (a second-order path). H is the
+// nearest-neighbour (Kozachenko–Leonenko) entropy estimate without its constants and, as in Du et al.'s code,
+// without its factor d (the dimension): in d dimensions the entropy term's gradient is 1/d of the estimator's.
+// r_i, the nearest neighbour of x_K,i, is a constant: chosen among the pool's positions before this draw (every
+// slot) for persistent chains, and among the other chains of this batch at x_K (leave one out) for chains from
+// the data. The choice of r_i is piecewise constant in θ, so it carries no gradient anyway.
+//
+// Design: the NegativePhase makes k − 1 transitions with the configured sampler (no tape) and hands the chains to
+// the objective (LastStep), which takes the k-th on the tape with the same noise the sampler would have drawn
+// (each chain's generator, ad::fill_normal) and leaves x_K in the chains, so persistent pools keep x_K. The CD
+// surrogate sees x_K as constants: with w = 0 the loss and gradients are plain CD's with the same draws. The
+// last step is plain ULA: gradient clipping and clamping are refused, and non-finite positions are not rejected
+// (the training loop's divergence guard sees a non-finite loss instead).
 #include "ebm/objectives/negatives.hpp"
 #include "ebm/objectives/objective.hpp"
 
 namespace ebm {
 
+/// Improved CD's KL term (Note [Improved CD]).
+struct ImprovedCd {
+  bool enabled = false;
+  double weight = 1.0;  // w
+  bool entropy = true;  // include −H in L_KL
+};
+
 template <class T>
 class ContrastiveDivergence : public Objective<T> {
  public:
-  ContrastiveDivergence(NegativePhase<T> negatives, double energy_reg = 0.0);
+  ContrastiveDivergence(NegativePhase<T> negatives, double energy_reg = 0.0, ImprovedCd kl = {});
 
   std::string name() const override { return "cd"; }
   std::unique_ptr<Objective<T>> clone() const override { return std::make_unique<ContrastiveDivergence>(*this); }
@@ -41,6 +78,7 @@ class ContrastiveDivergence : public Objective<T> {
  private:
   NegativePhase<T> negatives_;
   double alpha_;
+  ImprovedCd kl_;
   ad::Tensor<T> last_;
 };
 

@@ -65,6 +65,13 @@ struct NegativeOptions {
 /// Initialiser for persistent chains of binary models: each unit on with probability ½ ({0, 1} units).
 std::function<void(double* row, int64_t dim, ad::Rng& rng)> bernoulli_init(double p_on = 0.5);
 
+/// The last of a draw's k transitions, taken by the caller instead of the sampler (improved CD takes it on the
+/// tape, Note [Improved CD]): it receives the chains after k − 1 transitions, with their generators, and must
+/// leave them at their k-th positions. `before` is the pool's positions as they were before this draw (every
+/// slot), or nullptr for chains started at the data.
+template <class T>
+using LastStep = std::function<void(samplers::ChainState<T>& chains, const ad::Tensor<T>* before)>;
+
 template <class T>
 class NegativePhase {
  public:
@@ -74,9 +81,12 @@ class NegativePhase {
 
   /// Negatives for one batch [count, d], as constants (no gradient path to θ). `rng` serves CD-k chains.
   ad::Tensor<T> draw(const Energy<T>& model, const ad::Tensor<T>& data, ad::Rng& rng);
+  /// The same, with the sampler making k − 1 transitions and `last` the k-th (k >= 1). Persistent chains keep
+  /// the positions `last` leaves. Not for hidden chains.
+  ad::Tensor<T> draw(const Energy<T>& model, const ad::Tensor<T>& data, ad::Rng& rng, const LastStep<T>& last);
   /// The same with a given sampler in place of the factory's (same chains, streams, statistics): for a faster
   /// implementation of the same transition, e.g. block Gibbs on an RBM's precomputed layers.
-  ad::Tensor<T> draw_with(samplers::Sampler<T>& sampler, const ad::Tensor<T>& data, ad::Rng& rng);
+  ad::Tensor<T> draw_with(samplers::Sampler<T>& sampler, const ad::Tensor<T>& data, ad::Rng& rng, const LastStep<T>& last = {});
   /// The sampler the factory builds for `model`.
   std::unique_ptr<samplers::Sampler<T>> make_sampler(const Energy<T>& model) const { return sampler_(model); }
 
