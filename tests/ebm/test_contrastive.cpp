@@ -8,6 +8,8 @@
 
 #include <ebm/eval/partition.hpp>
 #include <ebm/models/classifier.hpp>
+#include <ebm/models/gaussian.hpp>
+#include <ebm/models/mlp.hpp>
 #include <ebm/models/sampling.hpp>
 #include <ebm/models/rbm.hpp>
 #include <ebm/objectives/contrastive_divergence.hpp>
@@ -231,4 +233,147 @@ TEST_CASE("JEM: a 3-class 2-D classifier reaches 95% test accuracy and its SGLD 
   MESSAGE("JEM: test accuracy " << acc << ", samples within 3 sd of a centre " << frac);
   CHECK(acc >= 0.95);
   CHECK(frac >= 0.75);
+}
+
+namespace {
+
+// One improved-CD objective over Langevin negatives, k = 3 steps (from the data, or a persistent pool of 9).
+ebm::ContrastiveDivergence<double> improved_cd(bool persistent, double weight, bool entropy, double noise_scale = -1) {
+  ebm::NegativeOptions o;
+  o.steps = 3;
+  if (persistent) o.start = ebm::ChainStart::persistent, o.count = 5, o.buffer.capacity = 9, o.buffer.reinit_prob = 0.2;
+  return ebm::ContrastiveDivergence<double>(
+      ebm::NegativePhase<double>(ebm::langevin_sampler<double>({.step_size = 0.1, .noise_scale = noise_scale}), o, 7), 0.05,
+      {.enabled = true, .weight = weight, .entropy = entropy});
+}
+
+double term(const ebm::LossAndGrad<double>& r, const std::string& name) {
+  for (const ebm::Term& t : r.terms)
+    if (t.name == name) return t.value;
+  FAIL("no term " << name);
+  return 0;
+}
+
+Tensor<double> cloud(int64_t n, uint64_t seed) {
+  ad::Rng rng(seed, 2);
+  Tensor<double> x(Shape{n, 2});
+  ad::fill_normal(x, rng);
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("improved CD with kl_weight 0 is plain CD: same draws, same loss and gradients") {
+  ad::Rng init(3);
+  const ebm::MlpEnergy<double> model(2, std::vector<int64_t>{8}, ebm::Activation::silu, init);
+  const Tensor<double> x = cloud(6, 1);
+  for (const bool persistent : {false, true}) {
+    ebm::ContrastiveDivergence<double> icd = improved_cd(persistent, 0.0, true);
+    ebm::NegativeOptions o = icd.negatives().options();
+    ebm::ContrastiveDivergence<double> cd(ebm::NegativePhase<double>(ebm::langevin_sampler<double>({.step_size = 0.1}), o, 7), 0.05);
+    ad::Tape<double> tape;
+    for (int step = 0; step < 3; ++step) {  // persistent pools must stay in step too
+      ad::Rng r1(40 + step), r2(40 + step);
+      const auto a = ebm::loss_and_grad(tape, model, icd, x, r1);
+      const auto b = ebm::loss_and_grad(tape, model, cd, x, r2);
+      INFO("persistent " << persistent << ", step " << step);
+      CHECK(a.loss == doctest::Approx(b.loss).epsilon(1e-10));
+      CHECK(term(a, "kl") != 0.0);  // the term is computed, only weighted by 0
+      for (int64_t i = 0; i < icd.last_negatives().numel(); ++i)
+        CHECK(icd.last_negatives()[i] == doctest::Approx(cd.last_negatives()[i]).epsilon(1e-12));
+      REQUIRE(a.grad_theta.size() == b.grad_theta.size());
+      for (size_t p = 0; p < a.grad_theta.size(); ++p)
+        for (int64_t i = 0; i < a.grad_theta[p].numel(); ++i) CHECK(a.grad_theta[p][i] == doctest::Approx(b.grad_theta[p][i]).epsilon(1e-9));
+    }
+  }
+}
+
+TEST_CASE("improved CD: the KL term's value and θ-gradient match E_{sg θ}(x_K(θ)) − H computed by hand") {
+  // A diagonal Gaussian E = Σ_k (x_k − μ_k)²/(2σ_k²), CD-1 from the data with σ_noise = 0: then x_K is one
+  // gradient step from each data row, x_K = x − (ε/2)(x − μ)/σ², in closed form. The KL term is
+  // mean_i E_θ̄(x_K,i(θ)) − mean_i ½ log ‖x_K,i − r_i‖² with θ̄ and the neighbours r_i (other rows at x_K) fixed;
+  // its θ-gradient is taken here by central differences of that function, and compared with the difference of
+  // the objective's gradients at kl_weight 1 and 0.
+  const Tensor<double> mu(Shape{2}, {0.3, -0.4}), sd(Shape{2}, {0.8, 1.3});
+  const auto model = ebm::GaussianEnergy<double>::diagonal(mu, sd);
+  const Tensor<double> x = cloud(7, 9);
+  const double eps = 0.3;
+  const auto step = [&](const double* m, const double* ls, int64_t i, int k) {
+    const double s2 = std::exp(2 * ls[k]);
+    return x.at(i, k) - 0.5 * eps * (x.at(i, k) - m[k]) / s2;
+  };
+  const double m0[2] = {0.3, -0.4}, ls0[2] = {std::log(0.8), std::log(1.3)};
+  // The neighbours: at θ's own values, the nearest other row of x_K.
+  std::vector<int64_t> nn(7);
+  for (int64_t i = 0; i < 7; ++i) {
+    double best = 1e300;
+    for (int64_t j = 0; j < 7; ++j) {
+      if (j == i) continue;
+      double s = 0;
+      for (int k = 0; k < 2; ++k) s += std::pow(step(m0, ls0, i, k) - step(m0, ls0, j, k), 2);
+      if (s < best) best = s, nn[size_t(i)] = j;
+    }
+  }
+  const auto kl = [&](const double* m, const double* ls, bool entropy) {
+    double e = 0, h = 0;
+    for (int64_t i = 0; i < 7; ++i) {
+      double s = 0;
+      for (int k = 0; k < 2; ++k) {
+        const double xk = step(m, ls, i, k);
+        e += std::pow(xk - m0[k], 2) / (2 * std::exp(2 * ls0[k]));
+        s += std::pow(xk - step(m0, ls0, nn[size_t(i)], k), 2);
+      }
+      h += 0.5 * std::log(s);
+    }
+    return (e - (entropy ? h : 0.0)) / 7;
+  };
+  for (const bool entropy : {false, true}) {
+    ebm::NegativeOptions o;
+    o.steps = 1;
+    const auto make = [&](double w) {
+      return ebm::ContrastiveDivergence<double>(ebm::NegativePhase<double>(ebm::langevin_sampler<double>({.step_size = eps, .noise_scale = 0}), o),
+                                                0.0, {.enabled = true, .weight = w, .entropy = entropy});
+    };
+    auto with = make(1.0), without = make(0.0);
+    ad::Tape<double> tape;
+    ad::Rng r1(5), r2(5);
+    const auto a = ebm::loss_and_grad(tape, model, with, x, r1);
+    const auto b = ebm::loss_and_grad(tape, model, without, x, r2);
+    INFO("entropy " << entropy);
+    CHECK(term(a, "kl") == doctest::Approx(kl(m0, ls0, entropy)).epsilon(1e-12));
+    CHECK(a.loss - b.loss == doctest::Approx(kl(m0, ls0, entropy)).epsilon(1e-10));
+    const double h = 1e-6;
+    for (int k = 0; k < 2; ++k) {
+      double mp[2] = {m0[0], m0[1]}, mm[2] = {m0[0], m0[1]}, lp[2] = {ls0[0], ls0[1]}, lm[2] = {ls0[0], ls0[1]};
+      mp[k] += h, mm[k] -= h, lp[k] += h, lm[k] -= h;
+      const double d_mu = (kl(mp, ls0, entropy) - kl(mm, ls0, entropy)) / (2 * h);
+      const double d_ls = (kl(m0, lp, entropy) - kl(m0, lm, entropy)) / (2 * h);
+      CHECK(std::abs(d_mu) > 1e-3);  // the path through x_K is not trivially zero here
+      CHECK(a.grad_theta[0][k] - b.grad_theta[0][k] == doctest::Approx(d_mu).epsilon(1e-6));
+      CHECK(a.grad_theta[1][k] - b.grad_theta[1][k] == doctest::Approx(d_ls).epsilon(1e-6));
+    }
+  }
+}
+
+TEST_CASE("improved CD: persistent chains keep the positions of the taped last step; other samplers are refused") {
+  ad::Rng init(4);
+  const ebm::MlpEnergy<double> model(2, std::vector<int64_t>{8}, ebm::Activation::silu, init);
+  const Tensor<double> x = cloud(6, 2);
+  ebm::ContrastiveDivergence<double> icd = improved_cd(true, 1.0, true);
+  ad::Tape<double> tape;
+  ad::Rng rng(8);
+  const auto r = ebm::loss_and_grad(tape, model, icd, x, rng);
+  CHECK(std::isfinite(term(r, "entropy")));
+  // Every returned negative sits in the pool (the capacity-9 pool lends 5 slots per step).
+  const auto& slots = icd.negatives().buffer()->slots().x;
+  const auto& neg = icd.last_negatives();
+  for (int64_t i = 0; i < neg.rows(); ++i) {
+    bool found = false;
+    for (int64_t j = 0; j < slots.rows() && !found; ++j) found = neg.at(i, 0) == slots.at(j, 0) && neg.at(i, 1) == slots.at(j, 1);
+    CHECK(found);
+  }
+  ebm::NegativeOptions o;
+  ebm::ContrastiveDivergence<double> mala(ebm::NegativePhase<double>(ebm::mala_sampler<double>({.step_size = 0.1}), o), 0.0, {.enabled = true});
+  ad::Rng rng2(1);
+  CHECK_THROWS_WITH_AS(ebm::loss_and_grad(tape, model, mala, x, rng2), doctest::Contains("kl_term"), std::invalid_argument);
 }

@@ -146,6 +146,15 @@ TEST_CASE("every objective's θ-gradient passes gradcheck with fixed random draw
     ad::Rng warm_rng(3);
     ebm::loss_and_grad(warm, *model, replay, x, warm_rng);  // chains in mid-flight, not at their start
     check_objective_gradient(*model, replay, x);
+    // Improved CD: the last Langevin step is on the tape, so ∇θ also flows through x_K(θ) into E_{sg θ}(x_K) and
+    // the nearest-neighbour entropy (neighbours: the other chains from the data, or the pool before the draw).
+    ebm::ContrastiveDivergence<double> icd(ebm::NegativePhase<double>(ebm::langevin_sampler<double>({.step_size = 0.05}), cd_k, 1), 0.1,
+                                           {.enabled = true, .weight = 0.7, .entropy = true});
+    check_objective_gradient(*model, icd, x);
+    ebm::ContrastiveDivergence<double> icd_pool(ebm::NegativePhase<double>(ebm::langevin_sampler<double>({.step_size = 0.05}), pcd, 2), 0.0,
+                                                {.enabled = true, .weight = 1.3, .entropy = true});
+    ebm::loss_and_grad(warm, *model, icd_pool, x, warm_rng);
+    check_objective_gradient(*model, icd_pool, x);
   }
   {  // An RBM with Gibbs negatives on binary data; JEM with labels.
     ad::Rng rng(5);

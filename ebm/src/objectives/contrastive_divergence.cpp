@@ -61,9 +61,13 @@ int64_t nearest_row(const ad::Tensor<T>& x, int64_t i, const ad::Tensor<T>& ref,
 
 template <class T>
 Loss<T> ContrastiveDivergence<T>::loss(const LossInput<T>& in) {
-  ad::Var<T> x_k;                   // the last step's positions on the tape (improved CD)
+  ad::Var<T> x_k;  // the last step's positions on the tape (improved CD)
   std::optional<ad::Tensor<T>> pool_before;
+  std::vector<ad::Var<T>> frozen;
   if (kl_.enabled) {
+    // θ̄: the model's current parameter values as constants (the values the chains are drawn with), so L_KL is
+    // an ordinary function of θ whose gradient is the wanted one (Note [Improved CD]).
+    frozen = bind_params(in.tape, in.model.params(), Bind::constant);
     const std::unique_ptr<samplers::Sampler<T>> configured = negatives_.make_sampler(in.model);
     const auto* langevin = dynamic_cast<const samplers::Langevin<T>*>(configured.get());
     if (!langevin) throw std::invalid_argument("CD: kl_term needs Langevin negatives (objective.sampler.type \"langevin\")");
@@ -83,9 +87,13 @@ Loss<T> ContrastiveDivergence<T>::loss(const LossInput<T>& in) {
         }
       }
       const ad::Var<T> prev = in.tape.variable(chains.x);  // x_{K−1}: fixed, a variable only so that ∇ₓE exists
+      // The chains move with θ̄ (the model's values, like the first k − 1 steps); the taped x_K(θ) has the same
+      // value where θ = θ̄ (always, in training) and carries ∇θ through ∇ₓE_θ, recorded with create_graph.
+      const ad::Var<T> g_bar = ad::grad(ad::sum(in.model.energy(frozen, prev)), prev);
       const ad::Var<T> g = ad::grad(ad::sum(in.model.energy(in.theta, prev)), prev, true);
-      x_k = prev - g * half_eps + in.tape.constant(noise);
-      chains.x = x_k.value();
+      const ad::Var<T> moved = prev - g_bar * half_eps + in.tape.constant(noise);
+      chains.x = moved.value();
+      x_k = in.tape.constant(chains.x) - (g - g_bar) * half_eps;
       if (before) pool_before = *before;
     };
     last_ = negatives_.draw(in.model, in.x, in.rng, last);
@@ -99,9 +107,6 @@ Loss<T> ContrastiveDivergence<T>::loss(const LossInput<T>& in) {
   out.terms.push_back({"accept_rate", negatives_.last_stats().acceptance_rate()});
   if (std::isfinite(negatives_.last_ess())) out.terms.push_back({"ess", negatives_.last_ess()});
   if (kl_.enabled) {
-    std::vector<ad::Var<T>> frozen;  // θ̄: the parameters' values without their gradient path
-    frozen.reserve(in.theta.size());
-    for (const ad::Var<T>& p : in.theta) frozen.push_back(ad::stop_gradient(p));
     ad::Var<T> kl = ad::mean(in.model.energy(frozen, x_k));
     if (kl_.entropy) {
       const ad::Tensor<T>& ref = pool_before ? *pool_before : last_;

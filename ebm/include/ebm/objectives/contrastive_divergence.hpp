@@ -16,18 +16,26 @@
 // Note [Improved CD]
 // ~~~~~~~~~~~~~~~~~~
 // KL(q_θ‖p_θ) = E_{q_θ}[E_θ(x)] + log Z_θ − H(q_θ). Its θ-gradient has two parts:
-//   (a) θ in E_θ and log Z_θ with q held fixed: E_q[∇θE_θ] − E_p[∇θE_θ], which vanishes as q → p (and whose
-//       sign would push the samples' energies up, which is already CD's job); dropped;
+//   (a) θ in E_θ and log Z_θ with q held fixed: E_q[∇θE_θ] − E_p[∇θE_θ], which vanishes as q → p and needs
+//       exact samples of p_θ to estimate; dropped, as Du et al. do;
 //   (b) θ in the law q_θ: ∂/∂θ (E_{q_θ}[E_θ̄(x)] − H(q_θ)) with θ̄ = θ held fixed inside E.
 // (b) is estimated by reparametrising the last Langevin transition: with x_{K−1} and the noise z held fixed,
 //   x_K(θ) = x_{K−1} − (ε/2) ∇ₓE_θ(x_{K−1}) + σ z
 // is a sample of q_θ given x_{K−1} whose dependence on θ is explicit (the earlier K − 1 transitions' dependence
 // is dropped, as Du et al. do). So the surrogate
 //   L_KL = mean_i E_{sg θ}(x_K,i(θ)) − H,   H = mean_i log ‖x_K,i(θ) − r_i‖
-// has gradient (b): E_{sg θ} is the energy with every parameter behind ad::stop_gradient, so ∇θ reaches it only
-// through x_K, i.e. through ∇ₓE_θ(x_{K−1}) recorded with create_graph (a second-order path). H is the
-// nearest-neighbour (Kozachenko–Leonenko) entropy estimate without its constants and, as in Du et al.'s code,
-// without its factor d (the dimension): in d dimensions the entropy term's gradient is 1/d of the estimator's.
+// has gradient (b): E_{sg θ} = E_θ̄ is the energy with every parameter held constant, so ∇θ reaches it only
+// through x_K, i.e. through ∇ₓE_θ(x_{K−1}) recorded with create_graph (a second-order path). θ̄ is bound as
+// constants from the model's parameter values (the values the chains were drawn with) rather than as
+// ad::stop_gradient(θ): in training the two are the same numbers, but with the constants L_KL is a function of
+// θ whose derivative is its gradient, so it passes a gradcheck (θ̄ = stop_gradient(θ) would make the value move
+// with θ while the gradient ignores it: the surrogate of no function). For the same reason the chains (and the
+// CD surrogate's negatives) move with θ̄, x̄_K = x_{K−1} − (ε/2)∇ₓE_θ̄(x_{K−1}) + σz, and the taped positions are
+// x_K(θ) = x̄_K − (ε/2)(∇ₓE_θ − ∇ₓE_θ̄)(x_{K−1}): equal in value in training, and the ∇θ path of x_K. This costs
+// one more first-order ∇ₓE of the batch per step.
+// H is the nearest-neighbour (Kozachenko–Leonenko) entropy estimate without its constants and, as in Du et al.'s
+// code, without its factor d (the dimension): in d dimensions the entropy term's gradient is 1/d of the
+// estimator's.
 // r_i, the nearest neighbour of x_K,i, is a constant: chosen among the pool's positions before this draw (every
 // slot) for persistent chains, and among the other chains of this batch at x_K (leave one out) for chains from
 // the data. The choice of r_i is piecewise constant in θ, so it carries no gradient anyway.
