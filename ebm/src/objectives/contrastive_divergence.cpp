@@ -1,5 +1,6 @@
 #include "ebm/objectives/contrastive_divergence.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -39,22 +40,31 @@ ContrastiveDivergence<T>::ContrastiveDivergence(NegativePhase<T> negatives, doub
 
 namespace {
 
-// Index of the nearest row of `ref` [N, d] to row i of `x` [M, d] (squared Euclidean), skipping ref row `skip`.
+// Row i of `nearest` [M, d]: the row of `ref` [N, d] nearest to row i of `x` [M, d] (squared Euclidean), skipping
+// ref row i when `leave_one_out`. A brute-force scan over raw rows: it is the step's hot loop for a large pool.
 template <class T>
-int64_t nearest_row(const ad::Tensor<T>& x, int64_t i, const ad::Tensor<T>& ref, int64_t skip) {
-  const int64_t d = x.cols();
-  int64_t best = -1;
-  double best_s = std::numeric_limits<double>::infinity();
-  for (int64_t j = 0; j < ref.rows(); ++j) {
-    if (j == skip) continue;
-    double s = 0;
-    for (int64_t k = 0; k < d; ++k) {
-      const double t = double(x.at(i, k)) - double(ref.at(j, k));
-      s += t * t;
+ad::Tensor<T> nearest_rows(const ad::Tensor<T>& x, const ad::Tensor<T>& ref, bool leave_one_out) {
+  const int64_t m = x.rows(), n = ref.rows(), d = x.cols();
+  ad::Tensor<T> nearest(x.shape());
+  const T* xs = x.data();
+  const T* rs = ref.data();
+  for (int64_t i = 0; i < m; ++i) {
+    const T* xi = xs + i * d;
+    int64_t best = -1;
+    double best_s = std::numeric_limits<double>::infinity();
+    for (int64_t j = 0; j < n; ++j) {
+      if (leave_one_out && j == i) continue;
+      const T* rj = rs + j * d;
+      double s = 0;
+      for (int64_t k = 0; k < d && s < best_s; ++k) {
+        const double t = double(xi[k]) - double(rj[k]);
+        s += t * t;
+      }
+      if (s < best_s || best < 0) best = j, best_s = s;
     }
-    if (s < best_s || best < 0) best = j, best_s = s;
+    std::copy(rs + best * d, rs + (best + 1) * d, nearest.data() + i * d);
   }
-  return best;
+  return nearest;
 }
 
 }  // namespace
@@ -111,12 +121,7 @@ Loss<T> ContrastiveDivergence<T>::loss(const LossInput<T>& in) {
     if (kl_.entropy) {
       const ad::Tensor<T>& ref = pool_before ? *pool_before : last_;
       if (ref.rows() < (pool_before ? 1 : 2)) throw std::invalid_argument("CD: the kl_term entropy needs at least 2 negatives per step");
-      const int64_t m = last_.rows(), d = last_.cols();
-      ad::Tensor<T> nearest(last_.shape());
-      for (int64_t i = 0; i < m; ++i) {
-        const int64_t j = nearest_row(last_, i, ref, pool_before ? -1 : i);
-        for (int64_t k = 0; k < d; ++k) nearest[i * d + k] = ref.at(j, k);
-      }
+      const ad::Tensor<T> nearest = nearest_rows(last_, ref, !pool_before);
       // log ‖x − r‖ = ½ log ‖x − r‖²: no square root, whose derivative is singular at 0.
       const ad::Var<T> sq = ad::sum(ad::square(x_k - in.tape.constant(nearest)), 1);
       const ad::Var<T> h = ad::mean(ad::log(sq)) * 0.5;
