@@ -8,7 +8,7 @@
 // The budget is the same in sampler steps; improved CD's step costs more (its last Langevin step is taped and
 // differentiated to second order, plus one more ∇ₓE of the batch), and the seconds are printed alongside.
 //
-// Usage: icd_vs_cd [steps = 1500] [seeds = 3] [langevin_steps = 10] [kl_weight = 1] [entropy = 1]
+// Usage: icd_vs_cd [steps = 2000] [seeds = 3] [langevin_steps = 10] [kl_weight = 1] [entropy = 1] [step_size = 0.01]
 // Prints one line per run and a table of KL mean ± sd over seeds.
 #include <chrono>
 #include <cmath>
@@ -84,7 +84,7 @@ struct Run {
   double kl = 0, seconds = 0;
 };
 
-Run train(bool improved, uint64_t seed, int64_t steps, int64_t k, double weight, bool entropy, const Rule& rule) {
+Run train(bool improved, uint64_t seed, int64_t steps, int64_t k, double weight, bool entropy, double eps, const Rule& rule) {
   ad::Rng data_rng(seed, 1);
   const Tensor<double> x = ebm::data::toy_dataset("eight_gaussians", kTrain, data_rng);
   ad::Rng init(seed, 2);
@@ -94,7 +94,7 @@ Run train(bool improved, uint64_t seed, int64_t steps, int64_t k, double weight,
   ebm::NegativeOptions o;
   o.steps = k, o.start = ebm::ChainStart::persistent, o.count = kBatch;
   o.buffer.capacity = 10000, o.buffer.reinit_prob = 0.05, o.buffer.lo = -4, o.buffer.hi = 4;
-  ebm::ContrastiveDivergence<double> objective(ebm::NegativePhase<double>(ebm::langevin_sampler<double>({.step_size = 0.01}), o, seed), 0.1,
+  ebm::ContrastiveDivergence<double> objective(ebm::NegativePhase<double>(ebm::langevin_sampler<double>({.step_size = eps}), o, seed), 0.1,
                                                {.enabled = improved, .weight = weight, .entropy = entropy});
   ebm::AdamOptions ao;
   ao.beta1 = 0.5, ao.beta2 = 0.9;
@@ -121,24 +121,25 @@ Run train(bool improved, uint64_t seed, int64_t steps, int64_t k, double weight,
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int64_t steps = argc > 1 ? std::atoll(argv[1]) : 1500;
+  const int64_t steps = argc > 1 ? std::atoll(argv[1]) : 2000;
   const int seeds = argc > 2 ? std::atoi(argv[2]) : 3;
   const int64_t k = argc > 3 ? std::atoll(argv[3]) : 10;
   const double weight = argc > 4 ? std::atof(argv[4]) : 1.0;
   const bool entropy = argc > 5 ? std::atoi(argv[5]) != 0 : true;
+  const double eps = argc > 6 ? std::atof(argv[6]) : 0.01;
   const Rule rule = quadrature();
   const char* names[2] = {"cd", "improved_cd"};
   std::vector<double> kls[2];
   for (int m = 0; m < 2; ++m)
     for (int seed = 0; seed < seeds; ++seed) {
-      const Run run = train(m == 1, static_cast<uint64_t>(seed + 1), steps, k, weight, entropy, rule);
+      const Run run = train(m == 1, static_cast<uint64_t>(seed + 1), steps, k, weight, entropy, eps, rule);
       kls[m].push_back(run.kl);
       std::printf("%-12s seed %d  KL %.4f  (%.0f s)\n", names[m], seed + 1, run.kl, run.seconds);
       std::fflush(stdout);
     }
   std::printf("\nKL(p_data || p_theta) on eight_gaussians, mean ± sd over %d seeds, %lld steps of %lld rows, k = %lld Langevin steps, "
-              "kl_weight %g, entropy %d:\n",
-              seeds, static_cast<long long>(steps), static_cast<long long>(kBatch), static_cast<long long>(k), weight, int(entropy));
+              "step size %g, kl_weight %g, entropy %d:\n",
+              seeds, static_cast<long long>(steps), static_cast<long long>(kBatch), static_cast<long long>(k), eps, weight, int(entropy));
   for (int m = 0; m < 2; ++m) {
     double mean = 0, var = 0;
     for (double v : kls[m]) mean += v / double(seeds);
