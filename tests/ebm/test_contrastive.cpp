@@ -3,6 +3,7 @@
 // a 3-class 2-D problem (accuracy and where its samples land).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -361,9 +362,28 @@ TEST_CASE("improved CD: persistent chains keep the positions of the taped last s
   const Tensor<double> x = cloud(6, 2);
   ebm::ContrastiveDivergence<double> icd = improved_cd(true, 1.0, true);
   ad::Tape<double> tape;
+  ad::Rng warm(7);
+  ebm::loss_and_grad(tape, model, icd, x, warm);
+  const Tensor<double> before = icd.negatives().buffer()->slots().x;
   ad::Rng rng(8);
   const auto r = ebm::loss_and_grad(tape, model, icd, x, rng);
-  CHECK(std::isfinite(term(r, "entropy")));
+  // The entropy's neighbours are the slots this step did not draw (their positions unchanged), never a chain's
+  // own earlier position: H = mean_i ½ log min_j ‖x_K,i − before_j‖² over those slots.
+  {
+    const auto& now = icd.negatives().buffer()->slots().x;
+    std::vector<int64_t> undrawn;
+    for (int64_t j = 0; j < now.rows(); ++j)
+      if (now.at(j, 0) == before.at(j, 0) && now.at(j, 1) == before.at(j, 1)) undrawn.push_back(j);
+    REQUIRE(undrawn.size() == 4);  // 9 slots, 5 drawn
+    const auto& neg = icd.last_negatives();
+    double h = 0;
+    for (int64_t i = 0; i < neg.rows(); ++i) {
+      double best = 1e300;
+      for (const int64_t j : undrawn) best = std::min(best, std::pow(neg.at(i, 0) - before.at(j, 0), 2) + std::pow(neg.at(i, 1) - before.at(j, 1), 2));
+      h += 0.5 * std::log(best) / double(neg.rows());
+    }
+    CHECK(term(r, "entropy") == doctest::Approx(h).epsilon(1e-12));
+  }
   // Every returned negative sits in the pool (the capacity-9 pool lends 5 slots per step).
   const auto& slots = icd.negatives().buffer()->slots().x;
   const auto& neg = icd.last_negatives();

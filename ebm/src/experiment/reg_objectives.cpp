@@ -379,8 +379,8 @@ void register_objectives(Registry& r) {
     f.push_back({"kl_term", boolean("improved CD (Du et al. 2020): add the KL(q||p) term through the last Langevin step, taken on the tape "
                                     "(langevin sampler only, no grad_clip_norm)", false)});
     f.push_back({"kl_weight", number("weight of the KL term", 1.0).non_negative()});
-    f.push_back({"entropy", boolean("kl_term: include the nearest-neighbour entropy of the samples (needs 2 or more negatives from the data, "
-                                    "or a pool)", true)});
+    f.push_back({"entropy", boolean("kl_term: include the nearest-neighbour entropy of the samples (neighbours: the replay buffer's other "
+                                    "chains, or the step's other negatives)", true)});
     r.objectives.push_back({"cd", "maximum likelihood with MCMC negatives: CD-k (start: data), PCD or a replay buffer (start: persistent), any sampler",
                           std::move(f),
                           [](auto tag, const json& c, const Dataset& d) -> ObjectivePtr<decltype(tag)> {

@@ -72,7 +72,7 @@ ad::Tensor<T> nearest_rows(const ad::Tensor<T>& x, const ad::Tensor<T>& ref, boo
 template <class T>
 Loss<T> ContrastiveDivergence<T>::loss(const LossInput<T>& in) {
   ad::Var<T> x_k;  // the last step's positions on the tape (improved CD)
-  std::optional<ad::Tensor<T>> pool_before;
+  std::optional<ad::Tensor<T>> pool_others;
   std::vector<ad::Var<T>> frozen;
   if (kl_.enabled) {
     // θ̄: the model's current parameter values as constants (the values the chains are drawn with), so L_KL is
@@ -85,7 +85,7 @@ Loss<T> ContrastiveDivergence<T>::loss(const LossInput<T>& in) {
     if (lo.grad_clip_value > 0 || lo.grad_clip_norm > 0 || lo.clamp)
       throw std::invalid_argument("CD: kl_term takes a plain Langevin step on the tape: no gradient clipping or clamping");
     const double half_eps = 0.5 * lo.step_size, sigma = lo.noise();
-    const LastStep<T> last = [&](samplers::ChainState<T>& chains, const ad::Tensor<T>* before) {
+    const LastStep<T> last = [&](samplers::ChainState<T>& chains, const ad::Tensor<T>* others) {
       const int64_t m = chains.chains(), d = chains.dim();
       // The sampler's own noise: each chain's row from its generator (skipped when σ = 0, as the sampler does).
       ad::Tensor<T> noise(chains.x.shape());
@@ -104,7 +104,7 @@ Loss<T> ContrastiveDivergence<T>::loss(const LossInput<T>& in) {
       const ad::Var<T> moved = prev - g_bar * half_eps + in.tape.constant(noise);
       chains.x = moved.value();
       x_k = in.tape.constant(chains.x) - (g - g_bar) * half_eps;
-      if (before) pool_before = *before;
+      if (others) pool_others = *others;
     };
     last_ = negatives_.draw(in.model, in.x, in.rng, last);
   } else {
@@ -119,9 +119,9 @@ Loss<T> ContrastiveDivergence<T>::loss(const LossInput<T>& in) {
   if (kl_.enabled) {
     ad::Var<T> kl = ad::mean(in.model.energy(frozen, x_k));
     if (kl_.entropy) {
-      const ad::Tensor<T>& ref = pool_before ? *pool_before : last_;
-      if (ref.rows() < (pool_before ? 1 : 2)) throw std::invalid_argument("CD: the kl_term entropy needs at least 2 negatives per step");
-      const ad::Tensor<T> nearest = nearest_rows(last_, ref, !pool_before);
+      const ad::Tensor<T>& ref = pool_others ? *pool_others : last_;
+      if (ref.rows() < (pool_others ? 1 : 2)) throw std::invalid_argument("CD: the kl_term entropy needs at least 2 negatives per step");
+      const ad::Tensor<T> nearest = nearest_rows(last_, ref, !pool_others);
       // log ‖x − r‖ = ½ log ‖x − r‖²: no square root, whose derivative is singular at 0.
       const ad::Var<T> sq = ad::sum(ad::square(x_k - in.tape.constant(nearest)), 1);
       const ad::Var<T> h = ad::mean(ad::log(sq)) * 0.5;

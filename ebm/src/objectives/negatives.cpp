@@ -143,13 +143,29 @@ ad::Tensor<T> NegativePhase<T>::draw_with(samplers::Sampler<T>& sampler, const a
       throw std::invalid_argument("NegativePhase: persistent hidden chains need a sampler of hidden chains (block Gibbs on an RBM)");
   }
   samplers::ReplayBuffer<T>& buf = pool(hidden ? hidden->num_hidden() : d, count, rng);
-  std::optional<ad::Tensor<T>> before;
-  if (last) before = buf.slots().x;  // a copy: lend_all empties the pool until write_back
+  // The other chains' positions, for a caller's last step: every slot not drawn now, as it was before the draw
+  // (a copy taken before lend_all, which empties the pool until write_back).
+  std::optional<ad::Tensor<T>> others;
+  if (last && count < buf.capacity()) others = buf.slots().x;
   // Every slot (persistent chains): lent, not copied; written back below, before anything else can see the pool.
   auto batch = count == buf.capacity() ? buf.lend_all() : buf.draw(count);
+  if (others) {
+    ad::Tensor<T> kept(ad::Shape{buf.capacity() - count, d});
+    int64_t row = 0;
+    size_t next = 0;  // batch.slots is increasing
+    for (int64_t slot = 0; slot < buf.capacity(); ++slot) {
+      if (next < batch.slots.size() && batch.slots[next] == slot) {
+        ++next;
+        continue;
+      }
+      std::copy(others->data() + slot * d, others->data() + (slot + 1) * d, kept.data() + row * d);
+      ++row;
+    }
+    others = std::move(kept);
+  }
   try {
     stats_ = advance(sampler, batch.chains, steps, ess_);
-    if (last) last(batch.chains, &*before);
+    if (last) last(batch.chains, others ? &*others : nullptr);
   } catch (...) {
     // The pool must not stay lent: it takes back whatever positions the sampler left (a failed training step is
     // restored from a snapshot anyway). If even that fails, the pool says it is lent when next used.

@@ -36,9 +36,10 @@
 // H is the nearest-neighbour (Kozachenko–Leonenko) entropy estimate without its constants and, as in Du et al.'s
 // code, without its factor d (the dimension): in d dimensions the entropy term's gradient is 1/d of the
 // estimator's.
-// r_i, the nearest neighbour of x_K,i, is a constant: chosen among the pool's positions before this draw (every
-// slot) for persistent chains, and among the other chains of this batch at x_K (leave one out) for chains from
-// the data. The choice of r_i is piecewise constant in θ, so it carries no gradient anyway.
+// r_i, the nearest neighbour of x_K,i, is a constant: chosen among the positions of the pool's other chains (the
+// slots not drawn this step, before the draw) for a replay buffer, and among the other chains of this batch at
+// x_K (leave one out) for chains from the data and for PCD (every chain drawn). A chain's own earlier position
+// is never its neighbour: the term would reward moving away from it, not spreading the samples. The choice of r_i is piecewise constant in θ, so it carries no gradient anyway.
 //
 // Design: the NegativePhase makes k − 1 transitions with the configured sampler (no tape) and hands the chains to
 // the objective (LastStep), which takes the k-th on the tape with the same noise the sampler would have drawn

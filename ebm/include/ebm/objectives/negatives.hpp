@@ -67,10 +67,11 @@ std::function<void(double* row, int64_t dim, ad::Rng& rng)> bernoulli_init(doubl
 
 /// The last of a draw's k transitions, taken by the caller instead of the sampler (improved CD takes it on the
 /// tape, Note [Improved CD]): it receives the chains after k − 1 transitions, with their generators, and must
-/// leave them at their k-th positions. `before` is the pool's positions as they were before this draw (every
-/// slot), or nullptr for chains started at the data.
+/// leave them at their k-th positions. `others` holds the positions of the pool's other chains (every slot not in
+/// this draw, as it was before the draw), or is nullptr when there are none (chains started at the data, or a pool
+/// whose every chain is drawn: PCD).
 template <class T>
-using LastStep = std::function<void(samplers::ChainState<T>& chains, const ad::Tensor<T>* before)>;
+using LastStep = std::function<void(samplers::ChainState<T>& chains, const ad::Tensor<T>* others)>;
 
 template <class T>
 class NegativePhase {
