@@ -13,10 +13,10 @@
 //   step 0.1,  kl_weight 1, entropy on    CD 0.2778 ± 0.0551   improved 0.4443 ± 0.0100
 //   step 0.1,  kl_weight 1, entropy off   CD 0.2778 ± 0.0551   improved 0.2695 ± 0.0654  (lower on 2 of 3 seeds)
 // At temperature-1 ULA the last step moves x by (ε/2)∇E, so the KL term's θ-gradient is O(ε) next to CD's: at
-// ε = 0.01 it changes little either way. The energy part alone helps slightly; the nearest-neighbour entropy
-// hurts, badly at ε = 0.1: it spreads the samples between the modes, and the energy then flattens there.
-// In 2-D at temperature 1 the sampler's own noise already keeps the samples spread; Du et al.'s setting (images,
-// λ = 10 and tiny noise, i.e. T_impl ≈ 0) is where the entropy term has work to do.
+// ε = 0.01 it changes little either way. The energy part alone helps slightly, within a seed's spread; the
+// nearest-neighbour entropy hurts, badly at ε = 0.1 (why was not examined; a likely reading: at temperature 1 the
+// sampler's noise already spreads the samples, and pushing them further apart moves mass off the modes). Du et
+// al.'s setting (images, λ = 10 and tiny noise, i.e. T_impl ≈ 0) is where the entropy term has work to do.
 //
 // Usage: icd_vs_cd [steps = 2000] [seeds = 3] [langevin_steps = 10] [kl_weight = 1] [entropy = 1] [step_size = 0.01]
 // Prints one line per run and a table of KL mean ± sd over seeds.
