@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "ebm/experiment/registry.hpp"
 #include "ebm/optim/sharded_objective.hpp"
@@ -73,15 +74,6 @@ struct Session {
   std::unique_ptr<Optimizer<T>> optimizer;
   double base_lr = 0, base_min_lr = 0;
 
-  /// Image grids prepared by evaluate_model (evaluation.restore) for write_plots: file name, tiles [n, H*W]
-  /// in reading order, tiles per grid row.
-  struct ImageFigure {
-    std::string file;
-    ad::Tensor<double> tiles;
-    int cols = 1;
-  };
-  std::vector<ImageFigure> figures;
-
   std::vector<ad::Tensor<T>*> parameters() { return parameter_list(*model, objective.get()); }  // model then objective extras
   void set_lr_scale(double scale) {
     optimizer->schedule().lr = base_lr * scale;
@@ -139,9 +131,24 @@ Session<T> open_run(const std::filesystem::path& dir);
 template <class T>
 ad::Tensor<T> draw_samples(Session<T>& s, const json& sampler_cfg, json& stats);
 
-/// Evaluation numbers (log Z, NLL, learned parameters, energies) for the current model and given samples.
+/// An image grid for write_plots: file name, tiles [n, H*W] in reading order, tiles per grid row.
+struct ImageFigure {
+  std::string file;
+  ad::Tensor<double> tiles;
+  int cols = 1;
+};
+
+/// What an evaluation produces: its numbers (for summary.json) and the image grids that show its results
+/// (evaluation.restore's), which the caller passes to write_plots.
+struct Evaluation {
+  json report;
+  std::vector<ImageFigure> figures;
+};
+
+/// Evaluation numbers (log Z, NLL, learned parameters, energies) for the current model and given samples, with
+/// the figures of the evaluations that make one.
 template <class T>
-json evaluate_model(Session<T>& s, const ad::Tensor<T>& samples);
+Evaluation evaluate_model(Session<T>& s, const ad::Tensor<T>& samples);
 
 /// A Bernoulli RBM or a fully visible Boltzmann machine: binary states, for which AIS anneals by Gibbs sweeps,
 /// log Z is a sum (never an integral) and continuous kernels have no meaning.
@@ -167,9 +174,11 @@ void check_evaluation(const json& cfg, const Energy<T>& model, const Dataset& da
 template <class T>
 std::shared_ptr<const Energy<double>> model_in_float64(const Session<T>& s);
 
-/// PNG pictures into `dir` (heat map / histogram / image grid, training curves); returns the written names.
+/// PNG pictures into `dir` (heat map / histogram / image grid, training curves, and `figures`, evaluate_model's);
+/// returns the written names.
 template <class T>
-std::vector<std::string> write_plots(Session<T>& s, const ad::Tensor<T>& samples, const std::filesystem::path& dir);
+std::vector<std::string> write_plots(Session<T>& s, const ad::Tensor<T>& samples, const std::vector<ImageFigure>& figures,
+                                     const std::filesystem::path& dir);
 
 /// The quadrature / plot box per axis: evaluation.box, or the data range padded by 25%.
 std::vector<std::pair<double, double>> plot_box(const json& cfg, const Dataset& data);
