@@ -4,7 +4,8 @@
 
 #include <ebm/data/npy.hpp>
 #include <ebm/experiment/rundir.hpp>
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
+#include <ebm/experiment/evaluate.hpp>
 
 #include "cli.hpp"
 

@@ -17,7 +17,9 @@
 #include <ebm/eval/ais.hpp>
 #include <ebm/eval/partition.hpp>
 #include <ebm/experiment/config.hpp>
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
+#include <ebm/experiment/eval_checks.hpp>
+#include <ebm/experiment/evaluate.hpp>
 #include <ebm/models/gaussian.hpp>
 #include <ebm/models/rbm.hpp>
 

@@ -13,7 +13,9 @@
 #include "ebm/models/classifier.hpp"
 #include "ebm/models/rbm.hpp"
 #include "ebm/models/sampling.hpp"
-#include "ebm/experiment/runner.hpp"
+#include "ebm/experiment/eval_checks.hpp"
+#include "ebm/experiment/evaluate.hpp"
+#include "ebm/experiment/plots.hpp"
 #include "eval_likelihood.hpp"
 
 namespace ebm::experiment {

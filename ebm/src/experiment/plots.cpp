@@ -10,8 +10,10 @@
 #include "ebm/models/classifier.hpp"
 #include "ebm/models/sampling.hpp"
 #include "ebm/experiment/rundir.hpp"
-#include "ebm/experiment/runner.hpp"
-#include "ebm/plot/plot.hpp"
+#include "ebm/experiment/plots.hpp"
+#include "ebm/plot/charts.hpp"
+#include "ebm/plot/heatmap.hpp"
+#include "ebm/plot/image_grid.hpp"
 
 namespace ebm::experiment {
 

@@ -6,7 +6,7 @@
 #include <samplers/gibbs.hpp>
 
 #include "ebm/models/sampling.hpp"
-#include "ebm/experiment/runner.hpp"
+#include "ebm/experiment/sample.hpp"
 
 namespace ebm::experiment {
 
