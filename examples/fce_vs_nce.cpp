@@ -37,7 +37,7 @@
 #include "ebm/objectives/nce.hpp"
 #include "ebm/optim/adam.hpp"
 #include "ebm/optim/train_step.hpp"
-#include "ebm/plot/plot.hpp"
+#include "ebm/plot/heatmap.hpp"
 
 using ad::Shape;
 using ad::Tensor;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
 
 namespace cli {
 

@@ -4,7 +4,8 @@
 
 #include <ebm/data/npy.hpp>
 #include <ebm/experiment/rundir.hpp>
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
+#include <ebm/experiment/evaluate.hpp>
 
 #include "cli.hpp"
 
@@ -22,7 +23,7 @@ int evaluate(const fs::path& dir) {
   std::error_code ec;
   ad::Tensor<T> samples(ad::Shape{0, s.data.x.cols()});
   if (fs::exists(dir / "samples.npy", ec)) samples = ebm::data::read_npy_as<T>(dir / "samples.npy");
-  json e = evaluate_model(s, samples);
+  json e = evaluate_model(s, samples).report;
   write_json(dir / "eval.json", e);
   std::printf("%s\n", e.dump(2).c_str());
   return kOk;

@@ -7,7 +7,7 @@
 #include <autodiff/threads.hpp>
 #include <ebm/experiment/config.hpp>
 #include <ebm/experiment/rundir.hpp>
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
 
 #include "cli.hpp"
 

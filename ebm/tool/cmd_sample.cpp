@@ -3,7 +3,8 @@
 
 #include <ebm/data/npy.hpp>
 #include <ebm/experiment/config.hpp>
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
+#include <ebm/experiment/sample.hpp>
 
 #include "cli.hpp"
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include <ebm/experiment/config.hpp>
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
 
 #include "cli.hpp"
 

@@ -545,7 +545,7 @@ else
     bash -c '[[ $1 -eq 1 && ! -e $2/summary.json ]] && grep -q "evaluation.parameters\|training" "$3"' _ "$rc" "$WORK/advfull" "$WORK/advfull.err"
 fi
 # Fault injection: a failure in any stage of run, sample and eval exits 1 with the stage named, and a run never gets
-# its summary.json (EBM_TEST_FAIL_STAGE, runner.hpp).
+# its summary.json (EBM_TEST_FAIL_STAGE, train.hpp).
 GSHORT=(--set training.steps=20 --set sampler.steps=20 --set sampler.chains=50 --set evaluation.ais.enabled=true
         --set evaluation.ais.steps=20 --set evaluation.ais.chains=20 --set evaluation.mmd=true --set evaluation.ksd.enabled=true)
 for stage in training training.update parameters sampling evaluation.parameters evaluation.held_out evaluation.energy \

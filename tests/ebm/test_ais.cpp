@@ -17,7 +17,9 @@
 #include <ebm/eval/ais.hpp>
 #include <ebm/eval/partition.hpp>
 #include <ebm/experiment/config.hpp>
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
+#include <ebm/experiment/eval_checks.hpp>
+#include <ebm/experiment/evaluate.hpp>
 #include <ebm/models/gaussian.hpp>
 #include <ebm/models/rbm.hpp>
 
@@ -250,7 +252,7 @@ TEST_CASE("runner: evaluation.ais and evaluation.mmd in evaluate_model (continuo
   ad::Rng rng(2);
   Tensor<double> samples(Shape{300, 1});
   ad::fill_normal(samples, rng);
-  json e = evaluate_model(s, samples);
+  json e = evaluate_model(s, samples).report;
   const double exact = 0.5 * std::log(2 * std::numbers::pi);
   REQUIRE(e["log_z"]["ais"]["estimate"].is_number());
   const double est = e["log_z"]["ais"]["estimate"], se = e["log_z"]["ais"]["stderr"];
@@ -283,7 +285,7 @@ TEST_CASE("runner: evaluation.ais and evaluation.mmd in evaluate_model (continuo
   s.data.x = v;
   s.data.true_log_density = {};
   s.cfg["evaluation"]["mmd"] = false;
-  e = evaluate_model(s, Tensor<double>(Shape{0, 12}));
+  e = evaluate_model(s, Tensor<double>(Shape{0, 12})).report;
   const double exact_rbm = ebm::log_partition_enumerate(*s.model, ebm::Units::binary);
   REQUIRE(e["log_z"]["ais"]["estimate"].is_number());
   const double est_rbm = e["log_z"]["ais"]["estimate"], se_rbm = e["log_z"]["ais"]["stderr"];
@@ -298,7 +300,7 @@ TEST_CASE("runner: evaluation.ais and evaluation.mmd in evaluate_model (continuo
 
   // evaluation.ais.reverse "exact": reverse AIS from exact samples (enumeration), the sandwich holds log Z.
   s.cfg["evaluation"]["ais"]["reverse"] = "exact";
-  e = evaluate_model(s, Tensor<double>(Shape{0, 12}));
+  e = evaluate_model(s, Tensor<double>(Shape{0, 12})).report;
   CHECK(e["held_out"]["source"] == "training_data");
   CHECK(!e["likelihood"].contains("held_out"));
   const json& w = e["log_z"]["ais"]["sandwich"];

@@ -34,7 +34,9 @@
 #include <ebm/eval/partition.hpp>
 #include <ebm/experiment/config.hpp>
 #include <ebm/experiment/registry.hpp>
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
+#include <ebm/experiment/eval_checks.hpp>
+#include <ebm/experiment/evaluate.hpp>
 #include <samplers/conditionals.hpp>
 
 namespace fs = std::filesystem;

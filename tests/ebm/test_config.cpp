@@ -11,7 +11,7 @@
 
 #include <ebm/experiment/config.hpp>
 #include <ebm/experiment/rundir.hpp>
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
 #include <ebm/experiment/schema.hpp>
 
 using namespace ebm::experiment;

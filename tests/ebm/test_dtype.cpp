@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include <ebm/experiment/config.hpp>
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
 
 namespace fs = std::filesystem;
 using namespace ebm::experiment;

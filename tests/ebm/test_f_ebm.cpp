@@ -19,7 +19,7 @@
 
 #include <ebm/data/toy.hpp>
 #include <ebm/experiment/config.hpp>
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
 #include <ebm/models/gaussian.hpp>
 #include <ebm/objectives/f_divergence.hpp>
 #include <ebm/optim/adam.hpp>

@@ -11,7 +11,9 @@
 #include "ebm/data/file.hpp"
 #include "ebm/data/toy.hpp"
 #include "ebm/plot/draw.hpp"
-#include "ebm/plot/plot.hpp"
+#include "ebm/plot/charts.hpp"
+#include "ebm/plot/heatmap.hpp"
+#include "ebm/plot/image_grid.hpp"
 
 namespace fs = std::filesystem;
 using namespace ebm::plot;

@@ -14,7 +14,7 @@
 #include <ebm/data/epoch_order.hpp>
 #include <ebm/data/npy.hpp>
 #include <ebm/experiment/config.hpp>
-#include <ebm/experiment/runner.hpp>
+#include <ebm/experiment/train.hpp>
 
 namespace fs = std::filesystem;
 using ad::Shape;

@@ -1,5 +1,6 @@
 // Which evaluation methods apply to which models: checked before training, so that a pairing that cannot work is
 // refused with its JSON path (exit 2) instead of failing after the run has spent its time.
+#include "ebm/experiment/eval_checks.hpp"
 #include "eval_likelihood.hpp"
 
 #include "ebm/eval/exact_samples.hpp"

@@ -1,5 +1,7 @@
 // Likelihood numbers after training: log Z by forward and reverse AIS (evaluation.ais), and the per-data-set
 // log-likelihoods and pseudo-likelihoods (evaluation.likelihood in summary.json).
+#include "ebm/experiment/eval_checks.hpp"
+#include "ebm/experiment/evaluate.hpp"
 #include "eval_likelihood.hpp"
 #include "enum_field.hpp"
 

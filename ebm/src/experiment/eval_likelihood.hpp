@@ -1,6 +1,6 @@
 #pragma once
 // Evaluation reports about likelihoods (eval_likelihood.cpp), used by evaluate_model (evaluate.cpp).
-#include "ebm/experiment/runner.hpp"
+#include "ebm/experiment/train.hpp"
 
 namespace ebm::experiment {
 

@@ -1,47 +1,24 @@
-// After training: drawing samples, evaluation numbers and pictures.
+// The evaluation section of summary.json: every number evaluation.* asks for, about the trained model, its
+// samples and the held-out data.
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <cstdlib>
-#include <limits>
 
 #include <samplers/annealed.hpp>
-#include <samplers/gibbs.hpp>
-#include <samplers/langevin.hpp>
 
 #include "ebm/eval/ksd.hpp"
 #include "ebm/eval/mmd.hpp"
 #include "ebm/eval/partition.hpp"
-#include "ebm/models/boltzmann.hpp"
-#include "ebm/models/rbm.hpp"
-#include "ebm/models/classifier.hpp"
 #include "ebm/eval/restore.hpp"
+#include "ebm/models/boltzmann.hpp"
+#include "ebm/models/classifier.hpp"
+#include "ebm/models/rbm.hpp"
 #include "ebm/models/sampling.hpp"
-#include "ebm/experiment/rundir.hpp"
-#include "ebm/experiment/runner.hpp"
-#include "ebm/plot/plot.hpp"
+#include "ebm/experiment/eval_checks.hpp"
+#include "ebm/experiment/evaluate.hpp"
+#include "ebm/experiment/plots.hpp"
 #include "eval_likelihood.hpp"
 
 namespace ebm::experiment {
-
-namespace fs = std::filesystem;
-
-std::vector<std::pair<double, double>> plot_box(const json& cfg, const Dataset& data) {
-  const json& box = cfg["evaluation"]["box"];
-  const ad::Tensor<double>& x = data.x;
-  std::vector<std::pair<double, double>> out;
-  for (int64_t k = 0; k < x.cols(); ++k) {
-    if (!box.is_null()) {
-      out.emplace_back(box[0].get<double>(), box[1].get<double>());
-      continue;
-    }
-    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-    for (int64_t i = 0; i < x.rows(); ++i) lo = std::min(lo, x.at(i, k)), hi = std::max(hi, x.at(i, k));
-    double pad = 0.25 * std::max(hi - lo, 1e-3);
-    out.emplace_back(lo - pad, hi + pad);
-  }
-  return out;
-}
 
 // Note [Float64 evaluation]: log Z by enumeration or quadrature, AIS (its transitions and log-weights), the exact
 // samples of reverse AIS and the pseudo-likelihood run on the model's parameters converted to float64
@@ -71,79 +48,6 @@ std::shared_ptr<const Energy<double>> model_in_float64(const Session<T>& s) {
   }
 }
 
-template <class T>
-ad::Tensor<T> draw_samples(Session<T>& s, const json& c, json& stats) {
-  const SamplerEntry& entry = registry().sampler(c["type"]);
-  int64_t chains = c["chains"], d = s.data.x.cols();
-  uint64_t seed = s.cfg["seed"];
-  // Chain c draws from Rng(chain_seed, c) only (samplers' Note [One stream per chain]).
-  ad::Rng base(seed, kSampleStream);
-  uint64_t chain_seed = base.next_u64();
-  samplers::ChainState<T> state(chains, d, chain_seed);
-  const bool from_data = c["init"].get<std::string>() == "data";
-  if (entry.binary) {
-    // Coin flips in the model's unit values (data rows, when asked, replace them below).
-    const auto* bm = dynamic_cast<const samplers::BinaryConditionals<T>*>(s.model.get());
-    samplers::fill_binary(state, bm ? bm->units() : samplers::BinaryUnits::zero_one);
-  } else {
-    state.fill_normal(0.0, c["init_sd"].get<double>());
-  }
-  if (from_data) {
-    for (int64_t i = 0; i < chains; ++i) {
-      int64_t r = static_cast<int64_t>(base.below(static_cast<uint64_t>(s.data.x.rows())));
-      for (int64_t k = 0; k < d; ++k)
-        state.x.at(i, k) = static_cast<T>((entry.binary ? 0.0 : double(state.x.at(i, k))) + s.data.x.at(r, k));
-    }
-  }
-  SamplerRun run = entry.run.template get<T>()(c, *s.model, state);
-  stats = {{"type", c["type"]},
-           {"chains", chains},
-           {"steps", c.contains("steps") ? c["steps"] : json(nullptr)},
-           {"acceptance_rate", run.stats.acceptance_rate()},
-           {"nan_proposals", run.stats.nan_proposals},
-           {"divergences", run.stats.divergences},
-           {"step_size", run.stats.step_size}};
-  if (!run.stats.swap_rates.empty()) {
-    // Parallel tempering: a swap rate near 0 cuts the ladder in two, and the cold chains then never see what the
-    // hot ones found (the reason for tempering); said where the user looks.
-    stats["swap_rates"] = run.stats.swap_rates;
-    stats["level_acceptance_rates"] = run.stats.level_accept_rates;
-    const auto lowest = std::min_element(run.stats.swap_rates.begin(), run.stats.swap_rates.end());
-    if (*lowest < 0.05)
-      stats["warnings"].push_back("tempering swap rate " + std::to_string(*lowest).substr(0, 5) + " between levels " +
-                                  std::to_string(lowest - run.stats.swap_rates.begin()) + " and " +
-                                  std::to_string(lowest - run.stats.swap_rates.begin() + 1) +
-                                  " < 0.05: the ladder is cut there; add sampler.levels or raise sampler.beta_min");
-  }
-  if (!run.diagnostics.empty()) {
-    double ess = std::numeric_limits<double>::infinity(), rhat = 0;
-    // A NaN (a coordinate the chains did not move, or non-finite draws) must not read as perfect mixing: std::max
-    // and std::min would drop it, so it makes the whole summary NaN, reported as null with a warning.
-    for (const auto& sm : run.diagnostics) {
-      ess = std::isnan(sm.ess_bulk) || std::isnan(ess) ? NAN : std::min(ess, sm.ess_bulk);
-      rhat = std::isnan(sm.rhat) || std::isnan(rhat) ? NAN : std::max(rhat, sm.rhat);
-    }
-    stats["ess_bulk_min"] = std::isfinite(ess) ? json(ess) : json(nullptr);
-    stats["rhat_max"] = std::isfinite(rhat) ? json(rhat) : json(nullptr);
-    // Note [Mixing warnings]: split-R̂ above 1.01 is the modern threshold (Vehtari et al. 2021) and 1.1 the classic
-    // one; above 1.1 the chains disagree and the samples (and every number computed from them) describe the
-    // chains' starting points as much as the model. That is said where the user looks, not only in the numbers.
-    if (std::isnan(rhat) || std::isnan(ess))
-      stats["warnings"].push_back("R-hat or ESS could not be computed (a coordinate that never moved, or non-finite draws): "
-                                  "the chains' mixing is unknown; check sampler.step_size and the samples");
-    if (std::isfinite(rhat) && rhat > 1.1)
-      stats["warnings"].push_back("split R-hat " + std::to_string(rhat).substr(0, 4) +
-                                  " > 1.1: the chains disagree (not mixed yet, or stuck in different modes); raise "
-                                  "sampler.warmup and sampler.steps, change sampler.step_size, or for a multimodal model use "
-                                  "sampler.type \"tempering\" or sampler.init \"data\"; check the samples before trusting "
-                                  "statistics of them");
-    if (std::isfinite(ess) && ess < 100)
-      stats["warnings"].push_back("bulk ESS " + std::to_string(int64_t(ess)) +
-                                  " < 100: too few effective draws for stable estimates; raise sampler.steps or sampler.chains");
-  }
-  return state.x;
-}
-
 namespace {
 
 template <class T>
@@ -157,34 +61,6 @@ double classification_accuracy(const ClassifierEnergy<T>& clf, const Dataset& d)
     right += best == d.labels[size_t(i)];
   }
   return p.rows() ? double(right) / double(p.rows()) : 0.0;
-}
-
-// Class-conditional samples of a classifier energy, E(x, y) = −f(x)[y]: `per_class` Langevin chains per class from
-// uniform noise on the data's range, with the experiment's Langevin settings when its sampler is Langevin.
-// Rows are ordered class by class.
-template <class T>
-ad::Tensor<T> class_conditional_samples(Session<T>& s, const ClassifierEnergy<T>& clf, int64_t per_class) {
-  const int64_t k = clf.classes(), d = s.data.x.cols(), n = k * per_class;
-  double lo = *std::min_element(s.data.x.begin(), s.data.x.end()), hi = *std::max_element(s.data.x.begin(), s.data.x.end());
-  samplers::ChainState<T> chains(n, d, ad::Rng(s.cfg["seed"].template get<uint64_t>(), kSampleStream).split(1).next_u64());
-  chains.fill_uniform(lo, hi);
-  std::vector<int64_t> labels;
-  for (int64_t c = 0; c < k; ++c) labels.insert(labels.end(), size_t(per_class), c);
-  samplers::LangevinOptions o;
-  int64_t steps = 200;
-  const json& sc = s.cfg["sampler"];
-  if (sc["type"] == "langevin") {
-    o.step_size = sc["step_size"], steps = sc["steps"];
-    if (!sc["noise_scale"].is_null()) o.noise_scale = sc["noise_scale"];
-  }
-  o.clamp = true, o.lo = lo, o.hi = hi;
-  samplers::Langevin<T> l(
-      [&clf, &labels](ad::Tape<T>& tape, const ad::Var<T>& x) {
-        return clf.energy_xy(bind_params(tape, clf.params(), Bind::constant), x, labels);
-      },
-      o);
-  l.run(chains, steps);
-  return chains.x;
 }
 
 // evaluation.mmd: MMD² (Gaussian kernels at 0.5, 1 and 2 × the median distance) between the samples and data
@@ -241,11 +117,10 @@ json ksd_report(Session<T>& s, const ad::Tensor<T>& samples) {
 }
 
 // evaluation.restore: denoising and inpainting of the first `images` held-out images with the learned
-// E(x; σ) (ebm/eval/restore.hpp). The numbers go to the report; the grids (clean | corrupted | restored rows)
-// to s.figures for write_plots.
-
+// E(x; σ) (ebm/eval/restore.hpp). The numbers are the report; the grids (clean | corrupted | restored rows) are
+// its figures, for write_plots.
 template <class T>
-json restore_report(Session<T>& s) {
+Evaluation restore_report(Session<T>& s) {
   const json& c = s.cfg["evaluation"]["restore"];
   const auto* nc = dynamic_cast<const NoiseConditionalEnergy<T>*>(s.model.get());
   if (!nc || s.data.image_rows <= 0) throw std::logic_error("check_evaluation lets only noise-conditional image models through");
@@ -313,22 +188,17 @@ json restore_report(Session<T>& s) {
     for (const auto* p : parts) std::copy(p->data(), p->data() + shown * d, t.data() + (at++) * shown * d);
     return t;
   };
-  std::erase_if(s.figures, [](const typename Session<T>::ImageFigure& f) { return f.file == "denoise.png" || f.file == "inpaint.png"; });
-  s.figures.push_back({"denoise.png", stack({&x, &y_clamped, &tweedie, &langevin}), int(shown)});
-  s.figures.push_back({"inpaint.png", stack({&x, &x0, &inpainted}), int(shown)});
-  return {{"images", n}, {"held_out", s.held_out_source()}, {"denoise", den}, {"inpaint", inp},
-          {"figures", {{"denoise.png", "rows: clean | noisy (clamped for display) | Tweedie | annealed Langevin"},
-                       {"inpaint.png", "rows: clean | masked | inpainted"}}}};
+  json report = {{"images", n}, {"held_out", s.held_out_source()}, {"denoise", den}, {"inpaint", inp},
+                 {"figures", {{"denoise.png", "rows: clean | noisy (clamped for display) | Tweedie | annealed Langevin"},
+                              {"inpaint.png", "rows: clean | masked | inpainted"}}}};
+  return {std::move(report),
+          {{"denoise.png", stack({&x, &y_clamped, &tweedie, &langevin}), int(shown)}, {"inpaint.png", stack({&x, &x0, &inpainted}), int(shown)}}};
 }
 
 }  // namespace
 
-void fail_point(const std::string& stage) {
-  if (const char* e = std::getenv("EBM_TEST_FAIL_STAGE"); e && stage == e) throw std::runtime_error("injected failure");
-}
-
 template <class T>
-json evaluate_model(Session<T>& s, const ad::Tensor<T>& samples) {
+Evaluation evaluate_model(Session<T>& s, const ad::Tensor<T>& samples) {
   // Note [No partial success]: every number below either is computed or stops the run with its stage named
   // (in_stage); none is replaced by an error message inside summary.json, which would make a failed evaluation
   // look complete. The trained parameters are already in the checkpoint, so `--resume` repeats only what failed.
@@ -404,126 +274,24 @@ json evaluate_model(Session<T>& s, const ad::Tensor<T>& samples) {
     });
   if (ev["mmd"].get<bool>()) out["mmd"] = in_stage("evaluation.mmd", [&] { return mmd_report(s, samples); });
   if (ev["ksd"]["enabled"].get<bool>()) out["ksd"] = in_stage("evaluation.ksd", [&] { return ksd_report(s, samples); });
-  if (ev["restore"]["enabled"].get<bool>()) out["restore"] = in_stage("evaluation.restore", [&] { return restore_report(s); });
+  std::vector<ImageFigure> figures;
+  if (ev["restore"]["enabled"].get<bool>()) {
+    Evaluation restored = in_stage("evaluation.restore", [&] { return restore_report(s); });
+    out["restore"] = std::move(restored.report);
+    figures = std::move(restored.figures);
+  }
   if (s.data.true_log_density) {
     ad::Tensor<double> lp = s.data.true_log_density(s.data.x);
     double m_lp = 0;
     for (double v : lp) m_lp += v;
     out["nll_data_true_density"] = -m_lp / double(lp.numel());
   }
-  return out;
+  return {std::move(out), std::move(figures)};
 }
 
-namespace {
-
-std::vector<plot::Series> curves_from_metrics(const fs::path& file) {
-  std::ifstream in(file);
-  std::string line;
-  plot::Series loss{"loss", {}, {}}, gn{"grad norm", {}, {}};
-  while (std::getline(in, line)) {
-    try {
-      json j = json::parse(line);
-      double step = j["step"];
-      loss.x.push_back(step), loss.y.push_back(j["loss"].is_number() ? j["loss"].get<double>() : NAN);
-      gn.x.push_back(step), gn.y.push_back(j["grad_norm"].is_number() ? j["grad_norm"].get<double>() : NAN);
-    } catch (const json::exception&) {
-    }
-  }
-  return {loss, gn};
-}
-
-}  // namespace
-
-template <class T>
-std::vector<std::string> write_plots(Session<T>& s, const ad::Tensor<T>& samples_t, const fs::path& dir) {
-  const ad::Tensor<double> samples = samples_t.template cast<double>();  // the plot library draws doubles
-  std::vector<std::string> names;
-  const ad::Tensor<double>& x = s.data.x;
-  int size = s.cfg["output"]["plot_size"];
-  // At most 2000 data points on a picture: more only hides the samples.
-  int64_t shown = std::min<int64_t>(x.rows(), 2000);
-  ad::Tensor<double> data_shown(ad::Shape{shown, x.cols()}, x.data());
-  if (x.cols() == 2) {
-    auto box = plot_box(s.cfg, s.data);
-    plot::Range2D range{box[0].first, box[0].second, box[1].first, box[1].second};
-    plot::HeatmapOptions o;
-    o.width = o.height = size;
-    o.title = s.cfg["model"]["type"].template get<std::string>() + " / " + s.cfg["objective"]["type"].template get<std::string>();
-    const Energy<T>& model = *s.model;
-    plot::energy_heatmap([&model](const ad::Tensor<double>& p) { return model.evaluate(in_dtype<T>(p)).template cast<double>(); }, range,
-                         data_shown, samples, o)
-        .write_png(dir / "energy.png");
-    names.push_back("energy.png");
-  } else if (x.cols() == 1) {
-    std::vector<double> dv(x.begin(), x.end()), sv(samples.begin(), samples.end());
-    plot::HistogramOptions o;
-    o.title = "data vs samples";
-    plot::histogram_plot({{"data", dv}, {"samples", sv}}, 50, size, std::max(48, size * 5 / 8), o).write_png(dir / "histogram.png");
-    names.push_back("histogram.png");
-  }
-  if (s.data.image_rows > 0) {
-    int64_t n = std::min<int64_t>(samples.rows(), 64);
-    ad::Tensor<double> first(ad::Shape{n, samples.cols()}, samples.data());
-    plot::image_grid(first, int(s.data.image_rows), int(s.data.image_cols), 8, 2).write_png(dir / "samples.png");
-    names.push_back("samples.png");
-  }
-  {
-    // Energies of held-out data, of the samples and of noise (uniform on the data's bounding box): where the
-    // model puts its low energies, at a glance.
-    const ad::Tensor<double>& ref = s.held_out().x;
-    const int64_t m = std::min<int64_t>(ref.rows(), 2000);
-    ad::Tensor<double> noise(ad::Shape{m, x.cols()});
-    ad::Rng rng(s.cfg["seed"].template get<uint64_t>(), kHeldOutStream);
-    for (int64_t k = 0; k < x.cols(); ++k) {
-      double lo = x.at(0, k), hi = x.at(0, k);
-      for (int64_t i = 0; i < x.rows(); ++i) lo = std::min(lo, x.at(i, k)), hi = std::max(hi, x.at(i, k));
-      for (int64_t i = 0; i < m; ++i) noise.at(i, k) = lo + (hi - lo) * rng.uniform();
-    }
-    auto energies = [&](const ad::Tensor<double>& pts) {
-      const ad::Tensor<T> e = s.model->evaluate(in_dtype<T>(pts));
-      std::vector<double> v;
-      for (T u : e)
-        if (std::isfinite(u)) v.push_back(double(u));
-      return v;
-    };
-    std::vector<plot::NamedValues> sets = {{s.held_out_is_training_data() ? "data" : "held-out data", energies(ad::Tensor<double>(ad::Shape{m, x.cols()}, ref.data()))},
-                                           {"noise", energies(noise)}};
-    if (samples.rows() > 0) sets.insert(sets.begin() + 1, {"samples", energies(samples)});
-    plot::HistogramOptions o;
-    o.title = "energy E(x)";
-    o.x_label = "E";
-    plot::histogram_plot(sets, 60, size, std::max(48, size * 5 / 8), o).write_png(dir / "energy_histogram.png");
-    names.push_back("energy_histogram.png");
-  }
-  if (const auto* clf = dynamic_cast<const ClassifierEnergy<T>*>(s.model.get()); clf && s.data.image_rows > 0) {
-    const int64_t per_class = 8;
-    plot::image_grid(class_conditional_samples(s, *clf, per_class).template cast<double>(), int(s.data.image_rows), int(s.data.image_cols),
-                     int(per_class), 2)
-        .write_png(dir / "samples_by_class.png");
-    names.push_back("samples_by_class.png");
-  }
-  for (const auto& f : s.figures) {
-    plot::image_grid(f.tiles, int(s.data.image_rows), int(s.data.image_cols), f.cols, 2).write_png(dir / f.file);
-    names.push_back(f.file);
-  }
-  auto series = curves_from_metrics(dir / kMetricsFile);
-  if (!series[0].x.empty()) {
-    plot::LinePlotOptions o;
-    o.title = "training";
-    o.x_label = "step";
-    plot::line_plot(series, 640, 400, o).write_png(dir / "training.png");
-    names.push_back("training.png");
-  }
-  return names;
-}
-
-#define EBM_EVALUATE(T)                                                                                        \
-  template std::shared_ptr<const Energy<double>> model_in_float64(const Session<T>&);                          \
-  template ad::Tensor<T> draw_samples(Session<T>&, const json&, json&);                                          \
-  template json evaluate_model(Session<T>&, const ad::Tensor<T>&);                                               \
-  template std::vector<std::string> write_plots(Session<T>&, const ad::Tensor<T>&, const fs::path&);
-EBM_EVALUATE(float)
-EBM_EVALUATE(double)
-#undef EBM_EVALUATE
+template std::shared_ptr<const Energy<double>> model_in_float64(const Session<float>&);
+template std::shared_ptr<const Energy<double>> model_in_float64(const Session<double>&);
+template Evaluation evaluate_model(Session<float>&, const ad::Tensor<float>&);
+template Evaluation evaluate_model(Session<double>&, const ad::Tensor<double>&);
 
 }  // namespace ebm::experiment

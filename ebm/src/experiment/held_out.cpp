@@ -1,5 +1,5 @@
 // The one notion of held-out data (evaluation.held_out) that every evaluation metric uses.
-#include "ebm/experiment/runner.hpp"
+#include "ebm/experiment/train.hpp"
 
 namespace ebm::experiment {
 

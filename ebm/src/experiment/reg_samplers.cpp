@@ -17,7 +17,7 @@
 #include "enum_field.hpp"
 
 #include "ebm/experiment/registry.hpp"
-#include "ebm/experiment/runner.hpp"
+#include "ebm/experiment/eval_checks.hpp"
 #include "ebm/models/composite.hpp"
 #include "ebm/models/sampling.hpp"
 #include "ebm/objectives/negatives.hpp"

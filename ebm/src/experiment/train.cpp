@@ -22,7 +22,11 @@
 #include "ebm/experiment/rundir.hpp"
 #include "enum_field.hpp"
 #include "memory_budget.hpp"
-#include "ebm/experiment/runner.hpp"
+#include "ebm/experiment/train.hpp"
+#include "ebm/experiment/eval_checks.hpp"
+#include "ebm/experiment/evaluate.hpp"
+#include "ebm/experiment/plots.hpp"
+#include "ebm/experiment/sample.hpp"
 #include "ebm/models/mlp.hpp"
 #include "ebm/optim/train_step.hpp"
 #include "eval_likelihood.hpp"
@@ -32,6 +36,10 @@ namespace ebm::experiment {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+
+void fail_point(const std::string& stage) {
+  if (const char* e = std::getenv("EBM_TEST_FAIL_STAGE"); e && stage == e) throw std::runtime_error("injected failure");
+}
 
 std::string config_dtype(const json& cfg) { return cfg.is_object() && cfg.contains("dtype") ? cfg["dtype"].get<std::string>() : "float64"; }
 
@@ -492,17 +500,18 @@ json run_experiment(Session<T>& s, const RunOptions& opt) {
     for (const auto& w : sampler_stats["warnings"]) std::fprintf(stderr, "warning: sampler: %s\n", w.get<std::string>().c_str());
 
   auto t_eval = Clock::now();
-  json eval = evaluate_model(s, samples);
+  const Evaluation eval = evaluate_model(s, samples);
   std::vector<std::string> pngs;
-  if (s.cfg["output"]["plots"].template get<bool>()) pngs = in_stage("plots", [&] { return write_plots(s, samples, dir); });
+  if (s.cfg["output"]["plots"].template get<bool>())
+    pngs = in_stage("plots", [&] { return write_plots(s, samples, eval.figures, dir); });
   double eval_s = std::chrono::duration<double>(Clock::now() - t_eval).count();
 
   json summary = {{"complete", true},
                   {"dtype", dtype_name<T>()},
                   {"steps", steps},
                   {"final", last},
-                  {"parameters", eval.contains("parameters") ? eval["parameters"] : json::object()},
-                  {"evaluation", eval},
+                  {"parameters", eval.report.contains("parameters") ? eval.report["parameters"] : json::object()},
+                  {"evaluation", eval.report},
                   {"sampler", sampler_stats},
                   {"divergence_events", events},
                   {"files", {{"samples", "samples.npy"}, {"plots", pngs}}},

@@ -5,7 +5,7 @@
 
 #include "axes.hpp"
 #include "ebm/plot/draw.hpp"
-#include "ebm/plot/plot.hpp"
+#include "ebm/plot/charts.hpp"
 
 namespace ebm::plot {
 namespace {

@@ -13,8 +13,8 @@
 // Validation, `ebm schema`, the runner, checkpoints (optimisers keep their state in Optimizer::state_lists,
 // objectives in save_state) and the compatibility matrix pick it up with nothing else changed. What the code
 // outside the registry recognises by type is the exception: a model with binary units, exact log Z by enumeration,
-// Gibbs conditionals, noise levels or class logits is found by dynamic_cast in eval_checks.cpp, evaluate.cpp,
-// eval_likelihood.cpp and reg_samplers.cpp (BernoulliRbm, BoltzmannMachine, BinaryConditionals, RbmConditionals,
+// Gibbs conditionals, noise levels or class logits is found by dynamic_cast in eval_checks.cpp, sample.cpp,
+// evaluate.cpp, plots.cpp, eval_likelihood.cpp and reg_samplers.cpp (BernoulliRbm, BoltzmannMachine, BinaryConditionals, RbmConditionals,
 // NoiseConditionalEnergy, ClassifierEnergy), so a new model with one of those abilities is added there too.
 // A new kind of component is a new reg_*.cpp, a vector and a lookup in Registry, a declaration below and a call
 // in registry.cpp, and its section in the config schema (config.cpp).

@@ -1,11 +1,10 @@
 #pragma once
-// The plots the training and evaluation code writes as PNG: energy landscapes of 2-D models with data and
-// samples on top, grids of image samples, training curves and overlaid histograms. Each returns an Image
-// (call .write_png(path)); sizes are those of the whole picture, margins for tick labels included.
-// Invalid arguments (wrong shapes, sizes out of range) throw std::invalid_argument.
+// Pictures of the plane (heatmap.cpp): energy landscapes of 2-D models with data and samples on top, and plain
+// scatter plots of the points.
+// Each returns an Image (call .write_png(path)); sizes are those of the whole picture, margins for tick labels
+// included. Invalid arguments (wrong shapes, sizes out of range) throw std::invalid_argument.
 #include <functional>
 #include <string>
-#include <vector>
 
 #include "autodiff/tensor.hpp"
 #include "ebm/plot/png.hpp"
@@ -51,36 +50,5 @@ Image energy_heatmap(const EnergyFn& energy, const Range2D& range, const ad::Ten
                      const HeatmapOptions& opt = {}, int grid = 128);
 /// Just the points, on white: data in blue, samples in red.
 Image scatter_plot(const Range2D& range, const ad::Tensor<double>& data, const ad::Tensor<double>& samples, const HeatmapOptions& opt = {});
-
-/// Images [N, H*W] (or [N, H, W], [N, 1, H, W]) as grayscale tiles, `cols` per row, each pixel drawn as a
-/// scale x scale block, values clamped to [0, 1] (NaN shows magenta), 1-pixel gray separators around tiles.
-Image image_grid(const ad::Tensor<double>& images, int H, int W, int cols = 10, int scale = 2);
-
-struct Series {
-  std::string name;
-  std::vector<double> x, y;  // same length; points with a non-finite coordinate (or y <= 0 on log axes) break the line
-};
-
-struct LinePlotOptions {
-  bool log_y = false;
-  std::string title, x_label, y_label;
-};
-
-/// Training curves: one anti-aliased line per series in distinct colours, ticks with labels, a legend.
-Image line_plot(const std::vector<Series>& series, int width = 640, int height = 400, const LinePlotOptions& opt = {});
-
-struct NamedValues {
-  std::string name;
-  std::vector<double> values;  // non-finite values are ignored (and counted in the legend)
-};
-
-struct HistogramOptions {
-  bool density = true;  // normalise each set to unit area, so sets of different sizes compare
-  std::string title, x_label;
-};
-
-/// Overlaid histograms on shared bins spanning all finite values: translucent bars with a step outline.
-Image histogram_plot(const std::vector<NamedValues>& sets, int bins = 50, int width = 640, int height = 400,
-                     const HistogramOptions& opt = {});
 
 }  // namespace ebm::plot

@@ -1,7 +1,8 @@
 #pragma once
-// Running an experiment: build every component from a resolved config, train with checkpoints, logging and a
-// divergence guard, then sample, evaluate and plot. Errors the user must fix (config, data, dimensions) are
-// thrown as ConfigError, DataError or InputError (the tool exits 2); anything else is a run-time failure (1).
+// Running an experiment (train.cpp): build every component from a resolved config, train with checkpoints, logging
+// and a divergence guard, then sample (sample.hpp), evaluate (evaluate.hpp) and plot (plots.hpp); Session's
+// held-out data is loaded in held_out.cpp. Errors the user must fix (config, data, dimensions) are thrown as
+// ConfigError, DataError or InputError (the tool exits 2); anything else is a run-time failure (1).
 //
 // Reproducibility: every random stream is derived from config.seed and fixed purposes; the batch and objective
 // noise of step t come from Rng(seed, kTrainStream).split(t), so a resumed run draws exactly what an
@@ -11,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "ebm/experiment/registry.hpp"
 #include "ebm/optim/sharded_objective.hpp"
@@ -73,15 +75,6 @@ struct Session {
   std::unique_ptr<Optimizer<T>> optimizer;
   double base_lr = 0, base_min_lr = 0;
 
-  /// Image grids prepared by evaluate_model (evaluation.restore) for write_plots: file name, tiles [n, H*W]
-  /// in reading order, tiles per grid row.
-  struct ImageFigure {
-    std::string file;
-    ad::Tensor<double> tiles;
-    int cols = 1;
-  };
-  std::vector<ImageFigure> figures;
-
   std::vector<ad::Tensor<T>*> parameters() { return parameter_list(*model, objective.get()); }  // model then objective extras
   void set_lr_scale(double scale) {
     optimizer->schedule().lr = base_lr * scale;
@@ -133,46 +126,6 @@ std::string run_dtype(const std::filesystem::path& dir);
 /// differs from the config's.
 template <class T>
 Session<T> open_run(const std::filesystem::path& dir);
-
-/// Draws samples from the model with the config's sampler section (`sampler_cfg`); returns samples [chains, d]
-/// and writes the sampler statistics (acceptance, ESS, R-hat) into `stats`.
-template <class T>
-ad::Tensor<T> draw_samples(Session<T>& s, const json& sampler_cfg, json& stats);
-
-/// Evaluation numbers (log Z, NLL, learned parameters, energies) for the current model and given samples.
-template <class T>
-json evaluate_model(Session<T>& s, const ad::Tensor<T>& samples);
-
-/// A Bernoulli RBM or a fully visible Boltzmann machine: binary states, for which AIS anneals by Gibbs sweeps,
-/// log Z is a sum (never an integral) and continuous kernels have no meaning.
-template <class T>
-bool discrete_model(const Energy<T>& model);
-
-/// How evaluation.log_z computes log Z exactly for this model: "enumeration" (Boltzmann machines of at most
-/// kMaxEnumeratedBoltzmannUnits units, Bernoulli RBMs with a layer of at most kMaxEnumeratedRbmUnits units),
-/// "quadrature" (continuous models in 1 or 2 dimensions), or "" when neither applies.
-template <class T>
-std::string exact_log_z_method(const Energy<T>& model);
-
-/// evaluation.ais.transition with "auto" resolved: "gibbs" for discrete models, "mala" otherwise.
-template <class T>
-std::string ais_transition(const json& cfg, const Energy<T>& model);
-
-/// Refuses (InputError naming the JSON path) every evaluation method that the model or data cannot serve.
-template <class T>
-void check_evaluation(const json& cfg, const Energy<T>& model, const Dataset& data);
-
-/// The model of `s` in float64 (Note [Float64 evaluation] in evaluate.cpp): `s.model` itself when T is double,
-/// else a model built from the same config with the parameters converted (exactly) to double.
-template <class T>
-std::shared_ptr<const Energy<double>> model_in_float64(const Session<T>& s);
-
-/// PNG pictures into `dir` (heat map / histogram / image grid, training curves); returns the written names.
-template <class T>
-std::vector<std::string> write_plots(Session<T>& s, const ad::Tensor<T>& samples, const std::filesystem::path& dir);
-
-/// The quadrature / plot box per axis: evaluation.box, or the data range padded by 25%.
-std::vector<std::pair<double, double>> plot_box(const json& cfg, const Dataset& data);
 
 inline constexpr uint64_t kDataStream = 1, kInitStream = 2, kTrainStream = 3, kSampleStream = 4;
 /// Evaluation: AIS (forward and reverse chains from Rng(seed, kAisStream).next_u64(), ais.hpp's streams under it;
