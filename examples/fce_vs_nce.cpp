@@ -48,19 +48,9 @@ constexpr double kBox = 6.0;
 constexpr int kPanels = 24, kOrder = 8;
 constexpr int64_t kBatch = 256, kTrain = 20000;
 
-// The eight_gaussians mixture as data::eight_gaussians draws it.
-Tensor<double> eight_means() {
-  Tensor<double> m(Shape{8, 2});
-  for (int k = 0; k < 8; ++k) {
-    const double a = k * std::numbers::pi / 4;
-    m.at(k, 0) = 2 * std::sqrt(2.0) * std::cos(a), m.at(k, 1) = 2 * std::sqrt(2.0) * std::sin(a);
-  }
-  return m;
-}
-
 // log p_data at points [n, 2]; −inf off the support.
 Tensor<double> data_log_density(const std::string& set, const Tensor<double>& x) {
-  if (set == "eight_gaussians") return ebm::data::gaussian_mixture_log_density(x, eight_means(), Tensor<double>(Shape{8}, 0.35355339059327373));
+  if (set == "eight_gaussians") return ebm::data::eight_gaussians_log_density(x);
   Tensor<double> out(Shape{x.rows()});
   for (int64_t r = 0; r < x.rows(); ++r) {
     const double a = x.at(r, 0), b = x.at(r, 1);
@@ -70,40 +60,10 @@ Tensor<double> data_log_density(const std::string& set, const Tensor<double>& x)
   return out;
 }
 
-struct Rule {
-  Tensor<double> points;        // [n, 2]
-  std::vector<double> weights;  // [n]
-};
-
-Rule quadrature() {
-  const ebm::GaussLegendre gl = ebm::gauss_legendre(kOrder);
-  std::vector<double> nodes, w;
-  const double h = 2 * kBox / kPanels;
-  for (int p = 0; p < kPanels; ++p)
-    for (int i = 0; i < kOrder; ++i) nodes.push_back(-kBox + h * (p + 0.5 * (gl.nodes[size_t(i)] + 1))), w.push_back(0.5 * h * gl.weights[size_t(i)]);
-  Rule r;
-  const int64_t n = static_cast<int64_t>(nodes.size());
-  r.points = Tensor<double>(Shape{n * n, 2});
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      r.points.at(i * n + j, 0) = nodes[size_t(i)], r.points.at(i * n + j, 1) = nodes[size_t(j)];
-      r.weights.push_back(w[size_t(i)] * w[size_t(j)]);
-    }
-  return r;
-}
-
-double kl(const std::string& set, const ebm::Energy<double>& model, const Rule& rule) {
-  const std::vector<double> e = ebm::batch_energy(model)(rule.points);
-  const Tensor<double> log_p = data_log_density(set, rule.points);
-  double top = -INFINITY;
-  for (size_t i = 0; i < e.size(); ++i) top = std::max(top, std::log(rule.weights[i]) - e[i]);
-  double z = 0;
-  for (size_t i = 0; i < e.size(); ++i) z += std::exp(std::log(rule.weights[i]) - e[i] - top);
-  const double log_z = top + std::log(z);
-  double out = 0;
-  for (size_t i = 0; i < e.size(); ++i)
-    if (std::isfinite(log_p[int64_t(i)])) out += rule.weights[i] * std::exp(log_p[int64_t(i)]) * (log_p[int64_t(i)] + e[i] + log_z);
-  return out;
+// KL(p_data ‖ p_θ) by quadrature on [−kBox, kBox]² against the exact density of the set.
+double kl(const std::string& set, const ebm::Energy<double>& model) {
+  return ebm::kl_quadrature(2, [&](const Tensor<double>& x) { return data_log_density(set, x); }, ebm::batch_energy(model),
+                            {-kBox, -kBox}, {kBox, kBox}, {.panels = kPanels, .order = kOrder});
 }
 
 struct Run {
@@ -111,7 +71,7 @@ struct Run {
   std::unique_ptr<ebm::MlpEnergy<double>> model;
 };
 
-Run train(const std::string& set, const std::string& method, uint64_t seed, int64_t steps, double nu, const Rule& rule) {
+Run train(const std::string& set, const std::string& method, uint64_t seed, int64_t steps, double nu) {
   ad::Rng data_rng(seed, 1);
   const Tensor<double> x = ebm::data::toy_dataset(set, kTrain, data_rng);
   ad::Rng init(seed, 2);
@@ -143,7 +103,7 @@ Run train(const std::string& set, const std::string& method, uint64_t seed, int6
     ebm::train_step(step, *run.model, adam, batch, batch_rng.split(static_cast<uint64_t>(t)), so);
   }
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  run.kl = kl(set, *run.model, rule);
+  run.kl = kl(set, *run.model);
   return run;
 }
 
@@ -160,7 +120,6 @@ int main(int argc, char** argv) {
   const int seeds = argc > 2 ? std::atoi(argv[2]) : 3;
   const std::string png = argc > 3 ? argv[3] : "fce_vs_nce.png";
   const double nu = argc > 4 ? std::atof(argv[4]) : 1.0;
-  const Rule rule = quadrature();
   const std::vector<std::string> sets = {"eight_gaussians", "checkerboard"}, methods = {"nce", "fce"};
   std::vector<std::vector<std::vector<double>>> kls(sets.size(), std::vector<std::vector<double>>(methods.size()));
   std::vector<ebm::plot::Image> tiles;
@@ -170,7 +129,7 @@ int main(int argc, char** argv) {
   for (size_t s = 0; s < sets.size(); ++s)
     for (size_t m = 0; m < methods.size(); ++m)
       for (int seed = 0; seed < seeds; ++seed) {
-        const Run run = train(sets[s], methods[m], static_cast<uint64_t>(seed + 1), steps, nu, rule);
+        const Run run = train(sets[s], methods[m], static_cast<uint64_t>(seed + 1), steps, nu);
         kls[s][m].push_back(run.kl);
         std::printf("%-16s %-4s seed %d  KL %.4f  (%.0f s)\n", sets[s].c_str(), methods[m].c_str(), seed + 1, run.kl, run.seconds);
         std::fflush(stdout);

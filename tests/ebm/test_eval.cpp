@@ -87,6 +87,30 @@ TEST_CASE("enumeration is deterministic across thread counts, and gives RBM marg
         doctest::Approx(ebm::log_partition_enumerate(7, ebm::Units::binary, joint, 3)).epsilon(1e-13));
 }
 
+TEST_CASE("kl_quadrature: KL between Gaussians against the closed form") {
+  // KL(N(0, 1) ‖ N(μ, σ²)) = log σ + (1 + μ²)/(2σ²) − ½, with p written out here (not by the library) and q the
+  // model exp(−E)/Z; on ±12 the omitted mass and the rule's error are far below 1e-10.
+  const double mu = 0.7, sigma = 1.6;
+  const auto q = ebm::GaussianEnergy<double>::diagonal(Tensor<double>(Shape{1}, {mu}), Tensor<double>(Shape{1}, {sigma}));
+  const auto log_p = [](const Tensor<double>& x) {
+    Tensor<double> out(Shape{x.rows()});
+    for (int64_t i = 0; i < x.rows(); ++i) out[i] = -0.5 * x.at(i, 0) * x.at(i, 0) - 0.5 * std::log(2 * M_PI);
+    return out;
+  };
+  const double expected = std::log(sigma) + (1 + mu * mu) / (2 * sigma * sigma) - 0.5;
+  CHECK(ebm::kl_quadrature(1, log_p, ebm::batch_energy(q), {-12.0}, {12.0}) == doctest::Approx(expected).epsilon(1e-10));
+  // Off p's support nothing is added: a uniform p on [0, 1] against N(0, 1) is ∫₀¹ (0 + x²/2 + ½ log 2π) dx.
+  const auto unit = ebm::GaussianEnergy<double>::diagonal(Tensor<double>(Shape{1}, {0.0}), Tensor<double>(Shape{1}, {1.0}));
+  const auto uniform = [](const Tensor<double>& x) {
+    Tensor<double> out(Shape{x.rows()});
+    for (int64_t i = 0; i < x.rows(); ++i) out[i] = x.at(i, 0) >= 0 && x.at(i, 0) <= 1 ? 0.0 : -INFINITY;
+    return out;
+  };
+  // Panels of width 1 put [0, 1] on one panel, so the rule integrates the polynomial exactly.
+  CHECK(ebm::kl_quadrature(1, uniform, ebm::batch_energy(unit), {-12.0}, {12.0}, {.panels = 24, .order = 16}) ==
+        doctest::Approx(1.0 / 6.0 + 0.5 * std::log(2 * M_PI)).epsilon(1e-8));
+}
+
 TEST_CASE("Gauss-Legendre rules and quadrature log Z of Gaussians") {
   const ebm::GaussLegendre gl = ebm::gauss_legendre(5);
   double ws = 0, m8 = 0;

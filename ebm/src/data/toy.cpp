@@ -125,6 +125,15 @@ ad::Tensor<double> eight_gaussians(int64_t n, ad::Rng& rng, double std) {
   });
 }
 
+ad::Tensor<double> eight_gaussians_log_density(const ad::Tensor<double>& x, double std) {
+  ad::Tensor<double> means(ad::Shape{8, 2});
+  for (int k = 0; k < 8; ++k) {
+    const double a = kPi / 4 * static_cast<double>(k);
+    means.at(k, 0) = 2 * std::numbers::sqrt2 * std::cos(a), means.at(k, 1) = 2 * std::numbers::sqrt2 * std::sin(a);
+  }
+  return gaussian_mixture_log_density(x, means, ad::Tensor<double>(ad::Shape{8}, std));
+}
+
 ad::Tensor<double> checkerboard(int64_t n, ad::Rng& rng) {
   return points_2d(n, "checkerboard", [&](double& x, double& y) {
     const double x1 = 4 * rng.uniform() - 2;

@@ -6,6 +6,7 @@
 #include <limits>
 #include <numbers>
 #include <stdexcept>
+#include <string>
 
 #include "rbm_enumeration.hpp"
 
@@ -112,45 +113,86 @@ GaussLegendre gauss_legendre(int n) {
   return r;
 }
 
-double log_partition_quadrature(int d, const BatchEnergy& energy, const std::vector<double>& lo, const std::vector<double>& hi,
-                                const QuadratureOptions& opt) {
-  if (d != 1 && d != 2) throw std::invalid_argument("log_partition_quadrature: d must be 1 or 2");
-  if (static_cast<int>(lo.size()) != d || static_cast<int>(hi.size()) != d)
-    throw std::invalid_argument("log_partition_quadrature: needs one bound per dimension");
-  if (opt.panels < 1 || opt.order < 1) throw std::invalid_argument("log_partition_quadrature: panels and order must be positive");
+namespace {
+
+// The composite Gauss–Legendre rule of one axis per dimension: points and log-weights.
+struct AxisRules {
+  std::vector<std::vector<double>> pts, logw;
+};
+
+AxisRules axis_rules(const char* who, int d, const std::vector<double>& lo, const std::vector<double>& hi, const QuadratureOptions& opt) {
+  const std::string name(who);
+  if (d != 1 && d != 2) throw std::invalid_argument(name + ": d must be 1 or 2");
+  if (static_cast<int>(lo.size()) != d || static_cast<int>(hi.size()) != d) throw std::invalid_argument(name + ": needs one bound per dimension");
+  if (opt.panels < 1 || opt.order < 1) throw std::invalid_argument(name + ": panels and order must be positive");
   const GaussLegendre gl = gauss_legendre(opt.order);
-  // 1-D composite rule per axis: points and log-weights.
-  std::vector<std::vector<double>> pts(static_cast<size_t>(d)), logw(static_cast<size_t>(d));
-  for (int k = 0; k < d; ++k) {
-    if (!(hi[static_cast<size_t>(k)] > lo[static_cast<size_t>(k)])) throw std::invalid_argument("log_partition_quadrature: empty box");
-    const double h = (hi[static_cast<size_t>(k)] - lo[static_cast<size_t>(k)]) / opt.panels;
+  AxisRules r{std::vector<std::vector<double>>(static_cast<size_t>(d)), std::vector<std::vector<double>>(static_cast<size_t>(d))};
+  for (size_t k = 0; k < static_cast<size_t>(d); ++k) {
+    if (!(hi[k] > lo[k])) throw std::invalid_argument(name + ": empty box");
+    const double h = (hi[k] - lo[k]) / opt.panels;
     for (int p = 0; p < opt.panels; ++p)
       for (int i = 0; i < opt.order; ++i) {
-        const double mid = lo[static_cast<size_t>(k)] + (p + 0.5) * h;
-        pts[static_cast<size_t>(k)].push_back(mid + 0.5 * h * gl.nodes[static_cast<size_t>(i)]);
-        logw[static_cast<size_t>(k)].push_back(std::log(0.5 * h * gl.weights[static_cast<size_t>(i)]));
+        const double mid = lo[k] + (p + 0.5) * h;
+        r.pts[k].push_back(mid + 0.5 * h * gl.nodes[static_cast<size_t>(i)]);
+        r.logw[k].push_back(std::log(0.5 * h * gl.weights[static_cast<size_t>(i)]));
       }
   }
-  const int64_t m = static_cast<int64_t>(pts[0].size());
-  // One row of the grid per task (the whole axis in 1-D); rows combined in order.
+  return r;
+}
+
+// f(x, first axis' log-weights, the row's log-weight) for each row of the grid (the whole axis in 1-D, with row
+// log-weight 0), one task per row; the rows' results in order.
+template <class F>
+std::vector<double> over_grid_rows(int d, const AxisRules& r, const F& f) {
+  const int64_t m = static_cast<int64_t>(r.pts[0].size());
   const int64_t rows = d == 1 ? 1 : m;
   std::vector<double> part(static_cast<size_t>(rows));
-  tbb::parallel_for(int64_t{0}, rows, [&](int64_t r) {
+  tbb::parallel_for(int64_t{0}, rows, [&](int64_t row) {
     ad::Tensor<double> x(ad::Shape{m, d});
     for (int64_t j = 0; j < m; ++j) {
-      x.at(j, 0) = pts[0][static_cast<size_t>(j)];
-      if (d == 2) x.at(j, 1) = pts[1][static_cast<size_t>(r)];
+      x.at(j, 0) = r.pts[0][static_cast<size_t>(j)];
+      if (d == 2) x.at(j, 1) = r.pts[1][static_cast<size_t>(row)];
     }
+    part[static_cast<size_t>(row)] = f(x, r.logw[0], d == 2 ? r.logw[1][static_cast<size_t>(row)] : 0.0);
+  });
+  return part;
+}
+
+}  // namespace
+
+double log_partition_quadrature(int d, const BatchEnergy& energy, const std::vector<double>& lo, const std::vector<double>& hi,
+                                const QuadratureOptions& opt) {
+  const AxisRules rules = axis_rules("log_partition_quadrature", d, lo, hi, opt);
+  const std::vector<double> part = over_grid_rows(d, rules, [&](const ad::Tensor<double>& x, const std::vector<double>& logw, double row_logw) {
     const std::vector<double> e = energy(x);
-    if (static_cast<int64_t>(e.size()) != m) throw std::logic_error("log_partition_quadrature: energy returned the wrong count");
+    if (e.size() != logw.size()) throw std::logic_error("log_partition_quadrature: energy returned the wrong count");
     LogSum ls;
-    for (int64_t j = 0; j < m; ++j)
-      ls.add(-e[static_cast<size_t>(j)] + logw[0][static_cast<size_t>(j)] + (d == 2 ? logw[1][static_cast<size_t>(r)] : 0.0));
-    part[static_cast<size_t>(r)] = ls.value();
+    for (size_t j = 0; j < e.size(); ++j) ls.add(-e[j] + logw[j] + row_logw);
+    return ls.value();
   });
   LogSum total;
   for (double p : part) total.add(p);
   return total.value();
+}
+
+double kl_quadrature(int d, const LogDensity& log_p, const BatchEnergy& energy, const std::vector<double>& lo,
+                     const std::vector<double>& hi, const QuadratureOptions& opt) {
+  const double log_z = log_partition_quadrature(d, energy, lo, hi, opt);
+  const AxisRules rules = axis_rules("kl_quadrature", d, lo, hi, opt);
+  const std::vector<double> part = over_grid_rows(d, rules, [&](const ad::Tensor<double>& x, const std::vector<double>& logw, double row_logw) {
+    const std::vector<double> e = energy(x);
+    const ad::Tensor<double> lp = log_p(x);
+    if (e.size() != logw.size() || lp.numel() != x.rows()) throw std::logic_error("kl_quadrature: a density returned the wrong count");
+    double sum = 0;
+    for (size_t j = 0; j < e.size(); ++j) {
+      const double l = lp[static_cast<int64_t>(j)];
+      if (std::isfinite(l)) sum += std::exp(logw[j] + row_logw + l) * (l + e[j] + log_z);  // outside p's support p log p = 0
+    }
+    return sum;
+  });
+  double total = 0;
+  for (double p : part) total += p;
+  return total;
 }
 
 template <class T>

@@ -28,6 +28,8 @@ ad::Tensor<double> rings(int64_t n, ad::Rng& rng, double noise = 0.08);
 /// scale 4 divided by 1.414, which we take as sqrt 2), each with standard deviation `std` (FFJORD: 0.5 / sqrt 2).
 /// Per point: k = below(8); centre_k + std * (normal(), normal()).
 ad::Tensor<double> eight_gaussians(int64_t n, ad::Rng& rng, double std = 0.35355339059327373);
+/// The density eight_gaussians draws from, log p at each row of x [n, 2].
+ad::Tensor<double> eight_gaussians_log_density(const ad::Tensor<double>& x, double std = 0.35355339059327373);
 
 /// The checkerboard on [-4, 4]^2: uniform over the 8 squares of side 2 whose (col + row) index sum is even.
 /// Per point: x1 = 4 uniform() - 2; x2 = uniform() - 2 below(2) + (floor(x1) mod 2); returns 2 (x1, x2).

@@ -60,6 +60,13 @@ template <class T>
 double log_partition_quadrature(const Energy<T>& model, const std::vector<double>& lo, const std::vector<double>& hi,
                                 const QuadratureOptions& options = {});
 
+/// log p(x) for each row of x [n, d]; −inf off p's support.
+using LogDensity = std::function<ad::Tensor<double>(const ad::Tensor<double>& x)>;
+/// KL(p ‖ q) for q = exp(−E)/Z normalised on the box, by the rule of log_partition_quadrature:
+/// ∫ p (log p + E + log Z) over the box (p's mass outside it is left out), for d = 1 or 2.
+double kl_quadrature(int d, const LogDensity& log_p, const BatchEnergy& energy, const std::vector<double>& lo,
+                     const std::vector<double>& hi, const QuadratureOptions& options = {});
+
 /// A BatchEnergy that evaluates a model (in its own precision T) at its current parameters.
 template <class T>
 BatchEnergy batch_energy(const Energy<T>& model);
