@@ -208,6 +208,29 @@ struct LangevinKnobs {
   double lo = 0, hi = 0;
 };
 
+/// Note [Checked Langevin moves] for samplers without an accept/reject step (ULA, SVGD): with E and ∇E evaluated
+/// at the proposals (w.e_new, w.g_new), every chain moves there unless the position, E or ∇E is not finite (or
+/// `live`, when given, says the chain is out): then it stays and counts as a NaN proposal. `loop(n, f)` runs f
+/// over the chains (the caller's grain).
+template <class T, class Loop>
+void take_checked_moves(ChainState<T>& s, Workspace<T>& w, StepFlags& flags, const uint8_t* live, const Loop& loop) {
+  const int64_t d = s.dim();
+  loop(s.chains(), [&](int64_t c) {
+    const size_t i = size_t(c);
+    const T* p = w.prop.data() + c * d;
+    const T* gp = w.g_new.data() + c * d;
+    if ((live && !live[i]) || !ad::all_finite(p, d) || !std::isfinite(w.e_new[i]) || !ad::all_finite(gp, d)) {
+      flags.nan[i] = 1;
+      return;
+    }
+    flags.accepted[i] = 1;
+    flags.accept_prob[i] = 1;
+    std::copy(p, p + d, s.row(c));
+    std::copy(gp, gp + d, w.g.data() + c * d);
+    w.e[i] = w.e_new[i];
+  });
+}
+
 /// x' = clamp(x − (ε/2) clip(∇E(x)) + σ_noise z), taken unless x' or E(x') or ∇E(x') is not finite: such a
 /// proposal is rejected and counted as NaN (Note [Checked Langevin moves] in langevin.hpp). w must hold E and
 /// ∇E at the current positions (Workspace::init); the evaluation at x' serves the next step.
@@ -237,20 +260,7 @@ void langevin_step(EnergyEvaluator<T>& ev, const BatchEnergy<T>& f, ChainState<T
     }
   });
   ev.energy_grad(f, w.prop, w.e_new, w.g_new);
-  for_each_chain(n, [&](int64_t c) {
-    const size_t i = size_t(c);
-    const T* p = w.prop.data() + c * d;
-    const T* gp = w.g_new.data() + c * d;
-    if (!ad::all_finite(p, d) || !std::isfinite(w.e_new[i]) || !ad::all_finite(gp, d)) {
-      flags.nan[i] = 1;
-      return;
-    }
-    flags.accepted[i] = 1;
-    flags.accept_prob[i] = 1;
-    std::copy(p, p + d, s.row(c));
-    std::copy(gp, gp + d, w.g.data() + c * d);
-    w.e[i] = w.e_new[i];
-  });
+  take_checked_moves(s, w, flags, nullptr, [](int64_t n_, const auto& f_) { for_each_chain(n_, f_); });
 }
 
 }  // namespace samplers::detail

@@ -203,20 +203,8 @@ SamplerStats Svgd<T>::run(ChainState<T>& state, int64_t steps, const Observer<T>
       });
     }
     eval_.energy_grad(energy_, w.prop, w.e_new, w.g_new);
-    detail::for_each_chain_units(n, d, [&](int64_t c) {
-      const size_t i = size_t(c);
-      const T* p = w.prop.data() + c * d;
-      const T* gp = w.g_new.data() + c * d;
-      if (!live[i] || !ad::all_finite(p, d) || !std::isfinite(w.e_new[i]) || !ad::all_finite(gp, d)) {
-        flags.nan[i] = 1;
-        return;
-      }
-      flags.accepted[i] = 1;
-      flags.accept_prob[i] = 1;
-      std::copy(p, p + d, state.row(c));
-      std::copy(gp, gp + d, w.g.data() + c * d);
-      w.e[i] = w.e_new[i];
-    });
+    detail::take_checked_moves(state, w, flags, live.data(),
+                               [d](int64_t n_, const auto& f) { detail::for_each_chain_units(n_, d, f); });
     flags.add_to(stats);
     if (observe) observe(t, state);
   }
