@@ -3,6 +3,8 @@
 // diagonal Gaussian, the full Gaussian for the flow), and joint training of a Gaussian model.
 #include <doctest/doctest.h>
 
+#include "tape_helpers.hpp"
+
 #include <cmath>
 #include <functional>
 #include <numbers>
@@ -20,6 +22,10 @@ using ebm::SamplerFamily;
 
 namespace {
 
+using tape_helpers::constants;
+using tape_helpers::values;
+using tape_helpers::gradient;
+
 // The target: N(m, Σ) with correlation 0.6/√0.8 ≈ 0.67, so a diagonal q cannot match it.
 const Tensor<double> kMean(Shape{2}, {1.0, -0.5});
 const Tensor<double> kCov(Shape{2, 2}, {1.0, 0.6, 0.6, 0.8});
@@ -34,27 +40,8 @@ ebm::AdversarialOptions options(SamplerFamily family) {
   return o;
 }
 
-V constants(ad::Tape<double>& tape, const std::vector<Tensor<double>>& ts) {
-  V v;
-  for (const auto& t : ts) v.push_back(tape.constant(t));
-  return v;
-}
 
-std::vector<Tensor<double>> values(const std::vector<ebm::Param<double>>& ps) {
-  std::vector<Tensor<double>> v;
-  for (const auto& p : ps) v.push_back(p.value);
-  return v;
-}
 
-std::vector<Tensor<double>> gradient(const std::function<ad::Var<double>(ad::Tape<double>&, const V&)>& f,
-                                     const std::vector<Tensor<double>>& inputs) {
-  ad::Tape<double> tape;
-  V in;
-  for (const auto& t : inputs) in.push_back(tape.variable(t));
-  std::vector<Tensor<double>> out;
-  for (const auto& g : ad::grad<double>({f(tape, in)}, in)) out.push_back(g.value());
-  return out;
-}
 
 // Trains only the sampler's parameters against a fixed model (the inner max of the game: min_φ KL(q_φ‖p_θ)).
 void fit_sampler(ebm::AdversarialTraining<double>& obj, const G& model, int steps, double lr) {

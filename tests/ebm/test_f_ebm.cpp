@@ -8,6 +8,8 @@
 // quadratures, and the minimisation is a grid search refined by Nelder–Mead.
 #include <doctest/doctest.h>
 
+#include "tape_helpers.hpp"
+
 #include <unistd.h>
 
 #include <cmath>
@@ -32,6 +34,8 @@ using V = std::vector<ad::Var<double>>;
 using ebm::FDivergence;
 
 namespace {
+
+using tape_helpers::gradient;
 
 struct Mixture {
   std::vector<double> means, stds, weights;
@@ -211,17 +215,6 @@ double tv_to_mixture(const Tensor<double>& x) {
   return 0.5 * (tv + std::abs(outside - (1 - inside)));
 }
 
-// Gradient of `f` with respect to `inputs` bound as variables.
-std::vector<Tensor<double>> gradient(const std::function<ad::Var<double>(ad::Tape<double>&, const V&)>& f,
-                                     const std::vector<Tensor<double>>& inputs) {
-  ad::Tape<double> tape;
-  V in;
-  for (const auto& t : inputs) in.push_back(tape.variable(t));
-  const std::vector<ad::Var<double>> g = ad::grad<double>({f(tape, in)}, in);
-  std::vector<Tensor<double>> out;
-  for (const auto& v : g) out.push_back(v.value());
-  return out;
-}
 
 }  // namespace
 

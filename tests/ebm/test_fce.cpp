@@ -3,6 +3,8 @@
 // surrogate's sign convention, and a Gaussian model fitted by FCE.
 #include <doctest/doctest.h>
 
+#include "tape_helpers.hpp"
+
 #include <cmath>
 #include <functional>
 #include <numbers>
@@ -20,27 +22,12 @@ using V = std::vector<ad::Var<double>>;
 
 namespace {
 
-V constants(ad::Tape<double>& tape, const std::vector<Tensor<double>>& ts) {
-  V v;
-  for (const auto& t : ts) v.push_back(tape.constant(t));
-  return v;
-}
+using tape_helpers::constants;
+using tape_helpers::values;
+using tape_helpers::gradient;
 
-std::vector<Tensor<double>> values(const std::vector<ebm::Param<double>>& ps) {
-  std::vector<Tensor<double>> v;
-  for (const auto& p : ps) v.push_back(p.value);
-  return v;
-}
 
-std::vector<Tensor<double>> gradient(const std::function<ad::Var<double>(ad::Tape<double>&, const V&)>& f,
-                                     const std::vector<Tensor<double>>& inputs) {
-  ad::Tape<double> tape;
-  V in;
-  for (const auto& t : inputs) in.push_back(tape.variable(t));
-  std::vector<Tensor<double>> out;
-  for (const auto& g : ad::grad<double>({f(tape, in)}, in)) out.push_back(g.value());
-  return out;
-}
+
 
 // A flow far from its identity start: every parameter moved by 0.5 N(0, 1).
 std::vector<Tensor<double>> jittered(const ebm::CouplingFlow<double>& flow, ad::Rng& rng) {

@@ -3,6 +3,8 @@
 // gradient checks of both players' parts with the draws fixed.
 #include <doctest/doctest.h>
 
+#include "tape_helpers.hpp"
+
 #include <cmath>
 #include <string>
 
@@ -18,17 +20,10 @@ using V = std::vector<ad::Var<double>>;
 
 namespace {
 
-std::vector<Tensor<double>> values(const std::vector<ebm::Param<double>>& ps) {
-  std::vector<Tensor<double>> out;
-  for (const auto& p : ps) out.push_back(p.value);
-  return out;
-}
+using tape_helpers::constants;
+using tape_helpers::values;
 
-V constants(ad::Tape<double>& tape, const std::vector<Tensor<double>>& ts) {
-  V out;
-  for (const auto& t : ts) out.push_back(tape.constant(t));
-  return out;
-}
+
 
 Tensor<double> gaussian_rows(int64_t n, double mean, double sd, uint64_t seed) {
   ad::Rng rng(seed, 7);
